@@ -1,0 +1,85 @@
+/*
+ * httpd: the HTTP front shared by the broker and the forwarder.
+ *
+ * One libevent loop accepts connections and parses requests (evhttp, with
+ * limits on headers, body, connections and idle time); handlers run on a
+ * small pool of worker threads because they block (libcurl, libpq). A
+ * handler answers with httpd_reply*(); the reply is handed back to the loop
+ * thread, which writes it. Each connection is torn down in one place that
+ * logs a summary line (pgbouncer disconnect_client(), relayd relay_close()).
+ */
+#ifndef TG_HTTPD_H
+#define TG_HTTPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct err;
+struct event_base;
+struct httpd;
+struct httpd_req;
+
+struct httpd_limits {
+	size_t	max_header_bytes;	/* default 16 KiB */
+	size_t	max_body_bytes;		/* default 1 MiB */
+	int	max_connections;	/* default 1024 */
+	int	timeout_s;		/* idle read/write timeout, default 30 */
+	int	workers;		/* handler threads, default 4 */
+	int	max_queue;		/* queued requests before 503, default 1024 */
+};
+
+typedef void (*httpd_fn)(struct httpd_req *, void *arg);
+
+/* Routes are matched in order: exact path, or prefix when the path ends
+ * with '*'. A method of NULL matches any method. `inline_ok` handlers run
+ * on the loop thread (only for cheap, non-blocking ones like /healthz). */
+struct httpd_route {
+	const char	*method;
+	const char	*path;
+	httpd_fn	 fn;
+	int		 inline_ok;
+};
+
+struct httpd	*httpd_new(struct event_base *, const struct httpd_limits *,
+		    const struct httpd_route *routes, void *arg, struct err *);
+/* "127.0.0.1:8080", "[::1]:8080" or "unix:/run/tenantgate/broker.sock". */
+int		 httpd_listen(struct httpd *, const char *where, struct err *);
+/* Port actually bound by the first TCP listener (for ":0" in tests). */
+int		 httpd_bound_port(struct httpd *);
+/* Stop accepting; call done() once every in-flight request is answered. */
+void		 httpd_drain(struct httpd *, void (*done)(void *), void *arg);
+void		 httpd_free(struct httpd *);
+/* Counters for /metrics. */
+struct httpd_stats {
+	uint64_t	requests, connections, rejected_busy;
+	int		open_connections, in_flight;
+};
+void		 httpd_stats(struct httpd *, struct httpd_stats *);
+
+/* Inside a handler. */
+const char	*httpd_method(const struct httpd_req *);
+const char	*httpd_path(const struct httpd_req *);	/* decoded, no query */
+const char	*httpd_query(const struct httpd_req *, const char *key); /* NULL if absent */
+const char	*httpd_header(const struct httpd_req *, const char *name);
+const char	*httpd_body(const struct httpd_req *, size_t *len);
+const char	*httpd_peer(const struct httpd_req *);
+const char	*httpd_request_id(const struct httpd_req *);
+/* Seconds since the request arrived, for latency metrics. */
+double		 httpd_age(const struct httpd_req *);
+
+void		 httpd_add_header(struct httpd_req *, const char *name, const char *value);
+/* Exactly one reply per request. Bodies are copied. */
+void		 httpd_reply(struct httpd_req *, int status, const char *content_type,
+		    const char *body, size_t len);
+/* Steals the reference to v. */
+void		 httpd_reply_json(struct httpd_req *, int status, json_t *v);
+void		 httpd_reply_error(struct httpd_req *, int status, const char *code,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void		 httpd_reply_err(struct httpd_req *, const struct err *);
+
+/* Status line text for a code ("Not Found"). */
+const char	*httpd_reason(int status);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * log: one line per event to stderr, or to the journal's stream with
+ * <N> priority prefixes when JOURNAL_STREAM says stderr is the journal.
+ * log_warn/fatal add strerror(errno); log_warnx/fatalx do not (relayd, tmux).
+ * Each line carries the calling thread's context (request id, user, tenant)
+ * set with log_ctx_set(). Nothing here can print a secret_t: there is no
+ * format for it except secret_redacted(), which is always "***".
+ */
+#ifndef TG_LOG_H
+#define TG_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_NOTICE, LOG_LVL_WARN, LOG_LVL_ERR };
+
+void	log_init(const char *ident, enum log_level min);
+void	log_set_level(enum log_level min);
+int	log_level_parse(const char *name, enum log_level *out);
+const char *log_level_name(enum log_level);
+/* Tests capture lines instead of writing them. NULL restores stderr. */
+void	log_set_sink(void (*sink)(enum log_level, const char *line, void *arg), void *arg);
+
+/* Per-thread context prefix, e.g. "req=7f3a user=alice@example.com". */
+void	log_ctx_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_ctx_clear(void);
+
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

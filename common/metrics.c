@@ -1,0 +1,116 @@
+/* metrics: Prometheus text exposition of atomic counters and histograms. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+/* Seconds; request latencies from 1 ms to 10 s. */
+static const double metrics_bounds[METRICS_BUCKETS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10
+};
+
+void
+metric_inc(struct metric *m)
+{
+	atomic_fetch_add_explicit(&m->v, 1, memory_order_relaxed);
+}
+
+void
+metric_add(struct metric *m, uint64_t n)
+{
+	atomic_fetch_add_explicit(&m->v, n, memory_order_relaxed);
+}
+
+void
+metric_set(struct metric *m, uint64_t n)
+{
+	atomic_store_explicit(&m->v, n, memory_order_relaxed);
+}
+
+void
+histogram_observe(struct histogram *h, double s)
+{
+	size_t i;
+
+	for (i = 0; i < METRICS_BUCKETS && s > metrics_bounds[i]; i++)
+		;
+	atomic_fetch_add_explicit(&h->counts[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->sum_us, (uint64_t)(s * 1e6), memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+}
+
+struct metrics_buf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+static void
+metrics_printf(struct metrics_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+metrics_printf(struct metrics_buf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		char *np = realloc(b->p, b->cap * 2 + (size_t)n);
+		if (np == NULL)
+			return;
+		b->p = np;
+		b->cap = b->cap * 2 + (size_t)n;
+	}
+}
+
+char *
+metrics_render(struct metric *const *rows, size_t n, struct histogram *const *hists,
+    size_t nh, size_t *len)
+{
+	struct metrics_buf	 b = { malloc(4096), 0, 4096 };
+	const char		*last = "";
+
+	if (b.p == NULL)
+		return NULL;
+	b.p[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const struct metric *m = rows[i];
+
+		if (strcmp(m->name, last) != 0) {
+			metrics_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help,
+			    m->name, m->type == METRIC_COUNTER ? "counter" : "gauge");
+			last = m->name;
+		}
+		metrics_printf(&b, "%s%s%s%s %llu\n", m->name, m->labels ? "{" : "",
+		    m->labels ? m->labels : "", m->labels ? "}" : "",
+		    (unsigned long long)atomic_load(&m->v));
+	}
+	for (size_t i = 0; i < nh; i++) {
+		const struct histogram	*h = hists[i];
+		uint64_t		 cum = 0;
+
+		metrics_printf(&b, "# HELP %s %s\n# TYPE %s histogram\n", h->name, h->help, h->name);
+		for (size_t k = 0; k < METRICS_BUCKETS; k++) {
+			cum += atomic_load(&h->counts[k]);
+			metrics_printf(&b, "%s_bucket{le=\"%g\"} %llu\n", h->name, metrics_bounds[k],
+			    (unsigned long long)cum);
+		}
+		cum += atomic_load(&h->counts[METRICS_BUCKETS]);
+		metrics_printf(&b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+		    h->name, (unsigned long long)cum, h->name,
+		    (double)atomic_load(&h->sum_us) / 1e6, h->name,
+		    (unsigned long long)atomic_load(&h->count));
+	}
+	*len = b.len;
+	return b.p;
+}
