@@ -1,0 +1,548 @@
+/*
+ * api: the broker's HTTP endpoints. Each handler authenticates first,
+ * validates its body with jsonx, decides, audits, and replies with one
+ * JSON document. No reply and no audit row ever holds a secret, except
+ * the credential in a successful /v1/redeem answer, which is the point.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "broker.h"
+#include "callers.h"
+#include "err.h"
+#include "grant.h"
+#include "httpc.h"
+#include "httpd.h"
+#include "identity.h"
+#include "jsonx.h"
+#include "keys.h"
+#include "log.h"
+#include "members.h"
+#include "secret.h"
+#include "store.h"
+#include "vault.h"
+
+#define CALLER_MAX 128
+
+static void
+api_audit(struct broker *b, const char *actor, const char *action, const char *tenant,
+    const char *subject, json_t *detail)
+{
+	struct err	 e;
+	char		*d = detail != NULL ? jsonx_dump(detail) : NULL;
+
+	json_decref(detail);
+	err_clear(&e);
+	/* The log line is the fallback record when PostgreSQL is down. */
+	if (store_audit(b->store, actor, action, tenant, subject, d, &e) == -1) {
+		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		log_warnx("audit row not written (%s): actor=%s action=%s tenant=%s subject=%s "
+		    "detail=%s", e.msg, actor, action, tenant ? tenant : "-",
+		    subject ? subject : "-", d ? d : "{}");
+	}
+	free(d);
+}
+
+static void
+api_reply_err(struct httpd_req *r, const struct err *e)
+{
+	if (e->status == 401)
+		httpd_add_header(r, "WWW-Authenticate", "Bearer realm=\"tenantgate\"");
+	httpd_reply_err(r, e);
+}
+
+/* The forwarder (or other caller) must prove who it is. */
+static int
+api_caller(struct broker *b, struct httpd_req *r, char *who, struct err *e)
+{
+	if (callers_check(b->callers, httpd_header(r, "Authorization"), who, CALLER_MAX, e) == 0)
+		return 0;
+	metric_inc(&broker_metrics[BM_DENIED_CALLER]);
+	log_warnx("caller refused from %s: %s (%s)", httpd_peer(r), e->msg, e->code);
+	return -1;
+}
+
+static int
+api_identity(struct broker *b, const char *assertion, struct identity *id, struct err *e)
+{
+	if (assertion == NULL || assertion[0] == '\0')
+		return err_set(e, 401, "no_assertion", "the user's identity token is missing");
+	if (identity_verify(b->idv, assertion, id, e) == 0) {
+		log_ctx_set("user=%s", id->email);
+		return 0;
+	}
+	metric_inc(&broker_metrics[BM_DENIED_IDENTITY]);
+	log_warnx("user assertion refused: %s (%s)", e->msg, e->code);
+	return -1;
+}
+
+static int
+api_lookup_members(struct broker *b, const struct identity *id, struct membership **ms,
+    size_t *n, struct err *e)
+{
+	int stale;
+
+	if (members_lookup(b->members, id->email, (const char *const *)id->groups, id->ngroups,
+	    ms, n, &stale, e) == 0) {
+		if (stale)
+			metric_inc(&broker_metrics[BM_MEMBERS_STALE]);
+		return 0;
+	}
+	metric_inc(&broker_metrics[BM_DB_ERRORS]);
+	metric_inc(&broker_metrics[BM_DENIED_UNAVAILABLE]);
+	return -1;
+}
+
+/* Is a tenant in the request's "tenants" list (absent or "*" = all)? */
+static int
+api_tenant_wanted(const json_t *wanted, const char *tenant)
+{
+	size_t	 i;
+	json_t	*v;
+
+	if (wanted == NULL || json_is_string(wanted))
+		return 1;
+	json_array_foreach(wanted, i, v)
+		if (strcmp(json_string_value(v), tenant) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+api_check_tenants_field(const json_t *wanted, struct err *e)
+{
+	size_t	 i;
+	json_t	*v;
+
+	if (wanted == NULL || (json_is_string(wanted) && strcmp(json_string_value(wanted), "*") == 0))
+		return 0;
+	if (!json_is_array(wanted) || json_array_size(wanted) > 256)
+		return err_set(e, 400, "bad_field",
+		    "field 'tenants' must be \"*\" or an array of at most 256 tenant names");
+	json_array_foreach(wanted, i, v)
+		if (!json_is_string(v))
+			return err_set(e, 400, "bad_field", "field 'tenants' must hold strings");
+	return 0;
+}
+
+static int
+api_check_tools_field(const json_t *tools, struct err *e)
+{
+	size_t	 i;
+	json_t	*v;
+
+	if (tools == NULL)
+		return 0;
+	if (!json_is_array(tools) || json_array_size(tools) > 256)
+		return err_set(e, 400, "bad_field", "field 'tools' must be an array of tool names");
+	json_array_foreach(tools, i, v)
+		if (!json_is_string(v))
+			return err_set(e, 400, "bad_field", "field 'tools' must hold strings");
+	return 0;
+}
+
+/* POST /v1/grants */
+static void
+api_grants(struct httpd_req *r, void *arg)
+{
+	struct broker		*b = arg;
+	struct identity		 id;
+	struct err		 e;
+	struct membership	*ms = NULL;
+	struct integration	*ints;
+	size_t			 n = 0, nints, len;
+	const char		*body = httpd_body(r, &len), *assertion = NULL;
+	json_t			*req = NULL, *wanted, *tools, *grants, *denied, *g;
+	char			 caller[CALLER_MAX];
+
+	memset(&id, 0, sizeof id);
+	err_clear(&e);
+	if (api_caller(b, r, caller, &e) == -1 ||
+	    (req = jsonx_parse_object(body, len, &e)) == NULL ||
+	    jsonx_get_str(req, "assertion", 1, &assertion, &e) == -1 ||
+	    api_check_tenants_field(wanted = json_object_get(req, "tenants"), &e) == -1 ||
+	    api_check_tools_field(tools = json_object_get(req, "tools"), &e) == -1 ||
+	    api_identity(b, assertion, &id, &e) == -1) {
+		api_reply_err(r, &e);
+		goto out;
+	}
+	if (api_lookup_members(b, &id, &ms, &n, &e) == -1) {
+		api_audit(b, id.email, "grant.deny", NULL, NULL,
+		    json_pack("{s:s,s:s}", "reason", e.code, "caller", caller));
+		api_reply_err(r, &e);
+		goto out;
+	}
+
+	grants = json_array();
+	denied = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (!api_tenant_wanted(wanted, ms[i].tenant))
+			continue;
+		if (store_integrations(b->store, ms[i].tenant, &ints, &nints, &e) == -1) {
+			metric_inc(&broker_metrics[BM_DB_ERRORS]);
+			json_array_append_new(denied, json_pack("{s:s,s:s}", "tenant", ms[i].tenant,
+			    "reason", e.code));
+			continue;
+		}
+		g = grant_mint(&b->cfg, b->keys, &id, &ms[i], ints, nints,
+		    grant_tools(&ms[i], ints, nints, tools), &e);
+		store_integrations_free(ints, nints);
+		if (g == NULL) {
+			json_array_append_new(denied, json_pack("{s:s,s:s}", "tenant", ms[i].tenant,
+			    "reason", e.code));
+			continue;
+		}
+		metric_inc(&broker_metrics[BM_GRANTS_ISSUED]);
+		api_audit(b, id.email, "grant.issue", ms[i].tenant,
+		    jsonx_str(g, "jti"), json_pack("{s:s,s:s,s:O}", "caller", caller,
+		    "role", ms[i].role, "tools", json_object_get(g, "tools")));
+		json_object_del(g, "jti");
+		json_array_append_new(grants, g);
+	}
+	/* Tenants asked for by name that the user is not in. */
+	if (json_is_array(wanted)) {
+		size_t	 i;
+		json_t	*v;
+
+		json_array_foreach(wanted, i, v) {
+			if (members_find(ms, n, json_string_value(v)) != NULL)
+				continue;
+			metric_inc(&broker_metrics[BM_DENIED_NOT_MEMBER]);
+			json_array_append_new(denied, json_pack("{s:s,s:s}", "tenant",
+			    json_string_value(v), "reason", "not_member"));
+			api_audit(b, id.email, "grant.deny", json_string_value(v), NULL,
+			    json_pack("{s:s,s:s}", "reason", "not_member", "caller", caller));
+		}
+	}
+	if (json_array_size(grants) == 0) {
+		if (n == 0) {
+			metric_inc(&broker_metrics[BM_DENIED_NOT_MEMBER]);
+			api_audit(b, id.email, "grant.deny", NULL, NULL,
+			    json_pack("{s:s,s:s}", "reason", "no_tenants", "caller", caller));
+		}
+		json_decref(grants);
+		json_decref(denied);
+		httpd_reply_error(r, 403, "no_tenants", "%s is not a member of %s", id.email,
+		    n == 0 ? "any tenant" : "the requested tenant(s)");
+		goto out;
+	}
+	httpd_reply_json(r, 200, json_pack("{s:s,s:o,s:o}", "user", id.email, "grants", grants,
+	    "denied", denied));
+out:
+	free(ms);
+	json_decref(req);
+	identity_clear(&id);
+}
+
+static const struct integration *
+api_find_integration(const struct integration *ints, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ints[i].name, name) == 0)
+			return &ints[i];
+	return NULL;
+}
+
+/* Every check a grant must pass before it yields a credential. */
+static int
+api_redeem_checks(struct broker *b, const json_t *claims, const char *integration,
+    struct err *e)
+{
+	struct membership	*ms = NULL;
+	size_t			 n = 0, i, ngroups = 0;
+	const char		*tenant = jsonx_str(claims, "tenant");
+	const char		*email = jsonx_str(claims, "sub");
+	const char		*jti = jsonx_str(claims, "jti");
+	json_t			*groups = json_object_get(claims, "groups"), *v;
+	const char		*gv[256];
+	int			 rc, stale;
+
+	if (!grant_has_integration(claims, integration))
+		return err_set(e, 403, "integration_not_granted",
+		    "this grant does not cover integration '%s' of tenant '%s'", integration,
+		    tenant);
+	rc = store_grant_revoked(b->store, jti, email,
+	    (time_t)json_integer_value(json_object_get(claims, "iat")), e);
+	if (rc == -1) {
+		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		return err_prefix(e, "cannot confirm the grant is not revoked");
+	}
+	if (rc == 1)
+		return err_set(e, 403, "grant_revoked", "this grant has been revoked");
+
+	json_array_foreach(groups, i, v)
+		if (i < 256 && json_is_string(v))
+			gv[ngroups++] = json_string_value(v);
+	if (members_lookup(b->members, email, gv, ngroups, &ms, &n, &stale, e) == -1) {
+		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		return -1;
+	}
+	rc = members_find(ms, n, tenant) != NULL ? 0 :
+	    err_set(e, 403, "not_member", "%s is no longer a member of tenant '%s'", email,
+	    tenant);
+	free(ms);
+	return rc;
+}
+
+static void
+api_redeem_credential(struct broker *b, struct httpd_req *r, const json_t *claims,
+    const struct integration *in, const char *caller)
+{
+	struct err	 e;
+	secret_t	*cred = NULL;
+	json_t		*cj;
+	int		 version, stale;
+
+	err_clear(&e);
+	if (vault_kv_read(b->vault, in->vault_path, &cred, &version, &stale, &e) == -1) {
+		metric_inc(&broker_metrics[BM_VAULT_ERRORS]);
+		metric_inc(&broker_metrics[BM_REDEEM_REFUSED]);
+		log_warnx("redeem: credential for %s/%s unavailable: %s", in->tenant, in->name, e.msg);
+		httpd_reply_err(r, &e);
+		return;
+	}
+	if ((cj = jsonx_parse_object(secret_bytes(cred), secret_len(cred), &e)) == NULL) {
+		secret_free(cred);
+		httpd_reply_error(r, 500, "bad_credential",
+		    "the credential stored for %s/%s is not a JSON object", in->tenant, in->name);
+		return;
+	}
+	secret_free(cred);
+	metric_inc(&broker_metrics[BM_REDEEMS]);
+	api_audit(b, jsonx_str(claims, "sub"), "grant.redeem", in->tenant, jsonx_str(claims, "jti"),
+	    json_pack("{s:s,s:s,s:i,s:b}", "integration", in->name, "caller", caller,
+	    "cred_version", version, "stale", stale));
+	httpd_reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:s,s:i,s:O,s:o}",
+	    "tenant", in->tenant, "integration", in->name, "kind", in->kind,
+	    "base_url", in->base_url, "cred_version", version,
+	    "expires_at", json_object_get(claims, "exp"), "credential", cj));
+}
+
+/* POST /v1/redeem */
+static void
+api_redeem(struct httpd_req *r, void *arg)
+{
+	struct broker		*b = arg;
+	struct err		 e;
+	struct integration	*ints = NULL;
+	const struct integration *in;
+	size_t			 len, nints = 0;
+	const char		*body = httpd_body(r, &len), *token = NULL, *name = NULL;
+	json_t			*req = NULL, *claims = NULL;
+	char			 caller[CALLER_MAX];
+
+	err_clear(&e);
+	if (api_caller(b, r, caller, &e) == -1 ||
+	    (req = jsonx_parse_object(body, len, &e)) == NULL ||
+	    jsonx_get_str(req, "grant", 1, &token, &e) == -1 ||
+	    jsonx_get_str(req, "integration", 1, &name, &e) == -1) {
+		api_reply_err(r, &e);
+		goto out;
+	}
+	if ((claims = grant_check(&b->cfg, b->keys, token, &e)) == NULL ||
+	    api_redeem_checks(b, claims, name, &e) == -1) {
+		metric_inc(&broker_metrics[BM_REDEEM_REFUSED]);
+		log_warnx("redeem refused: %s (%s)", e.msg, e.code);
+		if (claims != NULL)
+			api_audit(b, jsonx_str(claims, "sub"), "grant.redeem_refused",
+			    jsonx_str(claims, "tenant"), jsonx_str(claims, "jti"),
+			    json_pack("{s:s,s:s,s:s}", "reason", e.code, "integration", name,
+			    "caller", caller));
+		api_reply_err(r, &e);
+		goto out;
+	}
+	log_ctx_set("user=%s tenant=%s", jsonx_str(claims, "sub"), jsonx_str(claims, "tenant"));
+	if (store_integrations(b->store, jsonx_str(claims, "tenant"), &ints, &nints, &e) == -1) {
+		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		httpd_reply_err(r, &e);
+		goto out;
+	}
+	if ((in = api_find_integration(ints, nints, name)) == NULL || !in->enabled) {
+		httpd_reply_error(r, 404, "integration_not_found",
+		    "tenant '%s' has no enabled integration '%s'", jsonx_str(claims, "tenant"), name);
+		goto out;
+	}
+	api_redeem_credential(b, r, claims, in, caller);
+out:
+	store_integrations_free(ints, nints);
+	json_decref(claims);
+	json_decref(req);
+}
+
+/* POST /v1/revoke {jti} | {user} - admin only */
+static void
+api_revoke(struct httpd_req *r, void *arg)
+{
+	struct broker	*b = arg;
+	struct err	 e;
+	size_t		 len;
+	const char	*body = httpd_body(r, &len), *jti = NULL, *user = NULL;
+	const char	*admin = httpd_header(r, "X-Tenantgate-Admin");
+	json_t		*req = NULL;
+	char		 caller[CALLER_MAX];
+
+	err_clear(&e);
+	if (api_caller(b, r, caller, &e) == -1) {
+		api_reply_err(r, &e);
+		return;
+	}
+	if (b->admin_token == NULL || admin == NULL ||
+	    !secret_eq(b->admin_token, admin, strlen(admin))) {
+		httpd_reply_error(r, 403, "admin_required",
+		    "revocation needs the admin token in X-Tenantgate-Admin");
+		return;
+	}
+	if ((req = jsonx_parse_object(body, len, &e)) == NULL ||
+	    jsonx_get_str(req, "jti", 0, &jti, &e) == -1 ||
+	    jsonx_get_str(req, "user", 0, &user, &e) == -1) {
+		httpd_reply_err(r, &e);
+		goto out;
+	}
+	if ((jti == NULL) == (user == NULL)) {
+		httpd_reply_error(r, 400, "bad_request", "give exactly one of 'jti' or 'user'");
+		goto out;
+	}
+	if ((jti != NULL ? store_revoke_jti(b->store, jti, time(NULL) + 300, caller, &e) :
+	    store_revoke_user(b->store, user, caller, &e)) == -1) {
+		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		httpd_reply_err(r, &e);
+		goto out;
+	}
+	metric_inc(&broker_metrics[BM_REVOKES]);
+	api_audit(b, caller, "grant.revoke", NULL, jti != NULL ? jti : user,
+	    json_pack("{s:s}", "by", jti != NULL ? "jti" : "user"));
+	httpd_reply_json(r, 200, json_pack("{s:s,s:s}", "revoked", jti != NULL ? "jti" : "user",
+	    "subject", jti != NULL ? jti : user));
+out:
+	json_decref(req);
+}
+
+/* GET /v1/users/me/tenants - the user's own assertion is enough here. */
+static void
+api_me_tenants(struct httpd_req *r, void *arg)
+{
+	struct broker		*b = arg;
+	struct identity		 id;
+	struct err		 e;
+	struct membership	*ms = NULL;
+	size_t			 n = 0;
+	json_t			*list;
+
+	memset(&id, 0, sizeof id);
+	err_clear(&e);
+	if (api_identity(b, callers_bearer(httpd_header(r, "Authorization")), &id, &e) == -1 ||
+	    api_lookup_members(b, &id, &ms, &n, &e) == -1) {
+		api_reply_err(r, &e);
+		goto out;
+	}
+	list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, json_pack("{s:s,s:s}", "tenant", ms[i].tenant,
+		    "role", ms[i].role));
+	httpd_reply_json(r, 200, json_pack("{s:s,s:o}", "user", id.email, "tenants", list));
+out:
+	free(ms);
+	identity_clear(&id);
+}
+
+static void
+api_jwks(struct httpd_req *r, void *arg)
+{
+	struct broker *b = arg;
+
+	httpd_reply(r, 200, "application/json", b->keys->jwks, strlen(b->keys->jwks));
+}
+
+static void
+api_healthz(struct httpd_req *r, void *arg)
+{
+	(void)arg;
+	httpd_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void
+api_readyz(struct httpd_req *r, void *arg)
+{
+	struct broker		*b = arg;
+	struct vault_status	 vs;
+	struct httpc_resp	 resp;
+	struct err		 e;
+	int			 db_ok, ready, vault_ok;
+
+	err_clear(&e);
+	vault_status(b->vault, &vs);
+	vault_ok = vs.logged_in && !vs.sealed && !vs.serving_stale;
+	/* After an outage nothing may have asked Vault yet: ask now, which also
+	 * logs in again if Vault came back without our token. */
+	if (!vault_ok && vault_request(b->vault, "GET", "auth/token/lookup-self", NULL, &resp,
+	    &e) == 0) {
+		vault_ok = resp.status == 200;
+		httpc_resp_free(&resp);
+		vault_status(b->vault, &vs);
+	}
+	err_clear(&e);
+	db_ok = store_ping(b->store, &e) == 0;
+	ready = vault_ok && db_ok && b->keys != NULL;
+	httpd_reply_json(r, ready ? 200 : 503, json_pack(
+	    "{s:b,s:{s:b,s:b,s:b,s:b,s:I,s:s},s:{s:b,s:s},s:{s:b,s:s}}",
+	    "ready", ready,
+	    "vault", "ok", vault_ok, "logged_in", vs.logged_in, "sealed", vs.sealed,
+	    "serving_stale", vs.serving_stale, "token_ttl_s", (json_int_t)vs.token_ttl_s,
+	    "last_error", vs.last_error,
+	    "database", "ok", db_ok, "error", db_ok ? "" : e.msg,
+	    "signing_key", "loaded", b->keys != NULL, "kid", b->keys ? b->keys->kid : ""));
+}
+
+static void
+api_metrics(struct httpd_req *r, void *arg)
+{
+	struct broker	*b = arg;
+	size_t		 len;
+	char		*text = broker_metrics_render(b, &len);
+
+	httpd_reply(r, 200, "text/plain; version=0.0.4", text != NULL ? text : "", len);
+	free(text);
+}
+
+/* Handlers run under the reload read lock, so a SIGHUP never swaps keys or
+ * verifiers in the middle of a request; latency feeds the histogram. */
+#define LOCKED(fn, needs_keys)						\
+static void								\
+fn##_locked(struct httpd_req *r, void *arg)				\
+{									\
+	struct broker *b = arg;						\
+									\
+	pthread_rwlock_rdlock(&b->reload_lock);				\
+	if ((needs_keys) && b->keys == NULL)				\
+		httpd_reply_error(r, 503, "not_ready",			\
+		    "the signing key is not loaded yet (is Vault reachable?)"); \
+	else								\
+		fn(r, arg);						\
+	pthread_rwlock_unlock(&b->reload_lock);				\
+	histogram_observe(&broker_latency, httpd_age(r));		\
+}
+
+LOCKED(api_grants, 1)
+LOCKED(api_redeem, 1)
+LOCKED(api_revoke, 0)
+LOCKED(api_me_tenants, 0)
+LOCKED(api_jwks, 1)
+LOCKED(api_readyz, 0)
+
+const struct httpd_route broker_routes[] = {
+	{ "POST", "/v1/grants", api_grants_locked, 0 },
+	{ "POST", "/v1/redeem", api_redeem_locked, 0 },
+	{ "POST", "/v1/revoke", api_revoke_locked, 0 },
+	{ "GET", "/v1/users/me/tenants", api_me_tenants_locked, 0 },
+	{ "GET", "/jwks.json", api_jwks_locked, 0 },
+	{ "GET", "/.well-known/jwks.json", api_jwks_locked, 0 },
+	{ "GET", "/healthz", api_healthz, 1 },
+	{ "GET", "/readyz", api_readyz_locked, 0 },
+	{ "GET", "/metrics", api_metrics, 1 },
+	{ NULL, NULL, NULL, 0 },
+};

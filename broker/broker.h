@@ -1,0 +1,62 @@
+/*
+ * broker: the process state shared by the request handlers. Everything a
+ * SIGHUP may replace (config, identity verifier, keys, callers) sits
+ * behind `reload_lock`: handlers hold it for reading for one request;
+ * reload swaps the pointers holding it for writing.
+ */
+#ifndef TG_BROKER_H
+#define TG_BROKER_H
+
+#include <pthread.h>
+
+#include "config.h"
+#include "httpd.h"
+#include "metrics.h"
+#include "secret.h"
+
+struct callers;
+struct event_base;
+struct httpd;
+struct idv;
+struct keyring;
+struct members;
+struct store;
+struct vault;
+
+struct broker {
+	const char		*cfg_path;
+	const char *const	*overrides;
+	struct broker_cfg	 cfg;
+	struct event_base	*base;
+	struct httpd		*httpd;
+	struct vault		*vault;
+	struct store		*store;
+	struct members		*members;
+
+	pthread_rwlock_t	 reload_lock;
+	struct idv		*idv;
+	struct keyring		*keys;
+	struct callers		*callers;
+	secret_t		*admin_token;
+	secret_t		*owui_secret;
+};
+
+/* Build the parts a reload may replace from b->cfg; on success swap them
+ * in (freeing the old ones) under the write lock. */
+int	broker_load_reloadables(struct broker *, struct err *);
+
+/* api.c */
+extern const struct httpd_route broker_routes[];
+
+/* metrics.c */
+enum broker_metric {
+	BM_GRANTS_ISSUED, BM_DENIED_NOT_MEMBER, BM_DENIED_IDENTITY, BM_DENIED_CALLER,
+	BM_DENIED_UNAVAILABLE, BM_REDEEMS, BM_REDEEM_REFUSED, BM_REVOKES,
+	BM_VAULT_ERRORS, BM_DB_ERRORS, BM_MEMBERS_HITS, BM_MEMBERS_MISSES,
+	BM_MEMBERS_STALE, BM__COUNT
+};
+extern struct metric	 broker_metrics[BM__COUNT];
+extern struct histogram	 broker_latency;
+char	*broker_metrics_render(struct broker *, size_t *len);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * grant: mint and check the short-lived ES256 grants the broker issues,
+ * one per tenant: who (sub), where (tenant, integrations), what (tools),
+ * which credential version, until when (exp <= 300 s), and a jti so it
+ * can be revoked.
+ */
+#ifndef TG_BROKER_GRANT_H
+#define TG_BROKER_GRANT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+struct broker_cfg;
+struct err;
+struct identity;
+struct integration;
+struct keyring;
+struct membership;
+
+/* Which tools of these integrations a role may use, optionally narrowed to
+ * `wanted` (a JSON array of tool names, or NULL). Returns a JSON array. */
+json_t	*grant_tools(const struct membership *, const struct integration *, size_t n,
+	    const json_t *wanted);
+/* Mint one grant. On success returns the description the API replies with
+ * ({tenant, role, token, expires_at, integrations, tools}). */
+json_t	*grant_mint(const struct broker_cfg *, const struct keyring *,
+	    const struct identity *, const struct membership *,
+	    const struct integration *, size_t n, json_t *tools, struct err *);
+/* Verify a grant's signature, issuer, audience and expiry; the claims are
+ * returned for the caller's further checks (revocation, membership). */
+json_t	*grant_check(const struct broker_cfg *, const struct keyring *, const char *token,
+	    struct err *);
+/* Is `name` in the claims' integrations array? */
+int	 grant_has_integration(const json_t *claims, const char *name);
+
+#endif

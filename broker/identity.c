@@ -1,0 +1,571 @@
+/*
+ * identity: verifies user assertions. Owns the routing by header alg (the
+ * HS256 Open WebUI key and the IdP's RS/ES keys never share a key set, so
+ * neither can stand in for the other), the JWKS cache and its refresh
+ * policy, and the mapping of verified claims to a struct identity.
+ *
+ * JWKS cache: a refcounted, immutable key set swapped under `mu`, so a
+ * verify never waits for a fetch unless there is no set at all. One fetch
+ * at a time (`fetch_mu`); refreshes happen every jwks_refresh_s, on an
+ * unknown kid (at most once per 30 s, for IdP key rollover), and after a
+ * failure no sooner than 10 s later. A failed refresh keeps the old set.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "httpc.h"
+#include "identity.h"
+#include "jsonx.h"
+#include "jwk.h"
+#include "jwt.h"
+#include "log.h"
+
+#define IDENTITY_SKEW_DEFAULT		60
+#define IDENTITY_REFRESH_DEFAULT	300
+#define IDENTITY_KID_REFRESH_S		30	/* unknown kid: refresh at most this often */
+#define IDENTITY_RETRY_S		10	/* after a failed fetch */
+#define IDENTITY_FETCH_TIMEOUT_MS	5000
+#define IDENTITY_FETCH_MAX		(512 * 1024)
+#define IDENTITY_EMAIL_MAX		254
+#define IDENTITY_DISCOVERY		"/.well-known/openid-configuration"
+
+struct keyset {
+	int		 refs;		/* under idv.mu */
+	struct jwt_key	*keys;
+	size_t		 n;
+};
+
+struct idv {
+	/* Immutable after identity_new(). */
+	char		*issuer;
+	char		*audience;
+	char		*jwks_url;	/* configured, or NULL */
+	char		*ca_file;
+	char		*email_claim;
+	char		*groups_claim;
+	char		*owui_issuer;
+	secret_t	*owui_secret;
+	struct jwt_key	 owui_key;	/* HS256, pinned */
+	int		 alg_ok[3];	/* by enum jwt_alg_pin */
+	long		 skew_s;
+	long		 refresh_s;
+	size_t		 max_len;
+	struct identity_hooks hooks;
+
+	pthread_mutex_t	 fetch_mu;	/* one fetch at a time */
+	char		*jwks_uri;	/* discovered; under fetch_mu */
+
+	pthread_mutex_t	 mu;
+	struct keyset	*ks;		/* current set or NULL */
+	unsigned long	 gen;		/* fetch attempts finished */
+	time_t		 fetched_at;	/* last success */
+	time_t		 attempt_at;	/* last attempt, 0 = never */
+	time_t		 forced_at;	/* last unknown-kid refresh, 0 = never */
+	char		 last_error[ERR_MSG_MAX];
+};
+
+static time_t
+identity_now(struct idv *v)
+{
+	return v->hooks.now != NULL ? v->hooks.now(v->hooks.arg) : time(NULL);
+}
+
+/* GET url with httpc; the IdP's documents are public, but bounded. */
+static int
+identity_fetch_httpc(void *arg, const char *url, char **body, size_t *len, struct err *e)
+{
+	static const char *const hdrs[] = { "Accept: application/json", NULL };
+	struct idv		*v = arg;
+	struct httpc_req	 req = {
+		.method = "GET", .url = url, .headers = hdrs,
+		.timeout_ms = IDENTITY_FETCH_TIMEOUT_MS, .retries = 1,
+		.max_response = IDENTITY_FETCH_MAX, .ca_file = v->ca_file,
+	};
+	struct httpc_resp	 resp;
+	char			 origin[128];
+	int			 rc = -1;
+
+	if (httpc_do(&req, &resp, e) == 0) {
+		if (resp.status != 200)
+			err_set(e, 502, "jwks_fetch", "GET %s: HTTP %ld",
+			    httpc_url_origin(url, origin, sizeof origin), resp.status);
+		else if ((*body = malloc(resp.len + 1)) == NULL)
+			err_set(e, 500, "nomem", "out of memory");
+		else {
+			memcpy(*body, resp.body, resp.len);
+			(*body)[resp.len] = '\0';
+			*len = resp.len;
+			rc = 0;
+		}
+	}
+	httpc_resp_free(&resp);
+	return rc;
+}
+
+static int
+identity_get(struct idv *v, const char *url, char **body, size_t *len, struct err *e)
+{
+	*body = NULL;
+	*len = 0;
+	if (v->hooks.fetch != NULL)
+		return v->hooks.fetch(v->hooks.arg, url, body, len, e);
+	return identity_fetch_httpc(v, url, body, len, e);
+}
+
+static void
+keyset_unref(struct idv *v, struct keyset *ks)
+{
+	int last;
+
+	if (ks == NULL)
+		return;
+	pthread_mutex_lock(&v->mu);
+	last = --ks->refs == 0;
+	pthread_mutex_unlock(&v->mu);
+	if (last) {
+		jwt_keys_free(ks->keys, ks->n);
+		free(ks);
+	}
+}
+
+/* Install a parsed key set as current (takes the keys). */
+static int
+keyset_install(struct idv *v, struct jwt_key *keys, size_t n, struct err *e)
+{
+	struct keyset *ks, *old;
+
+	if ((ks = calloc(1, sizeof *ks)) == NULL) {
+		jwt_keys_free(keys, n);
+		return err_set(e, 500, "nomem", "out of memory");
+	}
+	ks->refs = 1;
+	ks->keys = keys;
+	ks->n = n;
+	pthread_mutex_lock(&v->mu);
+	old = v->ks;
+	v->ks = ks;
+	v->fetched_at = identity_now(v);
+	pthread_mutex_unlock(&v->mu);
+	keyset_unref(v, old);
+	return 0;
+}
+
+/* <issuer>/.well-known/openid-configuration -> jwks_uri (OIDC Discovery
+ * 1.0 section 4: the document's issuer must be ours). */
+static int
+identity_discover(struct idv *v, struct err *e)
+{
+	json_t		*doc;
+	const char	*iss, *uri;
+	char		*url, *body;
+	size_t		 n, len;
+	int		 rc = -1;
+
+	n = strlen(v->issuer);
+	while (n > 0 && v->issuer[n - 1] == '/')
+		n--;
+	if ((url = malloc(n + sizeof IDENTITY_DISCOVERY)) == NULL)
+		return err_set(e, 500, "nomem", "out of memory");
+	memcpy(url, v->issuer, n);
+	memcpy(url + n, IDENTITY_DISCOVERY, sizeof IDENTITY_DISCOVERY);
+	if (identity_get(v, url, &body, &len, e) == -1) {
+		free(url);
+		return err_prefix(e, "OIDC discovery");
+	}
+	free(url);
+	doc = json_loadb(body, len, 0, NULL);
+	free(body);
+	iss = jsonx_str(doc, "issuer");
+	uri = jsonx_str(doc, "jwks_uri");
+	if (iss == NULL || strcmp(iss, v->issuer) != 0)
+		err_set(e, 502, "jwks_fetch",
+		    "OIDC discovery: not a discovery document for issuer %s", v->issuer);
+	else if (uri == NULL || (strncmp(uri, "https://", 8) != 0 &&
+	    strncmp(uri, "http://", 7) != 0))
+		err_set(e, 502, "jwks_fetch", "OIDC discovery: no usable jwks_uri");
+	else if ((v->jwks_uri = strdup(uri)) == NULL)
+		err_set(e, 500, "nomem", "out of memory");
+	else
+		rc = 0;
+	json_decref(doc);
+	return rc;
+}
+
+static int
+identity_fetch_jwks(struct idv *v, struct err *e)
+{
+	struct jwt_key	*keys;
+	const char	*url;
+	char		*body;
+	size_t		 len, n;
+	int		 rc;
+
+	if (v->jwks_url == NULL && v->jwks_uri == NULL && identity_discover(v, e) == -1)
+		return -1;
+	url = v->jwks_url != NULL ? v->jwks_url : v->jwks_uri;
+	if (identity_get(v, url, &body, &len, e) == -1) {
+		/* Discover again next time: the IdP may have moved its keys. */
+		free(v->jwks_uri);
+		v->jwks_uri = NULL;
+		return err_prefix(e, "JWKS");
+	}
+	rc = jwks_parse(body, len, &keys, &n, e);
+	free(body);
+	if (rc == -1)
+		return -1;
+	log_info("jwks: %zu keys from %s", n, v->issuer);
+	return keyset_install(v, keys, n, e);
+}
+
+/*
+ * The key set to verify with (a reference; keyset_unref() it), refreshed
+ * first when due. force: an unknown kid asks for a refresh now.
+ */
+static struct keyset *
+identity_keys(struct idv *v, int force, struct err *e)
+{
+	struct keyset	*ks;
+	struct err	 fe;
+	unsigned long	 gen;
+	time_t		 now = identity_now(v);
+	int		 fetch, have;
+
+	pthread_mutex_lock(&v->mu);
+	have = v->ks != NULL;
+	gen = v->gen;
+	if (force)
+		fetch = v->forced_at == 0 || now - v->forced_at >= IDENTITY_KID_REFRESH_S;
+	else
+		fetch = (!have || now - v->fetched_at >= v->refresh_s) &&
+		    (v->attempt_at == 0 || now - v->attempt_at >= IDENTITY_RETRY_S);
+	if (fetch && force)
+		v->forced_at = now;
+	pthread_mutex_unlock(&v->mu);
+
+	/* With a set in hand nobody waits for a fetch another thread runs;
+	 * without one, wait for it and take its result. */
+	if (fetch && (have ? pthread_mutex_trylock(&v->fetch_mu) == 0 :
+	    pthread_mutex_lock(&v->fetch_mu) == 0)) {
+		pthread_mutex_lock(&v->mu);
+		fetch = v->gen == gen;
+		pthread_mutex_unlock(&v->mu);
+		if (fetch) {
+			err_clear(&fe);
+			if (identity_fetch_jwks(v, &fe) == -1)
+				log_warnx("jwks: fetch for %s failed%s: %s", v->issuer,
+				    have ? ", keeping the previous keys" : "", fe.msg);
+			pthread_mutex_lock(&v->mu);
+			v->gen++;
+			v->attempt_at = now;
+			if (err_isset(&fe))
+				memcpy(v->last_error, fe.msg, sizeof v->last_error);
+			pthread_mutex_unlock(&v->mu);
+		}
+		pthread_mutex_unlock(&v->fetch_mu);
+	}
+
+	pthread_mutex_lock(&v->mu);
+	if ((ks = v->ks) != NULL)
+		ks->refs++;
+	else
+		err_set(e, 503, "jwks_unavailable",
+		    "the identity provider's keys are not available: %s",
+		    v->last_error[0] != '\0' ? v->last_error : "not fetched yet");
+	pthread_mutex_unlock(&v->mu);
+	return ks;
+}
+
+/* Exactly one '@' with something either side, no space or control
+ * character, at most 254 bytes (RFC 5321's path limit). */
+static int
+email_ok(const char *s)
+{
+	const char	*at = strchr(s, '@');
+	size_t		 i, len = strlen(s);
+
+	if (len > IDENTITY_EMAIL_MAX || at == NULL || at == s || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+identity_groups(const json_t *claim, struct identity *id, struct err *e)
+{
+	const json_t	*g;
+	const char	*s;
+	size_t		 i, n;
+
+	if (json_is_string(claim))
+		n = 1;
+	else if (json_is_array(claim))
+		n = json_array_size(claim);
+	else
+		return 0;
+	if (n > IDENTITY_MAX_GROUPS)
+		n = IDENTITY_MAX_GROUPS;
+	if ((id->groups = calloc(n, sizeof *id->groups)) == NULL && n > 0)
+		return err_set(e, 500, "nomem", "out of memory");
+	for (i = 0; i < n; i++) {
+		g = json_is_string(claim) ? claim : json_array_get(claim, i);
+		if ((s = json_string_value(g)) == NULL || *s == '\0' || strlen(s) > 255)
+			continue;
+		if ((id->groups[id->ngroups] = strdup(s)) == NULL)
+			return err_set(e, 500, "nomem", "out of memory");
+		id->ngroups++;
+	}
+	return 0;
+}
+
+static int
+identity_from_claims(const json_t *c, const char *email_claim, const char *groups_claim,
+    const char *source, struct identity *id, struct err *e)
+{
+	const char	*email, *sub;
+	json_t		*v;
+	size_t		 i;
+
+	email = jsonx_str(c, email_claim);
+	if (email == NULL || !email_ok(email))
+		return err_set(e, 401, "no_email_claim",
+		    "the token's '%s' claim is missing or not an email address", email_claim);
+	/* An IdP that lets users type their own email says so. */
+	if (strcmp(email_claim, "email") == 0 && json_is_false(json_object_get(c, "email_verified")))
+		return err_set(e, 401, "no_email_claim",
+		    "the identity provider has not verified this email address");
+	for (i = 0; email[i] != '\0'; i++)
+		id->email[i] = (char)tolower((unsigned char)email[i]);
+	id->email[i] = '\0';
+
+	if ((sub = jsonx_str(c, "sub")) != NULL) {
+		if (strlen(sub) >= sizeof id->subject)
+			return err_set(e, 401, "token_malformed", "the token's sub claim is too long");
+		memcpy(id->subject, sub, strlen(sub) + 1);
+	}
+	if (json_is_number(v = json_object_get(c, "exp")))
+		id->exp = (time_t)json_number_value(v);
+	snprintf(id->source, sizeof id->source, "%s", source);
+	if (groups_claim != NULL)
+		return identity_groups(json_object_get(c, groups_claim), id, e);
+	return 0;
+}
+
+static int
+identity_owui(struct idv *v, const char *token, struct identity *id, struct err *e)
+{
+	struct jwt_verify_opts	 o = {
+		.issuer = v->owui_issuer, .audience = NULL, .skew_s = v->skew_s,
+		.now = identity_now(v), .max_token_len = v->max_len,
+	};
+	json_t			*claims;
+	int			 rc;
+
+	if (v->owui_secret == NULL)
+		return err_set(e, 401, "alg_not_allowed",
+		    "HS256 tokens (Open WebUI) are not accepted: no shared secret is configured");
+	if (jwt_verify(token, &v->owui_key, 1, &o, &claims, e) == -1)
+		return -1;
+	rc = identity_from_claims(claims, "email", NULL, "openwebui", id, e);
+	json_decref(claims);
+	return rc;
+}
+
+static int
+identity_oidc(struct idv *v, enum jwt_alg_pin alg, const char *token, struct identity *id,
+    struct err *e)
+{
+	struct jwt_verify_opts	 o = {
+		.issuer = v->issuer, .audience = v->audience, .skew_s = v->skew_s,
+		.now = identity_now(v), .max_token_len = v->max_len,
+	};
+	struct keyset		*ks, *again;
+	json_t			*claims;
+	int			 rc;
+
+	if (v->issuer == NULL || !v->alg_ok[alg])
+		return err_set(e, 401, "alg_not_allowed", "algorithm %s is not accepted%s",
+		    jwt_alg_name(alg), v->issuer == NULL ? ": OIDC is not configured" : "");
+	if ((ks = identity_keys(v, 0, e)) == NULL)
+		return -1;
+	rc = jwt_verify(token, ks->keys, ks->n, &o, &claims, e);
+	if (rc == -1 && strcmp(e->code, "unknown_kid") == 0) {
+		/* The IdP may have rolled its keys since we fetched them. */
+		if ((again = identity_keys(v, 1, NULL)) != NULL && again != ks) {
+			err_clear(e);
+			rc = jwt_verify(token, again->keys, again->n, &o, &claims, e);
+		}
+		keyset_unref(v, again);
+	}
+	keyset_unref(v, ks);
+	if (rc == -1)
+		return -1;
+	rc = identity_from_claims(claims, v->email_claim, v->groups_claim, "oidc", id, e);
+	json_decref(claims);
+	return rc;
+}
+
+int
+identity_verify(struct idv *v, const char *token, struct identity *id, struct err *e)
+{
+	enum jwt_alg_pin	alg;
+	struct err		local;
+	char			algname[16], kid[JWT_KID_MAX];
+	int			rc;
+
+	if (e == NULL)
+		e = &local;	/* identity_oidc() reads the code back */
+	memset(id, 0, sizeof *id);
+	if (token == NULL || *token == '\0')
+		return err_set(e, 401, "token_malformed", "no token was given");
+	if (strnlen(token, v->max_len + 1) > v->max_len)
+		return err_set(e, 401, "token_too_large", "token is longer than %zu bytes",
+		    v->max_len);
+	if (jwt_peek_header(token, algname, sizeof algname, kid, sizeof kid, e) == -1)
+		return -1;
+	if (jwt_alg_parse(algname, &alg) == -1)
+		return err_set(e, 401, "alg_not_allowed", "the token's algorithm is not allowed");
+	if (alg == JWT_ALG_HS256)
+		rc = identity_owui(v, token, id, e);
+	else
+		rc = identity_oidc(v, alg, token, id, e);
+	if (rc == -1)
+		identity_clear(id);
+	return rc;
+}
+
+void
+identity_clear(struct identity *id)
+{
+	size_t i;
+
+	if (id == NULL)
+		return;
+	for (i = 0; i < id->ngroups; i++)
+		free(id->groups[i]);
+	free(id->groups);
+	memset(id, 0, sizeof *id);
+}
+
+static char *
+dup_or_null(const char *s, int *fail)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*fail = 1;
+	return d;
+}
+
+struct idv *
+identity_new(const struct identity_cfg *cfg, struct err *e)
+{
+	static const char *const default_algs[] = { "RS256", "ES256", NULL };
+	const char *const	*a;
+	enum jwt_alg_pin	 alg;
+	struct idv		*v;
+	int			 fail = 0;
+
+	if (cfg->oidc_issuer == NULL && cfg->owui_secret == NULL) {
+		err_set(e, 500, "bad_config",
+		    "no way to verify users: configure an OIDC issuer or the Open WebUI secret");
+		return NULL;
+	}
+	if (cfg->oidc_issuer != NULL && (cfg->oidc_audience == NULL || *cfg->oidc_audience == '\0')) {
+		err_set(e, 500, "bad_config", "oidc_audience is required with oidc_issuer: "
+		    "without it any token the IdP issued to any application would be accepted");
+		return NULL;
+	}
+	if (cfg->owui_secret != NULL && secret_len(cfg->owui_secret) == 0) {
+		err_set(e, 500, "bad_config", "the Open WebUI secret is empty");
+		return NULL;
+	}
+	if ((v = calloc(1, sizeof *v)) == NULL) {
+		err_set(e, 500, "nomem", "out of memory");
+		return NULL;
+	}
+	for (a = cfg->oidc_algs != NULL ? cfg->oidc_algs : default_algs; *a != NULL; a++) {
+		if (jwt_alg_parse(*a, &alg) == -1 || alg == JWT_ALG_HS256) {
+			err_set(e, 500, "bad_config", "oidc_algs: '%.32s' is not RS256 or ES256", *a);
+			free(v);
+			return NULL;
+		}
+		v->alg_ok[alg] = 1;
+	}
+	if (cfg->oidc_issuer != NULL && !v->alg_ok[JWT_ALG_RS256] && !v->alg_ok[JWT_ALG_ES256]) {
+		err_set(e, 500, "bad_config", "oidc_algs is empty");
+		free(v);
+		return NULL;
+	}
+	pthread_mutex_init(&v->mu, NULL);
+	pthread_mutex_init(&v->fetch_mu, NULL);
+	v->issuer = dup_or_null(cfg->oidc_issuer, &fail);
+	v->audience = dup_or_null(cfg->oidc_audience, &fail);
+	v->jwks_url = dup_or_null(cfg->oidc_jwks_url, &fail);
+	v->ca_file = dup_or_null(cfg->oidc_ca_file, &fail);
+	v->email_claim = dup_or_null(cfg->email_claim != NULL ? cfg->email_claim : "email", &fail);
+	v->groups_claim = dup_or_null(cfg->groups_claim, &fail);
+	v->owui_issuer = dup_or_null(cfg->owui_issuer != NULL ? cfg->owui_issuer : "open-webui",
+	    &fail);
+	if (cfg->owui_secret != NULL && (v->owui_secret = secret_dup(cfg->owui_secret)) == NULL)
+		fail = 1;
+	v->owui_key.alg = JWT_ALG_HS256;
+	v->owui_key.hmac = v->owui_secret;
+	v->skew_s = cfg->skew_s >= 0 ? cfg->skew_s : IDENTITY_SKEW_DEFAULT;
+	v->refresh_s = cfg->jwks_refresh_s > 0 ? cfg->jwks_refresh_s : IDENTITY_REFRESH_DEFAULT;
+	v->max_len = cfg->max_token_len > 0 ? cfg->max_token_len : JWT_MAX_TOKEN_DEFAULT;
+	if (fail) {
+		identity_free(v);
+		err_set(e, 500, "nomem", "out of memory");
+		return NULL;
+	}
+	if (v->owui_secret != NULL && secret_len(v->owui_secret) < 32)
+		log_warnx("identity: the Open WebUI secret is shorter than 32 bytes");
+	return v;
+}
+
+void
+identity_free(struct idv *v)
+{
+	if (v == NULL)
+		return;
+	keyset_unref(v, v->ks);
+	pthread_mutex_destroy(&v->mu);
+	pthread_mutex_destroy(&v->fetch_mu);
+	free(v->issuer);
+	free(v->audience);
+	free(v->jwks_url);
+	free(v->jwks_uri);
+	free(v->ca_file);
+	free(v->email_claim);
+	free(v->groups_claim);
+	free(v->owui_issuer);
+	secret_free(v->owui_secret);
+	free(v);
+}
+
+void
+identity_set_hooks(struct idv *v, const struct identity_hooks *h)
+{
+	v->hooks = *h;
+}
+
+int
+identity_set_jwks(struct idv *v, const char *json, size_t len, struct err *e)
+{
+	struct jwt_key	*keys;
+	size_t		 n;
+
+	if (jwks_parse(json, len, &keys, &n, e) == -1)
+		return -1;
+	return keyset_install(v, keys, n, e);
+}

@@ -1,0 +1,94 @@
+/*
+ * store: the broker's PostgreSQL access (libpq). Prepared statements only;
+ * no SQL is ever built from strings. Thread-safe: a small pool of
+ * connections, each behind its own mutex, one borrowed per call.
+ *
+ * Connections are made lazily, so a broker can start while the database is
+ * down: store_open() only checks the conninfo, store_ping() tells whether
+ * the database answers. A broken connection is reopened at once on the
+ * next use, then no more often than a backoff of 100 ms doubling to 5 s;
+ * within the backoff a call fails at once with 503 "db_unavailable" rather
+ * than waiting. A read that fails because the connection dropped is
+ * retried once on a fresh connection; a write is retried only when the
+ * server said it never ran it (it terminated the session first). Errors
+ * never contain the conninfo's password.
+ */
+#ifndef TG_STORE_H
+#define TG_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct err;
+struct store;
+
+/* pool_size is clamped to 1..64. NULL with a 400 err on a bad conninfo. */
+struct store	*store_open(const char *conninfo, int pool_size, struct err *);
+/* Stops the listener too. NULL is fine. */
+void		 store_close(struct store *);
+int		 store_ping(struct store *, struct err *);
+
+struct membership {
+	char	tenant[64];
+	char	role[16];	/* viewer|editor|admin */
+};
+/*
+ * The tenants the user may act in: direct memberships of email plus
+ * group_mappings for any of groups (may be NULL when ngroups is 0); when
+ * both give a tenant, the higher role wins. Only ACTIVE tenants; nothing
+ * for a disabled user; a user without a users row still gets group
+ * mappings. Sorted by tenant. *out is malloc'ed (free()), NULL when *n is 0.
+ */
+int	store_memberships(struct store *, const char *email,
+	    const char *const *groups, size_t ngroups,
+	    struct membership **out, size_t *n, struct err *);
+
+struct integration {
+	char	  tenant[64];
+	char	  name[64];
+	char	  kind[16];		/* jira|confluence|mcp */
+	char	  base_url[512];
+	char	  vault_path[512];
+	char	**enabled_tools;	/* NULL-terminated; NULL = all of the kind */
+	int	  cred_version;
+	int	  enabled;
+};
+/* A tenant's integrations, disabled ones included (see .enabled), sorted
+ * by name; none for an unknown or disabled tenant. */
+int	store_integrations(struct store *, const char *tenant,
+	    struct integration **out, size_t *n, struct err *);
+void	store_integrations_free(struct integration *, size_t n);
+
+/* detail_json must be a JSON object or NULL ({}); tenant may be NULL. */
+int	store_audit(struct store *, const char *actor, const char *action,
+	    const char *tenant, const char *subject, const char *detail_json,
+	    struct err *);
+
+/* Idempotent: revoking twice is fine. */
+int	store_revoke_jti(struct store *, const char *jti, time_t expires_at,
+	    const char *by, struct err *);
+/* Revokes every grant of email issued before now. Grants carry iat in
+ * whole seconds, so one issued in the same second as the revocation
+ * counts as revoked (the safe side). */
+int	store_revoke_user(struct store *, const char *email, const char *by,
+	    struct err *);
+/* 1 if revoked (by jti, or the user was revoked after issued_at), 0 if
+ * not, -1 on error. jti or email may be NULL. */
+int	store_grant_revoked(struct store *, const char *jti, const char *email,
+	    time_t issued_at, struct err *);
+/* Deletes revoked_grants past expires_at; returns how many, or -1. */
+int	store_purge_expired(struct store *, struct err *);
+
+/*
+ * LISTEN tenantgate_changes on its own connection in a background thread:
+ * cb(payload, arg) for every notification (a JSON object, see
+ * migrations/0001_init.sql), and cb(NULL, arg) after every (re)connect, so
+ * the caller flushes what it could not keep in sync. Reconnects with
+ * backoff 100 ms .. 5 s. cb runs on the listener thread. conninfo NULL =
+ * the store's. One listener per store; stop joins it within ~100 ms.
+ */
+int	store_listen_start(struct store *, const char *conninfo,
+	    void (*cb)(const char *payload, void *arg), void *arg, struct err *);
+void	store_listen_stop(struct store *);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * store_query: the broker's questions to PostgreSQL, one prepared
+ * statement each (the table below), and the conversion of their rows into
+ * the structs of store.h. Parameters travel separately from the SQL;
+ * lists (IdP groups) travel as one JSON parameter built with Jansson.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "store.h"
+#include "store_impl.h"
+
+const struct store_stmt_def store_stmts[STORE_Q__COUNT] = {
+	[STORE_Q_PING] = { "tg_ping", "SELECT 1", 0, 1 },
+
+	/*
+	 * $1 email, $2 JSON array of IdP groups. Direct memberships and
+	 * group mappings together; the highest role per tenant wins;
+	 * disabled tenants never, a disabled user nothing at all.
+	 */
+	[STORE_Q_MEMBERSHIPS] = { "tg_memberships",
+	    "WITH u AS (SELECT id, status FROM users WHERE email = $1), "
+	    "cand AS ("
+	    " SELECT m.tenant_id, m.role FROM memberships m"
+	    "  JOIN u ON u.id = m.user_id"
+	    " UNION ALL"
+	    " SELECT g.tenant_id, g.role FROM group_mappings g"
+	    "  WHERE g.idp_group IN"
+	    "   (SELECT jsonb_array_elements_text($2::jsonb))) "
+	    "SELECT DISTINCT ON (c.tenant_id) c.tenant_id, c.role "
+	    "FROM cand c JOIN tenants t ON t.id = c.tenant_id "
+	    "WHERE t.status = 'active'"
+	    " AND NOT EXISTS (SELECT 1 FROM u WHERE u.status <> 'active') "
+	    "ORDER BY c.tenant_id, CASE c.role WHEN 'admin' THEN 3"
+	    " WHEN 'editor' THEN 2 ELSE 1 END DESC", 2, 1 },
+
+	[STORE_Q_INTEGRATIONS] = { "tg_integrations",
+	    "SELECT i.tenant_id, i.name, i.kind, i.base_url, i.vault_path,"
+	    " array_to_json(i.enabled_tools)::text, i.cred_version,"
+	    " i.enabled::int "
+	    "FROM tenant_integrations i JOIN tenants t ON t.id = i.tenant_id "
+	    "WHERE i.tenant_id = $1 AND t.status = 'active' "
+	    "ORDER BY i.name", 1, 1 },
+
+	[STORE_Q_AUDIT] = { "tg_audit",
+	    "INSERT INTO audit_log (actor, action, tenant_id, subject, detail) "
+	    "VALUES ($1, $2, $3, $4, coalesce($5::jsonb, '{}'::jsonb))", 5, 0 },
+
+	[STORE_Q_REVOKE_JTI] = { "tg_revoke_jti",
+	    "INSERT INTO revoked_grants (jti, expires_at, revoked_by) "
+	    "VALUES ($1, to_timestamp($2::bigint), $3) "
+	    "ON CONFLICT (jti) DO NOTHING", 3, 0 },
+
+	[STORE_Q_REVOKE_USER] = { "tg_revoke_user",
+	    "INSERT INTO user_revocations (email, revoked_before, revoked_by) "
+	    "VALUES ($1, clock_timestamp(), $2) "
+	    "ON CONFLICT (email) DO UPDATE SET"
+	    " revoked_before = greatest(user_revocations.revoked_before,"
+	    "  excluded.revoked_before),"
+	    " revoked_by = excluded.revoked_by", 2, 0 },
+
+	/* iat has whole seconds: a grant from the revocation's own second
+	 * counts as revoked. */
+	[STORE_Q_GRANT_REVOKED] = { "tg_grant_revoked",
+	    "SELECT (EXISTS (SELECT 1 FROM revoked_grants WHERE jti = $1)"
+	    " OR EXISTS (SELECT 1 FROM user_revocations WHERE email = $2"
+	    "  AND revoked_before > to_timestamp($3::bigint)))::int", 3, 1 },
+
+	[STORE_Q_PURGE] = { "tg_purge_expired",
+	    "DELETE FROM revoked_grants WHERE expires_at < now()", 0, 0 },
+};
+
+/* Copy a column into a fixed field; -1 if it does not fit. */
+static int
+store_copy(char *dst, size_t sz, const PGresult *r, int row, int col,
+    const char *what, struct err *e)
+{
+	const char *v = PQgetvalue(r, row, col);
+
+	if (strlen(v) >= sz)
+		return err_set(e, 500, "db_error", "%s too long (%zu bytes, "
+		    "at most %zu)", what, strlen(v), sz - 1);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+static int
+store_need(const char *v, const char *what, struct err *e)
+{
+	if (v == NULL || *v == '\0')
+		return err_set(e, 400, "bad_request", "%s is required", what);
+	return 0;
+}
+
+int
+store_memberships(struct store *s, const char *email,
+    const char *const *groups, size_t ngroups, struct membership **out,
+    size_t *n, struct err *e)
+{
+	json_t			*arr;
+	char			*gjson;
+	const char		*params[2];
+	PGresult		*r;
+	struct membership	*m = NULL;
+	int			 rows, rc;
+
+	*out = NULL;
+	*n = 0;
+	if (store_need(email, "email", e) == -1)
+		return -1;
+	if ((arr = json_array()) == NULL)
+		return err_set(e, 500, "nomem", "out of memory");
+	for (size_t i = 0; i < ngroups; i++) {
+		if (groups[i] != NULL &&
+		    json_array_append_new(arr, json_string(groups[i])) == -1) {
+			json_decref(arr);
+			return err_set(e, 400, "bad_request", "IdP group %zu is "
+			    "not valid UTF-8", i);
+		}
+	}
+	gjson = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (gjson == NULL)
+		return err_set(e, 500, "nomem", "out of memory");
+	params[0] = email;
+	params[1] = gjson;
+	rc = store_exec(s, STORE_Q_MEMBERSHIPS, params, &r, e);
+	free(gjson);
+	if (rc == -1)
+		return -1;
+
+	rows = PQntuples(r);
+	if (rows > 0 && (m = calloc((size_t)rows, sizeof *m)) == NULL) {
+		PQclear(r);
+		return err_set(e, 500, "nomem", "out of memory");
+	}
+	for (int i = 0; i < rows; i++) {
+		if (store_copy(m[i].tenant, sizeof m[i].tenant, r, i, 0,
+		    "tenant id", e) == -1 ||
+		    store_copy(m[i].role, sizeof m[i].role, r, i, 1,
+		    "role", e) == -1) {
+			free(m);
+			PQclear(r);
+			return -1;
+		}
+	}
+	PQclear(r);
+	*out = m;
+	*n = (size_t)rows;
+	return 0;
+}
+
+/* '["a","b"]' -> NULL-terminated array; "" (SQL NULL) -> NULL list. */
+static int
+store_tools(const char *text, char ***out, struct err *e)
+{
+	json_t		*a, *v;
+	json_error_t	 je;
+	char		**l;
+	size_t		 i, w = 0;
+
+	*out = NULL;
+	if (*text == '\0')
+		return 0;
+	if ((a = json_loads(text, 0, &je)) == NULL || !json_is_array(a)) {
+		json_decref(a);
+		return err_set(e, 500, "db_error", "enabled_tools: not an array");
+	}
+	if ((l = calloc(json_array_size(a) + 1, sizeof *l)) == NULL) {
+		json_decref(a);
+		return err_set(e, 500, "nomem", "out of memory");
+	}
+	json_array_foreach(a, i, v) {
+		/* A SQL NULL element names no tool: skip it. */
+		if (!json_is_string(v))
+			continue;
+		if ((l[w] = strdup(json_string_value(v))) == NULL) {
+			for (size_t k = 0; k < w; k++)
+				free(l[k]);
+			free(l);
+			json_decref(a);
+			return err_set(e, 500, "nomem", "out of memory");
+		}
+		w++;
+	}
+	l[w] = NULL;
+	json_decref(a);
+	*out = l;
+	return 0;
+}
+
+void
+store_integrations_free(struct integration *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		for (char **t = v[i].enabled_tools; t != NULL && *t != NULL; t++)
+			free(*t);
+		free(v[i].enabled_tools);
+	}
+	free(v);
+}
+
+int
+store_integrations(struct store *s, const char *tenant,
+    struct integration **out, size_t *n, struct err *e)
+{
+	const char		*params[1] = { tenant };
+	PGresult		*r;
+	struct integration	*v = NULL;
+	int			 rows;
+
+	*out = NULL;
+	*n = 0;
+	if (store_need(tenant, "tenant", e) == -1)
+		return -1;
+	if (store_exec(s, STORE_Q_INTEGRATIONS, params, &r, e) == -1)
+		return -1;
+	rows = PQntuples(r);
+	if (rows > 0 && (v = calloc((size_t)rows, sizeof *v)) == NULL) {
+		PQclear(r);
+		return err_set(e, 500, "nomem", "out of memory");
+	}
+	for (int i = 0; i < rows; i++) {
+		if (store_copy(v[i].tenant, sizeof v[i].tenant, r, i, 0,
+		    "tenant id", e) == -1 ||
+		    store_copy(v[i].name, sizeof v[i].name, r, i, 1,
+		    "integration name", e) == -1 ||
+		    store_copy(v[i].kind, sizeof v[i].kind, r, i, 2,
+		    "kind", e) == -1 ||
+		    store_copy(v[i].base_url, sizeof v[i].base_url, r, i, 3,
+		    "base_url", e) == -1 ||
+		    store_copy(v[i].vault_path, sizeof v[i].vault_path, r, i, 4,
+		    "vault_path", e) == -1 ||
+		    store_tools(PQgetvalue(r, i, 5), &v[i].enabled_tools,
+		    e) == -1) {
+			store_integrations_free(v, (size_t)rows);
+			PQclear(r);
+			return -1;
+		}
+		v[i].cred_version = atoi(PQgetvalue(r, i, 6));
+		v[i].enabled = atoi(PQgetvalue(r, i, 7));
+	}
+	PQclear(r);
+	*out = v;
+	*n = (size_t)rows;
+	return 0;
+}
+
+int
+store_audit(struct store *s, const char *actor, const char *action,
+    const char *tenant, const char *subject, const char *detail_json,
+    struct err *e)
+{
+	const char	*params[5] = { actor, action, tenant, subject, detail_json };
+	PGresult	*r;
+
+	if (store_need(actor, "actor", e) == -1 ||
+	    store_need(action, "action", e) == -1)
+		return -1;
+	if (store_exec(s, STORE_Q_AUDIT, params, &r, e) == -1)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+store_revoke_jti(struct store *s, const char *jti, time_t expires_at,
+    const char *by, struct err *e)
+{
+	char		 exp[24];
+	const char	*params[3] = { jti, exp, by };
+	PGresult	*r;
+
+	if (store_need(jti, "jti", e) == -1)
+		return -1;
+	snprintf(exp, sizeof exp, "%" PRId64, (int64_t)expires_at);
+	if (store_exec(s, STORE_Q_REVOKE_JTI, params, &r, e) == -1)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+store_revoke_user(struct store *s, const char *email, const char *by,
+    struct err *e)
+{
+	const char	*params[2] = { email, by };
+	PGresult	*r;
+
+	if (store_need(email, "email", e) == -1)
+		return -1;
+	if (store_exec(s, STORE_Q_REVOKE_USER, params, &r, e) == -1)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+store_grant_revoked(struct store *s, const char *jti, const char *email,
+    time_t issued_at, struct err *e)
+{
+	char		 iat[24];
+	const char	*params[3] = { jti, email, iat };
+	PGresult	*r;
+	int		 v;
+
+	snprintf(iat, sizeof iat, "%" PRId64, (int64_t)issued_at);
+	if (store_exec(s, STORE_Q_GRANT_REVOKED, params, &r, e) == -1)
+		return -1;
+	v = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "1") == 0;
+	PQclear(r);
+	return v;
+}
+
+int
+store_purge_expired(struct store *s, struct err *e)
+{
+	PGresult	*r;
+	int		 n;
+
+	if (store_exec(s, STORE_Q_PURGE, NULL, &r, e) == -1)
+		return -1;
+	n = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return n;
+}

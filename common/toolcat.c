@@ -1,0 +1,91 @@
+/* toolcat: the built-in Atlassian tools, one row each. */
+#include <string.h>
+
+#include "toolcat.h"
+
+#define ISSUE_KEY_SCHEMA \
+	"\"issue_key\":{\"type\":\"string\",\"pattern\":\"^[A-Z][A-Z0-9_]+-[0-9]+$\"," \
+	"\"description\":\"Issue key, e.g. PROJ-123\"}"
+
+const struct toolcat_entry toolcat[] = {
+	{ "jira_search", "jira", TOOL_READ, "Search Jira issues",
+	  "Search issues with JQL; returns key, summary, status, assignee, updated and a link.",
+	  "{\"type\":\"object\",\"properties\":{"
+	  "\"jql\":{\"type\":\"string\",\"description\":\"JQL query, e.g. project = PROJ AND status = \\\"In Progress\\\"\"},"
+	  "\"max_results\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"default\":20},"
+	  "\"next_page_token\":{\"type\":\"string\",\"description\":\"From a previous result, for the next page\"}},"
+	  "\"required\":[\"jql\"],\"additionalProperties\":false}",
+	  "GET /rest/api/3/search/jql" },
+	{ "jira_get_issue", "jira", TOOL_READ, "Get a Jira issue",
+	  "Fetch one issue: summary, status, assignee, priority, description as plain text.",
+	  "{\"type\":\"object\",\"properties\":{" ISSUE_KEY_SCHEMA "},"
+	  "\"required\":[\"issue_key\"],\"additionalProperties\":false}",
+	  "GET /rest/api/3/issue/{issue_key}" },
+	{ "jira_create_issue", "jira", TOOL_WRITE, "Create a Jira issue",
+	  "Create an issue in a project; the description is plain text.",
+	  "{\"type\":\"object\",\"properties\":{"
+	  "\"project_key\":{\"type\":\"string\",\"pattern\":\"^[A-Z][A-Z0-9_]+$\"},"
+	  "\"summary\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":255},"
+	  "\"description\":{\"type\":\"string\",\"maxLength\":32000},"
+	  "\"issue_type\":{\"type\":\"string\",\"default\":\"Task\"}},"
+	  "\"required\":[\"project_key\",\"summary\"],\"additionalProperties\":false}",
+	  "POST /rest/api/3/issue" },
+	{ "jira_add_comment", "jira", TOOL_WRITE, "Comment on a Jira issue",
+	  "Add a plain-text comment to an issue.",
+	  "{\"type\":\"object\",\"properties\":{" ISSUE_KEY_SCHEMA ","
+	  "\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":32000}},"
+	  "\"required\":[\"issue_key\",\"body\"],\"additionalProperties\":false}",
+	  "POST /rest/api/3/issue/{issue_key}/comment" },
+	{ "jira_get_transitions", "jira", TOOL_READ, "List Jira transitions",
+	  "List the workflow transitions available for an issue (id and name).",
+	  "{\"type\":\"object\",\"properties\":{" ISSUE_KEY_SCHEMA "},"
+	  "\"required\":[\"issue_key\"],\"additionalProperties\":false}",
+	  "GET /rest/api/3/issue/{issue_key}/transitions" },
+	{ "jira_transition_issue", "jira", TOOL_WRITE, "Move a Jira issue",
+	  "Apply a workflow transition (from jira_get_transitions) to an issue.",
+	  "{\"type\":\"object\",\"properties\":{" ISSUE_KEY_SCHEMA ","
+	  "\"transition_id\":{\"type\":\"string\",\"pattern\":\"^[0-9]+$\"}},"
+	  "\"required\":[\"issue_key\",\"transition_id\"],\"additionalProperties\":false}",
+	  "POST /rest/api/3/issue/{issue_key}/transitions" },
+	{ "confluence_search", "confluence", TOOL_READ, "Search Confluence",
+	  "Search pages with CQL; returns id, title, excerpt and a link.",
+	  "{\"type\":\"object\",\"properties\":{"
+	  "\"cql\":{\"type\":\"string\",\"description\":\"CQL, e.g. type = page AND text ~ \\\"roadmap\\\"\"},"
+	  "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"default\":10}},"
+	  "\"required\":[\"cql\"],\"additionalProperties\":false}",
+	  "GET /wiki/rest/api/search" },
+	{ "confluence_get_page", "confluence", TOOL_READ, "Read a Confluence page",
+	  "Fetch one page with its body converted to plain text.",
+	  "{\"type\":\"object\",\"properties\":{"
+	  "\"page_id\":{\"type\":\"string\",\"pattern\":\"^[0-9]+$\"}},"
+	  "\"required\":[\"page_id\"],\"additionalProperties\":false}",
+	  "GET /wiki/api/v2/pages/{page_id}" },
+};
+
+const size_t toolcat_len = sizeof toolcat / sizeof toolcat[0];
+
+const struct toolcat_entry *
+toolcat_find(const char *name)
+{
+	for (size_t i = 0; i < toolcat_len; i++)
+		if (strcmp(toolcat[i].name, name) == 0)
+			return &toolcat[i];
+	return NULL;
+}
+
+int
+toolcat_role_allows(const char *role, enum tool_access access)
+{
+	if (strcmp(role, "editor") == 0 || strcmp(role, "admin") == 0)
+		return 1;
+	return strcmp(role, "viewer") == 0 && access == TOOL_READ;
+}
+
+int
+toolcat_kind_known(const char *kind)
+{
+	for (size_t i = 0; i < toolcat_len; i++)
+		if (strcmp(toolcat[i].kind, kind) == 0)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * vault_int: what vault.c (token, HTTP, errors), vault_kv.c (KV v2 and the
+ * cache) and vault_renew.c (the renewal thread) share. Not for other users.
+ */
+#ifndef TG_VAULT_INT_H
+#define TG_VAULT_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "secret.h"
+#include "vault.h"
+
+struct err;
+struct httpc_resp;
+
+#define VAULT_TIMEOUT_MS_DEFAULT	5000
+#define VAULT_CACHE_TTL_DEFAULT		30
+#define VAULT_CACHE_STALE_DEFAULT	30
+#define VAULT_CACHE_MAX			4096
+#define VAULT_SA_TOKEN_MAX		(64 * 1024)
+#define VAULT_PATH_MAX			512
+
+struct vault_cent {
+	struct vault_cent	*next;
+	char			*path;
+	secret_t		*data;		/* JSON text of .data.data */
+	int			 version;
+	long			 fetched_ms;	/* monotonic */
+};
+
+struct vault {
+	pthread_mutex_t		 mu;		/* everything below marked "mu" */
+	pthread_cond_t		 cv;		/* wakes the renewal thread (monotonic) */
+	pthread_mutex_t		 login_mu;	/* one login at a time; held across HTTP */
+
+	/* Immutable after vault_new(). */
+	char			*addr;
+	enum vault_auth		 auth;
+	char			*k8s_mount;
+	char			*k8s_role;
+	char			*sa_token_path;
+	char			*kv_mount;
+	char			*ca_file;
+	int			 insecure;
+	long			 timeout_ms;
+	int			 cache_ttl_s;		/* < 0: no cache */
+	int			 cache_max_stale_s;	/* < 0: never stale */
+
+	/* mu: the token. */
+	secret_t		*tok_hdr;	/* "X-Vault-Token: <token>"; NULL = none */
+	unsigned long		 tok_gen;	/* bumped by every login */
+	int			 tok_ok;	/* Vault accepted it */
+	long			 tok_expiry_ms;	/* monotonic; 0 = never expires */
+	long			 tok_login_ttl;	/* TTL a fresh login grants */
+	int			 tok_renewable;
+	int			 tok_capped;	/* renewal stopped extending (max TTL) */
+
+	/* mu: the KV cache. */
+	struct vault_cent	*cache;
+	size_t			 ncache;
+
+	/* mu: status. */
+	int			 sealed;
+	int			 serving_stale;
+	time_t			 last_ok;
+	char			 last_error[256];
+	unsigned long		 logins, renewals, errors;
+
+	/* mu: the renewal thread. */
+	pthread_t		 th;
+	int			 th_running;
+	int			 th_stop;
+};
+
+long	 vault_now_ms(void);
+/* Uniform in [ms/2, ms]. */
+long	 vault_jitter(long ms);
+
+/* One HTTP call of /v1/<api_path> with token tok (may be NULL); transport
+ * failures become vault_timeout / vault_unreachable. 0 = an answer arrived. */
+int	 vault_http(struct vault *, const char *method, const char *api_path,
+	    const char *body, size_t body_len, const secret_t *tok,
+	    struct httpc_resp *, struct err *);
+/* One HTTP call of /v1/<api_path> with the current token, logging in first
+ * when there is none and once more when Vault says the token is dead.
+ * 0 = an answer arrived (any status); -1 = transport or login failure. */
+int	 vault_call(struct vault *, const char *method, const char *api_path,
+	    const char *body, size_t body_len, struct httpc_resp *, struct err *);
+/* Log in unless another thread did since the caller saw token generation
+ * `seen` (logins are serialised; racing callers share one). */
+int	 vault_relogin(struct vault *, unsigned long seen, struct err *);
+/* A non-2xx answer as an err (see vault.h); always returns -1. */
+int	 vault_map_status(struct vault *, const struct httpc_resp *,
+	    const char *what, struct err *);
+void	 vault_note_ok(struct vault *);
+void	 vault_note_err(struct vault *, const struct err *);
+
+/* A relative path of safe segments (no "", ".", ".."; no control chars),
+ * percent-encoded per segment; caller frees. NULL + 400 err when bad. */
+char	*vault_path_encode(const char *path, const char *what, struct err *);
+/* renew-self; fills the token's new TTL and sets tok_capped. */
+int	 vault_renew_self(struct vault *, struct err *);
+/* Frees and clears the cache (mu held). */
+void	 vault_cache_clear_locked(struct vault *);
+
+#endif

@@ -1,0 +1,248 @@
+"""tenantgate itself on top of the harness: schema, seed data, and the C
+daemons (broker, forwarder) run from the sanitizer build.
+
+    with Stack() as s:
+        tg = Tenantgate(s)
+        tg.migrate(); tg.seed_demo()
+        broker = tg.start_broker()            # logged in via Kubernetes auth
+        fwd = tg.start_forwarder(broker)
+        tg.user_token("alice@example.com")    # an OIDC token for a demo user
+
+Used by the integration/e2e tests and by `make demo` (scripts/demo.py).
+"""
+
+import os
+import pathlib
+import re
+import secrets as pysecrets
+import signal
+import subprocess
+
+from . import runtime
+from . import secrets as tg_secrets
+from .proc import Proc, free_port, wait_for
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BIN_DIR = pathlib.Path(os.environ.get("TG_BIN_DIR", REPO / "build" / "san" / "bin"))
+MIGRATIONS = REPO / "migrations"
+
+# The demo's people and tenants (issue 5): who belongs where, with which role.
+DEMO_TENANTS = {"google": "Google", "microsoft": "Microsoft", "smallco": "Small Co"}
+DEMO_USERS = {
+    "alice@example.com": {"google": "editor"},
+    "bob@example.com": {"google": "editor", "microsoft": "editor"},
+    "carol@example.com": {},
+    "dave@example.com": {"smallco": "viewer"},
+}
+BROKER_ROLE = "tenantgate-broker"
+BROKER_POLICY = """
+path "secret/data/tenantgate/*" { capabilities = ["read"] }
+path "secret/metadata/tenantgate/*" { capabilities = ["read"] }
+"""
+
+
+def binary(name):
+    p = BIN_DIR / name
+    if not p.exists():
+        raise FileNotFoundError(f"{p} is not built (run make VARIANT=san)")
+    return str(p)
+
+
+def sanitizer_env():
+    return {"ASAN_OPTIONS": os.environ.get(
+                "ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1"),
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
+
+
+def sql_quote(s):
+    return "'" + str(s).replace("'", "''") + "'"
+
+
+class Tenantgate:
+    def __init__(self, stack):
+        self.s = stack
+        self.dir = pathlib.Path(runtime.make_tempdir("tenantgate"))
+        self.caller_secret = tg_secrets.register(
+            "tgcaller-" + pysecrets.token_urlsafe(24))
+        self.admin_token = tg_secrets.register(
+            "tgadmin-" + pysecrets.token_urlsafe(24))
+        self.owui_secret = tg_secrets.register(
+            "tgowui-" + pysecrets.token_urlsafe(24))
+        self.files = {}
+        for name, value in (("caller-secret", self.caller_secret),
+                            ("admin-token", self.admin_token),
+                            ("openwebui-secret", self.owui_secret)):
+            self.files[name] = self._write(name, value + "\n")
+        self.signing_key = self._ec_key("signing.pem")
+
+    def _write(self, name, text, mode=0o600):
+        p = self.dir / name
+        p.write_text(text)
+        p.chmod(mode)
+        return str(p)
+
+    def _ec_key(self, name):
+        p = self.dir / name
+        subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey",
+                        "-noout", "-out", str(p)], check=True,
+                       capture_output=True)
+        return str(p)
+
+    # ---- database -----------------------------------------------------
+
+    def migrate(self, dbname=None):
+        """Apply migrations/ in order and record them like the C runner."""
+        pg = self.s.pg
+        pg.psql("create table if not exists schema_migrations("
+                "version int primary key, name text not null,"
+                " applied_at timestamptz not null default now())",
+                dbname=dbname)
+        done = {int(v) for v in pg.query(
+            "select version from schema_migrations", dbname=dbname)}
+        for f in sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+            v = int(f.name[:4])
+            if v in done:
+                continue
+            pg.psql(file=str(f), dbname=dbname)
+            pg.psql(f"insert into schema_migrations(version, name) values"
+                    f" ({v}, {sql_quote(f.name)})", dbname=dbname)
+
+    def sql(self, statement):
+        return self.s.pg.psql(statement)
+
+    def add_tenant(self, slug, display=None, integrations=("jira", "confluence"),
+                   base_url=None):
+        base_url = base_url or self.s.atlassian.base_url(slug)
+        self.sql(f"insert into tenants(id, display_name) values"
+                 f" ({sql_quote(slug)}, {sql_quote(display or slug)})"
+                 " on conflict do nothing")
+        for kind in integrations:
+            path = self.s.vault_path(slug, kind)
+            self.sql("insert into tenant_integrations(tenant_id, name, kind,"
+                     " base_url, vault_path, cred_version) values"
+                     f" ({sql_quote(slug)}, {sql_quote(kind)},"
+                     f" {sql_quote(kind)}, {sql_quote(base_url)},"
+                     f" {sql_quote(path)}, 1) on conflict do nothing")
+
+    def add_user(self, email, memberships=None):
+        self.sql(f"insert into users(email, display_name) values"
+                 f" ({sql_quote(email)}, {sql_quote(email.split('@')[0])})"
+                 " on conflict do nothing")
+        for tenant, role in (memberships or {}).items():
+            self.add_member(email, tenant, role)
+
+    def add_member(self, email, tenant, role="editor"):
+        self.sql("insert into memberships(user_id, tenant_id, role, granted_by)"
+                 f" select id, {sql_quote(tenant)}, {sql_quote(role)}, 'test'"
+                 f" from users where email = {sql_quote(email)}"
+                 " on conflict (user_id, tenant_id) do update set role ="
+                 " excluded.role")
+
+    def remove_member(self, email, tenant):
+        self.sql("delete from memberships where tenant_id = "
+                 f"{sql_quote(tenant)} and user_id = (select id from users"
+                 f" where email = {sql_quote(email)})")
+
+    def seed_demo(self):
+        for slug, display in DEMO_TENANTS.items():
+            self.add_tenant(slug, display)
+        self.s.seed_vault(list(DEMO_TENANTS))
+        for email, ms in DEMO_USERS.items():
+            self.add_user(email, ms)
+
+    # ---- vault ----------------------------------------------------------
+
+    def broker_k8s_identity(self, token_ttl="1h", max_ttl=None):
+        """Vault policy + Kubernetes role for the broker's service account;
+        returns the SA token file the broker reads at every login."""
+        self.s.bao.write_policy(BROKER_ROLE, BROKER_POLICY)
+        self.s.bao.create_k8s_role(BROKER_ROLE, ["broker"], ["tenantgate"],
+                                   [BROKER_ROLE], ttl=token_ttl,
+                                   max_ttl=max_ttl, mount=self.s.k8s_mount)
+        tok = self.s.tokenreview.mint_sa_token("tenantgate", "broker")
+        return self.s.tokenreview.write_token_file(
+            tok, path=str(self.dir / "broker-sa.jwt"))
+
+    # ---- users ------------------------------------------------------------
+
+    def user_token(self, email, ttl=3600, **claims):
+        return self.s.oidc.mint({"sub": "u-" + email.split("@")[0],
+                                 "email": email, **claims}, ttl=ttl)
+
+    def owui_token(self, email, ttl=300, **claims):
+        from .oidc import mint_openwebui
+        return mint_openwebui(email, self.owui_secret, ttl=ttl, **claims)
+
+    # ---- daemons ----------------------------------------------------------
+
+    def broker_config(self, port, **overrides):
+        cfg = {
+            "listen": f"127.0.0.1:{port}",
+            "log_level": "info",
+            "database_url": self.s.pg.dsn,
+            "vault_addr": self.s.bao.addr,
+            "vault_auth": "kubernetes",
+            "vault_k8s_role": BROKER_ROLE,
+            "vault_sa_token_file": self.broker_sa_file,
+            "signing_key_source": "file",
+            "signing_key_file": self.signing_key,
+            "signing_key_id": "k1",
+            "oidc_issuer": self.s.oidc.issuer,
+            "oidc_audience": self.s.oidc.audience,
+            "openwebui_secret_file": self.files["openwebui-secret"],
+            "callers_secret_file": self.files["caller-secret"],
+            "callers_tokenreview_url": self.s.tokenreview.url,
+            "callers_allowed": "tenantgate/forwarder",
+            "admin_token_file": self.files["admin-token"],
+        }
+        cfg.update({k: v for k, v in overrides.items()})
+        return "".join(f"{k} = {v}\n" for k, v in cfg.items() if v is not None)
+
+    def start_broker(self, name="broker", token_ttl="1h", max_ttl=None,
+                     wait_ready=True, **overrides):
+        self.broker_sa_file = self.broker_k8s_identity(token_ttl, max_ttl)
+        port = free_port()
+        conf = self._write(f"{name}.conf", self.broker_config(port, **overrides))
+        p = Proc(name, [binary("tenantgate-broker"), "-c", conf],
+                 env=sanitizer_env(),
+                 ready=f"http://127.0.0.1:{port}/readyz" if wait_ready
+                 else f"http://127.0.0.1:{port}/healthz",
+                 ready_timeout=30)
+        p.url = f"http://127.0.0.1:{port}"
+        p.conf = conf
+        p.start()
+        return p
+
+    def reconfigure(self, proc, **overrides):
+        """Rewrite a daemon's config (same port) and SIGHUP it."""
+        port = int(proc.url.rsplit(":", 1)[1])
+        pathlib.Path(proc.conf).write_text(self.broker_config(port, **overrides))
+        mark = proc.log_mark()
+        proc.signal(signal.SIGHUP)
+        proc.wait_log(re.compile("reload (done|refused)"), since=mark)
+
+    def forwarder_config(self, port, broker, **overrides):
+        cfg = {
+            "listen": f"127.0.0.1:{port}",
+            "broker_url": broker.url,
+            "broker_secret_file": self.files["caller-secret"],
+            "log_level": "info",
+        }
+        cfg.update(overrides)
+        return "".join(f"{k} = {v}\n" for k, v in cfg.items() if v is not None)
+
+    def start_forwarder(self, broker, name="forwarder", **overrides):
+        port = free_port()
+        conf = self._write(f"{name}.conf",
+                           self.forwarder_config(port, broker, **overrides))
+        p = Proc(name, [binary("tenantgate-forwarder"), "-c", conf],
+                 env=sanitizer_env(), ready=f"http://127.0.0.1:{port}/health",
+                 ready_timeout=30)
+        p.url = f"http://127.0.0.1:{port}"
+        p.conf = conf
+        p.start()
+        return p
+
+
+def wait_until(predicate, timeout=10.0, what="condition"):
+    return wait_for(predicate, timeout=timeout, what=what)
