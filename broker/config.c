@@ -82,6 +82,8 @@ const struct conf_entry broker_conf_table[] = {
 	  "Required aud of user tokens" },
 	{ "oidc_jwks_url", CONF_STR, O(oidc_jwks_url), 0, NULL, 0, 0, NULL,
 	  "JWKS URL; unset = discovered from <issuer>/.well-known/openid-configuration" },
+	{ "oidc_ca_file", CONF_PATH, O(oidc_ca_file), 0, NULL, 0, 0, NULL,
+	  "CA bundle for the IdP's TLS certificate (system store when unset)" },
 	{ "oidc_algs", CONF_LIST, O(oidc_algs), 0, "RS256,ES256", 0, 0, NULL,
 	  "Signature algorithms accepted for user tokens (RS256, ES256)" },
 	{ "email_claim", CONF_ENUM, O(email_claim), 0, "email", 0, 0, "email|upn|preferred_username",

@@ -50,6 +50,7 @@ struct broker_cfg {
 	char	*oidc_issuer;
 	char	*oidc_audience;
 	char	*oidc_jwks_url;
+	char	*oidc_ca_file;
 	char	**oidc_algs;
 	char	*email_claim;
 	char	*groups_claim;

@@ -84,6 +84,7 @@ broker_identity(const struct broker_cfg *cfg, secret_t *owui, struct err *e)
 	ic.oidc_issuer = cfg->oidc_issuer;
 	ic.oidc_audience = cfg->oidc_audience;
 	ic.oidc_jwks_url = cfg->oidc_jwks_url;
+	ic.oidc_ca_file = cfg->oidc_ca_file;
 	ic.oidc_algs = (const char *const *)cfg->oidc_algs;
 	ic.email_claim = cfg->email_claim;
 	ic.groups_claim = cfg->groups_claim != NULL && cfg->groups_claim[0] != '\0' ?

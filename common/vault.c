@@ -45,6 +45,18 @@ vault_jitter(long ms)
 	return ms / 2 + (long)(r % (uint32_t)(ms / 2 + 1));
 }
 
+long
+vault_expiry_ms(long now, long ttl_s)
+{
+	long ms = ttl_s * 1000;
+
+	if (ttl_s <= 0)
+		return 0;
+	/* Vault counts whole seconds and rounds: the token may die up to a
+	 * second before now + ttl. */
+	return now + ms - (ms / 2 < 1000 ? ms / 2 : 1000);
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 static int
@@ -251,7 +263,7 @@ vault_token_install(struct vault *v, const char *token, long ttl, int renewable,
 	v->tok_gen++;
 	v->tok_ok = 1;
 	v->tok_login_ttl = ttl;
-	v->tok_expiry_ms = ttl > 0 ? vault_now_ms() + ttl * 1000 : 0;
+	v->tok_expiry_ms = vault_expiry_ms(vault_now_ms(), ttl);
 	v->tok_renewable = renewable;
 	v->tok_capped = 0;
 	if (count_login)
@@ -379,7 +391,7 @@ vault_login_token(struct vault *v, struct err *e)
 	pthread_mutex_lock(&v->mu);
 	v->tok_ok = 1;
 	v->tok_login_ttl = ttl;
-	v->tok_expiry_ms = ttl > 0 ? vault_now_ms() + ttl * 1000 : 0;
+	v->tok_expiry_ms = vault_expiry_ms(vault_now_ms(), ttl);
 	v->tok_renewable = json_is_true(json_object_get(data, "renewable"));
 	v->tok_capped = 0;
 	v->logins++;

@@ -75,6 +75,8 @@ struct vault {
 };
 
 long	 vault_now_ms(void);
+/* Monotonic deadline for a token granted ttl_s seconds now (0 = never). */
+long	 vault_expiry_ms(long now, long ttl_s);
 /* Uniform in [ms/2, ms]. */
 long	 vault_jitter(long ms);
 

@@ -61,7 +61,7 @@ vault_renew_self(struct vault *v, struct err *e)
 		v->renewals++;
 		v->tok_ok = 1;
 		v->tok_renewable = json_is_true(json_object_get(auth, "renewable"));
-		v->tok_expiry_ms = ttl > 0 ? vault_now_ms() + ttl * 1000 : 0;
+		v->tok_expiry_ms = vault_expiry_ms(vault_now_ms(), ttl);
 		/* Vault caps the TTL at the max TTL: past that point renewing
 		 * cannot keep the token alive, only a new login can. */
 		v->tok_capped = ttl < v->tok_login_ttl;
@@ -90,6 +90,10 @@ vault_plan_locked(struct vault *v, long now, long *next_ms)
 		return VAULT_ACT_NONE;
 	}
 	left = v->tok_expiry_ms - now;
+	if (left <= 0 && v->auth == VAULT_AUTH_KUBERNETES) {
+		*next_ms = now;
+		return VAULT_ACT_LOGIN;
+	}
 	if (left < 0)
 		left = 0;
 	/* 2/3 of what is left, minus up to 10%, so replicas spread out. */
@@ -179,27 +183,28 @@ vault_renew_main(void *arg)
 			act = vault_plan_locked(v, now, &next_ms);
 			continue;
 		}
+		if (act == VAULT_ACT_RENEW && v->auth == VAULT_AUTH_KUBERNETES) {
+			/* Refused (dead token, past the max TTL: Vault says
+			 * 500 for that) or Vault is away: a fresh login is the
+			 * one step that helps in every case, and when it fails
+			 * too, the login backoff below takes over. */
+			log_warnx("vault: token renewal failed: %s; logging in "
+			    "afresh", e.msg);
+			act = VAULT_ACT_LOGIN;
+			next_ms = now;
+			continue;
+		}
 		if (act == VAULT_ACT_RENEW && e.status >= 400 && e.status < 500) {
-			/* The token is dead (revoked, expired, Vault lost it). */
-			log_warnx("vault: token renewal refused: %s", e.msg);
-			if (v->auth == VAULT_AUTH_KUBERNETES) {
-				act = VAULT_ACT_LOGIN;
-				next_ms = now;
-			} else {
-				v->tok_ok = 0;
-				act = VAULT_ACT_NONE;
-				next_ms = now + VAULT_NEVER_MS;
-			}
+			log_warnx("vault: the Vault token was refused: %s", e.msg);
+			v->tok_ok = 0;
+			act = VAULT_ACT_NONE;
+			next_ms = now + VAULT_NEVER_MS;
 			continue;
 		}
 		delay = vault_backoff(&backoff_ms);
 		log_warnx("vault: %s failed: %s; retrying in %ld ms",
 		    act == VAULT_ACT_LOGIN ? "login" : "token renewal", e.msg, delay);
 		next_ms = now + delay;
-		/* Renewing a token that will have expired by then is moot. */
-		if (act == VAULT_ACT_RENEW && v->tok_expiry_ms != 0 &&
-		    next_ms >= v->tok_expiry_ms && v->auth == VAULT_AUTH_KUBERNETES)
-			act = VAULT_ACT_LOGIN;
 	}
 	pthread_mutex_unlock(&v->mu);
 	return NULL;

@@ -9,15 +9,18 @@ Dev mode keeps nothing across a restart: after kill() + start() the server
 is empty again.  The helpers below (kv_put, write_policy,
 enable_kubernetes_auth, create_k8s_role, enable_kv) are journaled and
 start() replays them after a restart (reseed=True, the default), so a
-"Vault was down" test gets the same configuration back.  Writes made
-through api() or by the daemons under test are NOT replayed: re-do those
-yourself, or register a callable with on_start(fn) which runs after every
-(re)start.  KV versions restart at 1; replayed kv_puts drop their cas.
+"Vault was down" test gets the same configuration back: the last call per
+policy/role/mount, and every kv_put per path (without cas, so versions
+line up again); kv_delete/delete_policy/delete_k8s_role drop a resource
+from the journal.  Writes made through api() or by the daemons under test
+are NOT replayed: re-do those yourself, or register a callable with
+on_start(fn) which runs after every (re)start.
 
 The bao log contains the root token and unseal key (the dev banner): do
 not register those as leak-checked secrets.
 """
 
+import inspect
 import os
 import re
 import secrets as pysecrets
@@ -63,14 +66,30 @@ class BaoError(HarnessError):
                          f" HTTP {self.status} {self.errors}")
 
 
-def _journaled(fn):
-    def wrapper(self, *args, **kwargs):
-        if not self._replaying:
-            self._journal.append((fn.__name__, args, kwargs))
-        return fn(self, *args, **kwargs)
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
+def _journaled(key):
+    """Record a configuring call for replay after a restart.
+
+    key(bound arguments) names the resource it sets: the last call per
+    resource is replayed (in the order resources first appeared), except
+    for KV writes, which replay in full so versions line up again."""
+    def deco(fn):
+        sig = inspect.signature(fn)
+
+        def wrapper(self, *args, **kwargs):
+            result = fn(self, *args, **kwargs)
+            if not self._replaying:
+                a = sig.bind(self, *args, **kwargs)
+                a.apply_defaults()
+                k = (fn.__name__,) + tuple(key(a.arguments))
+                entry = self._journal.setdefault(k, [])
+                if fn.__name__ != "kv_put":
+                    entry.clear()
+                entry.append((fn.__name__, args, kwargs))
+            return result
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+    return deco
 
 
 class OpenBao:
@@ -81,7 +100,7 @@ class OpenBao:
         self.root_token = root_token or "tgroot-" + pysecrets.token_hex(12)
         self.bin = bao_binary()
         self.dir = runtime.make_tempdir("bao")
-        self._journal = []
+        self._journal = {}      # resource -> [(method, args, kwargs)]
         self._replaying = False
         self._hooks = []
         self._ca_pem = None
@@ -129,7 +148,9 @@ class OpenBao:
         if reseed and self._journal:
             self._replaying = True
             try:
-                for name, args, kwargs in list(self._journal):
+                calls = [c for cs in list(self._journal.values())
+                         for c in cs]
+                for name, args, kwargs in calls:
                     if name == "kv_put":
                         kwargs = dict(kwargs, cas=None)
                     getattr(self, name)(*args, **kwargs)
@@ -217,7 +238,7 @@ class OpenBao:
                                                "options": {"version": "2"}},
                  check=True)
 
-    @_journaled
+    @_journaled(lambda a: (a["mount"],))
     def enable_kv(self, mount, version=2):
         r = self.api("POST", f"sys/mounts/{mount}",
                      {"type": "kv", "options": {"version": str(version)}})
@@ -235,7 +256,7 @@ class OpenBao:
             path = path[5:]
         return path
 
-    @_journaled
+    @_journaled(lambda a: (a["mount"], OpenBao._kv(a["path"], a["mount"])))
     def kv_put(self, path, data, cas=None, mount="secret", token=None):
         """Write a KV v2 secret (path without data/); returns the version."""
         body = {"data": data}
@@ -258,16 +279,21 @@ class OpenBao:
         return r.json()["data"]
 
     def kv_delete(self, path, mount="secret", token=None):
-        """Delete all versions and metadata."""
-        self.api("DELETE", f"{mount}/metadata/{self._kv(path, mount)}",
-                 token=token, check=True)
+        """Delete all versions and metadata (and forget it for replay)."""
+        p = self._kv(path, mount)
+        self.api("DELETE", f"{mount}/metadata/{p}", token=token, check=True)
+        self._journal.pop(("kv_put", mount, p), None)
 
     # ---- policies, tokens, auth -----------------------------------------
 
-    @_journaled
+    @_journaled(lambda a: (a["name"],))
     def write_policy(self, name, hcl):
         self.api("PUT", f"sys/policies/acl/{name}", {"policy": hcl},
                  check=True)
+
+    def delete_policy(self, name):
+        self.api("DELETE", f"sys/policies/acl/{name}", check=True)
+        self._journal.pop(("write_policy", name), None)
 
     def create_token(self, policies, ttl="1h", **kw):
         """A child token of root with these policies; returns it."""
@@ -288,7 +314,7 @@ class OpenBao:
                 self._ca_pem = f.read()
         return self._ca_pem
 
-    @_journaled
+    @_journaled(lambda a: (a["mount"],))
     def enable_kubernetes_auth(self, tokenreview_url, mount="kubernetes",
                                reviewer_jwt="tgtest-token-reviewer-jwt"):
         """Kubernetes auth pointed at the TokenReview stand-in (plain HTTP;
@@ -303,20 +329,23 @@ class OpenBao:
             "kubernetes_ca_cert": self._ca_cert(),
         }, check=True)
 
-    @_journaled
+    @_journaled(lambda a: (a["mount"], a["name"]))
     def create_k8s_role(self, name, sa_names, sa_namespaces, policies,
                         ttl="1h", max_ttl=None, mount="kubernetes",
                         audience=None):
+        """Create or fully replace a role (unset fields are reset, so a
+        role first made with max_ttl=6s can later be made with ttl=1h)."""
         body = {"bound_service_account_names": list(_aslist(sa_names)),
                 "bound_service_account_namespaces":
                     list(_aslist(sa_namespaces)),
                 "token_policies": list(_aslist(policies)),
-                "token_ttl": ttl}
-        if max_ttl:
-            body["token_max_ttl"] = max_ttl
-        if audience:
-            body["audience"] = audience
+                "token_ttl": ttl, "token_max_ttl": max_ttl or 0,
+                "audience": audience or ""}
         self.api("POST", f"auth/{mount}/role/{name}", body, check=True)
+
+    def delete_k8s_role(self, name, mount="kubernetes"):
+        self.api("DELETE", f"auth/{mount}/role/{name}", check=True)
+        self._journal.pop(("create_k8s_role", mount, name), None)
 
     def k8s_login(self, role, jwt, mount="kubernetes"):
         """POST auth/<mount>/login; returns the Response (no token sent)."""

@@ -158,10 +158,25 @@ class Tenantgate:
         self.s.bao.write_policy(BROKER_ROLE, BROKER_POLICY)
         self.s.bao.create_k8s_role(BROKER_ROLE, ["broker"], ["tenantgate"],
                                    [BROKER_ROLE], ttl=token_ttl,
-                                   max_ttl=max_ttl, mount=self.s.k8s_mount)
+                                   max_ttl=max_ttl or "0", mount=self.s.k8s_mount)
         tok = self.s.tokenreview.mint_sa_token("tenantgate", "broker")
         return self.s.tokenreview.write_token_file(
             tok, path=str(self.dir / "broker-sa.jwt"))
+
+    def store_signing_key_in_vault(self, kid="k1", pem_file=None,
+                                   previous_kid=None, previous_pem_file=None):
+        """Put the grant signing key where the broker reads it by default:
+        secret/tenantgate/broker/signing {kid, private_pem[, previous_*]}."""
+        doc = {"kid": kid,
+               "private_pem": pathlib.Path(pem_file or self.signing_key).read_text()}
+        if previous_kid:
+            doc["previous_kid"] = previous_kid
+            doc["previous_public_pem"] = pathlib.Path(previous_pem_file).read_text()
+        tg_secrets.register(doc["private_pem"].strip().splitlines()[1])
+        return self.s.bao.kv_put("tenantgate/broker/signing", doc)
+
+    def new_signing_key(self, name):
+        return self._ec_key(name)
 
     # ---- users ------------------------------------------------------------
 

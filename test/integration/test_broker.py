@@ -494,3 +494,30 @@ def test_postgres_down_fails_closed_for_unknown_users(tg, stack, client):
         stack.pg.start()
     wait_for(lambda: client.grants(tg.user_token("hank@example.com"))
              .status_code == 200, timeout=15, what="grants after PG start")
+
+
+# ---- signing key from Vault, and a key rollover --------------------------------
+
+def test_signing_key_from_vault_and_rollover(tg):
+    tg.store_signing_key_in_vault(kid="v1")
+    b = tg.start_broker(name="broker-keys", signing_key_source="vault")
+    try:
+        c = Client(tg, b.url)
+        old = grant_for(c, tg, "alice@example.com", "google")
+        assert pyjwt.get_unverified_header(old)["kid"] == "v1"
+        # Roll over: v2 signs, v1 is still published and accepted.
+        new_pem = tg.new_signing_key("signing-v2.pem")
+        tg.store_signing_key_in_vault(kid="v2", pem_file=new_pem,
+                                      previous_kid="v1",
+                                      previous_pem_file=tg.signing_key)
+        tg.reconfigure(b, signing_key_source="vault")
+        assert b.log_contains("reload done")
+        kids = {k["kid"] for k in requests.get(b.url + "/jwks.json",
+                                               timeout=5).json()["keys"]}
+        assert kids == {"v1", "v2"}
+        new = grant_for(c, tg, "alice@example.com", "google")
+        assert pyjwt.get_unverified_header(new)["kid"] == "v2"
+        assert c.redeem(old).status_code == 200
+        assert c.redeem(new).status_code == 200
+    finally:
+        b.stop()

@@ -488,6 +488,12 @@ test_iat_in_future(void **state)
 
 	expect_fail(t, "token_not_yet_valid");
 	free(t);
+	/* 30 s ahead is a clock 30 s fast: within the skew. */
+	t = craft("{\"alg\":\"RS256\",\"kid\":\"rsa-1\"}",
+	    "{\"iss\":\"" ISSUER "\",\"aud\":\"" AUDIENCE "\",\"iat\":1767225630,"
+	    "\"exp\":1767229800,\"email\":\"a@b.c\"}", 'r', "rsa_private.pem");
+	expect_ok(t, "a@b.c");
+	free(t);
 }
 
 static void
@@ -677,6 +683,101 @@ test_misconfigured_key(void **state)
 	keyset_free(&ks);
 }
 
+static void
+test_prepared_keys(void **state)
+{
+	struct keyset		 ks;
+	struct jwt_verify_opts	 o = oidc_opts();
+	struct jwt_key		 bad;
+	struct err		 e;
+	char			*t;
+	size_t			 i;
+
+	/* Parsed once, the keys verify the same and still refuse confusion. */
+	keyset_init(&ks, OWUI_SECRET);
+	for (i = 0; i < ks.n; i++)
+		assert_int_equal(jwt_key_prepare(&ks.k[i], &e), 0);
+	assert_non_null(ks.k[0].pkey);
+	assert_null(ks.k[2].pkey);	/* HS256: nothing to parse */
+	t = fx_read("pyjwt_rs256.jwt");
+	json_decref(expect_ok_opts(t, &ks, &o));
+	free(t);
+	t = fx_read("pyjwt_es256.jwt");
+	json_decref(expect_ok_opts(t, &ks, &o));
+	flip_sig(t);
+	expect_fail_opts(t, &ks, &o, "bad_signature");
+	free(t);
+	t = fx_read("confusion_rs256_pub_as_hs256.jwt");
+	expect_fail_opts(t, &ks, &o, "alg_not_allowed");
+	free(t);
+	for (i = 0; i < 2; i++)
+		jwt_key_release(&ks.k[i]);
+	assert_null(ks.k[0].pem);
+	assert_null(ks.k[0].pkey);
+	keyset_free(&ks);
+
+	/* prepare checks the key against its pin. */
+	memset(&bad, 0, sizeof bad);
+	bad.alg = JWT_ALG_ES256;
+	bad.pem = fx_read("rsa_public.pem");
+	assert_int_equal(jwt_key_prepare(&bad, &e), -1);
+	assert_string_equal(e.code, "jwt_key_invalid");
+	free(bad.pem);
+	bad.pem = fx_read("ec384_public.pem");
+	assert_int_equal(jwt_key_prepare(&bad, &e), -1);
+	jwt_key_release(&bad);
+}
+
+static void
+test_signer(void **state)
+{
+	struct keyset		 ks;
+	struct jwt_verify_opts	 o = oidc_opts();
+	struct jwt_signer	*sg;
+	struct err		 e;
+	secret_t		*priv;
+	json_t			*claims = json_loads(OIDC_CLAIMS, 0, NULL), *c;
+	char			*pem = fx_read("ec_private.pem"), *t1, *t2, alg[8], kid[8];
+
+	priv = secret_new(pem, strlen(pem));
+	sg = jwt_signer_new(priv, NULL, &e);
+	assert_non_null(sg);
+	t1 = jwt_signer_mint(sg, claims, &e);
+	t2 = jwt_signer_mint(sg, claims, &e);
+	assert_string_not_equal(t1, t2);	/* ECDSA: fresh nonce each time */
+	assert_int_equal(jwt_peek_header(t1, alg, sizeof alg, kid, sizeof kid, &e), 0);
+	assert_string_equal(kid, "");
+	keyset_init(&ks, NULL);
+	c = expect_ok_opts(t1, &ks, &o);
+	json_decref(c);
+	c = expect_ok_opts(t2, &ks, &o);
+	json_decref(c);
+	/* Not an object: refused, not signed. */
+	c = json_array();
+	assert_null(jwt_signer_mint(sg, c, &e));
+	assert_string_equal(e.code, "jwt_internal");
+	json_decref(c);
+	jwt_signer_free(sg);
+	jwt_signer_free(NULL);
+	free(t1);
+	free(t2);
+	keyset_free(&ks);
+	secret_free(priv);
+	free(pem);
+	/* An encrypted or non-EC key makes no signer, and no prompt. */
+	pem = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBAA==\n-----END ENCRYPTED PRIVATE KEY-----\n";
+	priv = secret_new(pem, strlen(pem));
+	assert_null(jwt_signer_new(priv, "k", &e));
+	assert_string_equal(e.code, "jwt_key_invalid");
+	secret_free(priv);
+	pem = fx_read("ec384_private.pem");
+	priv = secret_new(pem, strlen(pem));
+	assert_null(jwt_signer_new(priv, "k", &e));
+	secret_free(priv);
+	free(pem);
+	json_decref(claims);
+}
+
 /* --- garbage --- */
 
 static void
@@ -853,6 +954,8 @@ main(void)
 		cmocka_unit_test(test_bad_signature),
 		cmocka_unit_test(test_unknown_kid),
 		cmocka_unit_test(test_misconfigured_key),
+		cmocka_unit_test(test_prepared_keys),
+		cmocka_unit_test(test_signer),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_header_oddities),
 		cmocka_unit_test(test_payload_not_object),
