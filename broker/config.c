@@ -22,6 +22,11 @@ const struct conf_entry broker_conf_table[] = {
 	{ "request_timeout", CONF_DURATION, O(request_timeout), NR, "30s", 1, 600, NULL,
 	  "Idle time allowed while reading a request or writing a reply" },
 
+	{ "tls_cert_file", CONF_PATH, O(tls_cert_file), NR, NULL, 0, 0, NULL,
+	  "Serve HTTPS with this PEM certificate chain (plain HTTP when unset)" },
+	{ "tls_key_file", CONF_PATH, O(tls_key_file), NR, NULL, 0, 0, NULL,
+	  "Private key of tls_cert_file" },
+
 	{ "database_url", CONF_STR, O(database_url), NR | CONF_SECRET | CONF_REQUIRED, NULL, 0, 0, NULL,
 	  "libpq connection string of the tenantgate database" },
 	{ "db_pool", CONF_INT, O(db_pool), NR, "4", 1, 64, NULL,

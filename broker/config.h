@@ -18,6 +18,8 @@ struct broker_cfg {
 	size_t	 max_body;
 	size_t	 max_header;
 	int	 request_timeout;
+	char	*tls_cert_file;
+	char	*tls_key_file;
 
 	char	*database_url;
 	int	 db_pool;

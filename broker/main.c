@@ -371,6 +371,11 @@ main(int argc, char *argv[])
 	lim.workers = b->cfg.workers;
 	if ((b->httpd = httpd_new(b->base, &lim, broker_routes, b, &e)) == NULL)
 		fatalx("%s", e.msg);
+	if ((b->cfg.tls_cert_file == NULL) != (b->cfg.tls_key_file == NULL))
+		fatalx("tls_cert_file and tls_key_file go together");
+	if (b->cfg.tls_cert_file != NULL &&
+	    httpd_use_tls(b->httpd, b->cfg.tls_cert_file, b->cfg.tls_key_file, &e) == -1)
+		fatalx("%s", e.msg);
 	for (char **l = b->cfg.listen; l != NULL && *l != NULL; l++) {
 		if (httpd_listen(b->httpd, *l, &e) == -1)
 			fatalx("%s", e.msg);

@@ -21,12 +21,16 @@
 
 #include <event2/event.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <event2/util.h>
 
+#include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "err.h"
 #include "httpd.h"
@@ -99,6 +103,7 @@ struct httpd {
 	void			(*drain_cb)(void *);
 	void			*drain_arg;
 	struct httpd_stats	 st;
+	SSL_CTX			*tls;
 };
 
 static const struct {
@@ -463,6 +468,40 @@ httpd_gencb(struct evhttp_request *evreq, void *arg)
 
 /* --- setup and teardown ------------------------------------------------ */
 
+static struct bufferevent *
+httpd_tls_bev(struct event_base *base, void *arg)
+{
+	struct httpd	*h = arg;
+	SSL		*ssl = SSL_new(h->tls);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+}
+
+int
+httpd_use_tls(struct httpd *h, const char *cert_file, const char *key_file, struct err *e)
+{
+	char msg[256];
+
+	if ((h->tls = SSL_CTX_new(TLS_server_method())) == NULL)
+		return err_set(e, 500, "tls", "cannot create a TLS context");
+	SSL_CTX_set_min_proto_version(h->tls, TLS1_2_VERSION);
+	SSL_CTX_set_options(h->tls, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(h->tls, cert_file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(h->tls, key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(h->tls) != 1) {
+		ERR_error_string_n(ERR_get_error(), msg, sizeof msg);
+		SSL_CTX_free(h->tls);
+		h->tls = NULL;
+		return err_set(e, 500, "tls", "TLS certificate %s / key %s: %s", cert_file,
+		    key_file, msg);
+	}
+	evhttp_set_bevcb(h->http, httpd_tls_bev, h);
+	return 0;
+}
+
 struct httpd *
 httpd_new(struct event_base *base, const struct httpd_limits *lim,
     const struct httpd_route *routes, void *arg, struct err *e)
@@ -664,6 +703,8 @@ httpd_free(struct httpd *h)
 		unlink(h->unix_paths[i]);
 		free(h->unix_paths[i]);
 	}
+	if (h->tls != NULL)
+		SSL_CTX_free(h->tls);
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->cond);
 	free(h);

@@ -44,6 +44,9 @@ struct httpd_route {
 
 struct httpd	*httpd_new(struct event_base *, const struct httpd_limits *,
 		    const struct httpd_route *routes, void *arg, struct err *);
+/* Serve TLS (1.2+) on every listener with this certificate chain and key. */
+int		 httpd_use_tls(struct httpd *, const char *cert_file, const char *key_file,
+		    struct err *);
 /* "127.0.0.1:8080", "[::1]:8080" or "unix:/run/tenantgate/broker.sock". */
 int		 httpd_listen(struct httpd *, const char *where, struct err *);
 /* Port actually bound by the first TCP listener (for ":0" in tests). */

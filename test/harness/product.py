@@ -218,12 +218,20 @@ class Tenantgate:
         self.broker_sa_file = self.broker_k8s_identity(token_ttl, max_ttl)
         port = free_port()
         conf = self._write(f"{name}.conf", self.broker_config(port, **overrides))
+        cert = overrides.get("tls_cert_file")
+        url = f"{'https' if cert else 'http'}://127.0.0.1:{port}"
+        probe = url + ("/readyz" if wait_ready else "/healthz")
+
+        def ready(proc):
+            import requests
+            try:
+                return requests.get(probe, timeout=2,
+                                    verify=cert or True).status_code == 200
+            except requests.RequestException:
+                return False
         p = Proc(name, [binary("tenantgate-broker"), "-c", conf],
-                 env=sanitizer_env(),
-                 ready=f"http://127.0.0.1:{port}/readyz" if wait_ready
-                 else f"http://127.0.0.1:{port}/healthz",
-                 ready_timeout=30)
-        p.url = f"http://127.0.0.1:{port}"
+                 env=sanitizer_env(), ready=ready, ready_timeout=30)
+        p.url = url
         p.conf = conf
         p.start()
         return p

@@ -521,3 +521,27 @@ def test_signing_key_from_vault_and_rollover(tg):
         assert c.redeem(new).status_code == 200
     finally:
         b.stop()
+
+
+def test_tls_listener(tg, tmp_path):
+    import subprocess
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    b = tg.start_broker(name="broker-tls", tls_cert_file=str(cert),
+                        tls_key_file=str(key))
+    try:
+        https = b.url
+        assert https.startswith("https://")
+        r = requests.post(https + "/v1/grants", timeout=5, verify=str(cert),
+                          json={"assertion": tg.user_token("alice@example.com")},
+                          headers={"Authorization": f"Bearer {tg.caller_secret}"})
+        assert r.status_code == 200, r.text
+        # plain HTTP on the TLS listener gets no answer
+        with pytest.raises(requests.RequestException):
+            requests.get(https.replace("https:", "http:") + "/healthz", timeout=3)
+    finally:
+        b.stop()
