@@ -113,7 +113,7 @@ grant_mint(const struct broker_cfg *cfg, const struct keyring *keys,
 		err_set(e, 500, "internal", "cannot build grant claims");
 		goto fail;
 	}
-	token = jwt_mint_es256(claims, keys->private_pem, keys->kid, e);
+	token = jwt_signer_mint(keys->signer, claims, e);
 	json_decref(claims);
 	if (token == NULL) {
 		json_decref(tools);

@@ -21,8 +21,9 @@ keys_free(struct keyring *k)
 	if (k == NULL)
 		return;
 	secret_free(k->private_pem);
+	jwt_signer_free(k->signer);
 	for (size_t i = 0; i < k->nverify; i++)
-		free(k->verify[i].pem);
+		jwt_key_release(&k->verify[i]);
 	free(k->jwks);
 	free(k);
 }
@@ -157,9 +158,17 @@ keys_load(const struct broker_cfg *cfg, struct vault *v, struct err *e)
 		rc = keys_from_vault(k, cfg, v, e);
 	else
 		rc = keys_from_files(k, cfg, e);
-	if (rc == -1 || keys_build_jwks(k, e) == -1) {
+	if (rc == -1 || keys_build_jwks(k, e) == -1 ||
+	    (k->signer = jwt_signer_new(k->private_pem, k->kid, e)) == NULL) {
 		keys_free(k);
 		return NULL;
+	}
+	/* Parse the public keys once, before threads share them. */
+	for (size_t i = 0; i < k->nverify; i++) {
+		if (jwt_key_prepare(&k->verify[i], e) == -1) {
+			keys_free(k);
+			return NULL;
+		}
 	}
 	log_info("signing key '%s' loaded (%zu key(s) published)", k->kid, k->nverify);
 	return k;

@@ -19,6 +19,7 @@ struct err;
 struct keyring {
 	char		 kid[JWT_KID_MAX];
 	secret_t	*private_pem;
+	struct jwt_signer *signer;	/* the private key, parsed once */
 	struct jwt_key	 verify[2];	/* current, then previous if any */
 	size_t		 nverify;
 	char		*jwks;		/* JSON text served at /jwks.json */

@@ -72,7 +72,8 @@ void		 vault_stop(struct vault *);
 
 /* KV v2 read of <kv_mount>/data/<path>: *data_json gets the JSON text of
  * .data.data (caller secret_free()s), *version the KV version, *stale 1
- * when served from cache because Vault failed (stale may be NULL). */
+ * when served from cache because Vault failed (version and stale may be
+ * NULL). Logs in first when there is no token yet. */
 int		 vault_kv_read(struct vault *, const char *path, secret_t **data_json,
 		    int *version, int *stale, struct err *);
 /* One version, never cached. */

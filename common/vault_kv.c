@@ -234,7 +234,8 @@ vault_kv_read(struct vault *v, const char *path, secret_t **data_json,
 	if (v->cache_ttl_s > 0 &&
 	    (d = vault_cache_get(v, path, now, ttl_ms, &ver, &age)) != NULL) {
 		*data_json = d;
-		*version = ver;
+		if (version != NULL)
+			*version = ver;
 		return 0;
 	}
 	if (vault_kv_fetch(v, path, 0, &d, &ver, e) == 0) {
@@ -251,7 +252,8 @@ vault_kv_read(struct vault *v, const char *path, secret_t **data_json,
 		if (was_stale)
 			log_info("vault: %s read fresh again (version %d)", path, ver);
 		*data_json = d;
-		*version = ver;
+		if (version != NULL)
+			*version = ver;
 		return 0;
 	}
 	if (e->status == 403 || e->status == 404) {
@@ -270,7 +272,8 @@ vault_kv_read(struct vault *v, const char *path, secret_t **data_json,
 		    path, ver, age / 1000, e->msg);
 	err_clear(e);
 	*data_json = d;
-	*version = ver;
+	if (version != NULL)
+		*version = ver;
 	if (stale != NULL)
 		*stale = 1;
 	return 0;

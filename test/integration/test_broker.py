@@ -545,3 +545,30 @@ def test_tls_listener(tg, tmp_path):
             requests.get(https.replace("https:", "http:") + "/healthz", timeout=3)
     finally:
         b.stop()
+
+
+def test_connection_limit_and_drain(tg):
+    import http.client
+    import signal as sig
+    b = tg.start_broker(name="broker-limits", max_connections=2)
+    try:
+        host, port = b.url.split("//")[1].split(":")
+        conns = [http.client.HTTPConnection(host, int(port), timeout=5)
+                 for _ in range(3)]
+        for c in conns[:2]:
+            c.request("GET", "/healthz")
+            assert c.getresponse().read() and True
+        conns[2].request("GET", "/healthz")
+        r = conns[2].getresponse()
+        assert r.status == 503
+        assert json.loads(r.read())["error"]["code"] == "too_many_connections"
+        conns[0].close()
+        wait_for(lambda: requests.get(b.url + "/healthz", timeout=5)
+                 .status_code == 200, timeout=5, what="a free connection slot")
+        # SIGTERM with idle keep-alive connections open: drain and exit 0
+        b.signal(sig.SIGTERM)
+        b.wait(timeout=10)
+        assert b.returncode == 0, b.log_tail()
+        assert b.log_contains("draining")
+    finally:
+        b.stop()
