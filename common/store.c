@@ -237,17 +237,25 @@ store_conn_ensure(struct store *s, struct store_conn *c, struct err *e)
 	return 0;
 }
 
-/* A free connection if there is one, else wait for the next in turn. */
+/* A free connected connection if there is one, then any free one (it
+ * reconnects), else wait for the next in turn. Preferring connected ones
+ * keeps a connection still in its reconnect backoff after a server restart
+ * from failing calls that a healthy sibling can serve. */
 static struct store_conn *
 store_borrow(struct store *s)
 {
 	unsigned		 start = atomic_fetch_add(&s->rr, 1);
 	struct store_conn	*c;
 
-	for (int i = 0; i < s->n; i++) {
-		c = &s->conns[(start + (unsigned)i) % (unsigned)s->n];
-		if (pthread_mutex_trylock(&c->mu) == 0)
-			return c;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < s->n; i++) {
+			c = &s->conns[(start + (unsigned)i) % (unsigned)s->n];
+			if (pthread_mutex_trylock(&c->mu) != 0)
+				continue;
+			if (pass == 1 || c->pg != NULL)
+				return c;
+			pthread_mutex_unlock(&c->mu);
+		}
 	}
 	c = &s->conns[start % (unsigned)s->n];
 	pthread_mutex_lock(&c->mu);
