@@ -22,7 +22,7 @@ import threading
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-DEMO = REPO / ".demo"
+DEMO = pathlib.Path(os.environ.get("TG_DEMO_DIR", REPO / ".demo"))
 sys.path.insert(0, str(REPO / "test"))
 os.environ.setdefault("TG_BIN_DIR", str(REPO / "build" / "rel" / "bin"))
 

@@ -20,6 +20,7 @@ The bao log contains the root token and unseal key (the dev banner): do
 not register those as leak-checked secrets.
 """
 
+import functools
 import inspect
 import os
 import re
@@ -75,6 +76,7 @@ def _journaled(key):
     def deco(fn):
         sig = inspect.signature(fn)
 
+        @functools.wraps(fn)
         def wrapper(self, *args, **kwargs):
             result = fn(self, *args, **kwargs)
             if not self._replaying:
@@ -86,8 +88,6 @@ def _journaled(key):
                     entry.clear()
                 entry.append((fn.__name__, args, kwargs))
             return result
-        wrapper.__name__ = fn.__name__
-        wrapper.__doc__ = fn.__doc__
         return wrapper
     return deco
 
