@@ -49,6 +49,18 @@ static const char usage_text[] =
 "and exit. Endpoints and configuration: docs/api.md, docs/broker.md.\n";
 
 static struct broker	 broker;
+
+/* NOTIFY tenantgate_changes: memberships may have changed, and a rotation
+ * (tenant_integrations.cred_version) must not be hidden by the Vault cache. */
+static void
+broker_on_change(const char *payload, void *arg)
+{
+	struct broker *b = arg;
+
+	members_on_change(payload, b->members);
+	if (payload == NULL || strstr(payload, "\"tenant_integrations\"") != NULL)
+		vault_cache_invalidate(b->vault, NULL);
+}
 static struct event	*keys_retry_ev;
 static int		 keys_retry_s = 1;
 
@@ -357,8 +369,7 @@ main(int argc, char *argv[])
 	if ((b->members = members_new(b->store, b->cfg.members_cache_ttl,
 	    b->cfg.members_max_stale)) == NULL)
 		fatalx("out of memory");
-	if (store_listen_start(b->store, b->cfg.database_url, members_on_change, b->members,
-	    &e) == -1)
+	if (store_listen_start(b->store, b->cfg.database_url, broker_on_change, b, &e) == -1)
 		fatalx("database: %s", e.msg);
 	if (broker_load_reloadables(b, &e) == -1)
 		fatalx("%s", e.msg);
