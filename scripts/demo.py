@@ -133,6 +133,11 @@ def run(ready_file=None):
         fwd = None
         if (pathlib.Path(os.environ["TG_BIN_DIR"]) / "tenantgate-forwarder").exists():
             fwd = tg.start_forwarder(broker)
+        # The harness chains its own cleanup onto SIGTERM; ours must run
+        # instead, so the logs are copied out before the dirs go away.
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGHUP, on_signal)
         env = write_state(s, tg, broker, fwd)
         banner(env)
         if ready_file:
