@@ -36,6 +36,7 @@
 #include "httpd.h"
 #include "jsonx.h"
 #include "log.h"
+#include "secret.h"
 
 #define HTTPD_MAX_BOUND	8
 
@@ -205,6 +206,16 @@ httpd_conn_get(struct httpd *h, struct evhttp_request *evreq, int *over_limit)
 
 /* --- requests --------------------------------------------------------- */
 
+/* Bodies may hold a bearer token (request) or a credential (a /v1/redeem
+ * reply): wipe them before their memory goes back to the allocator. */
+static void
+httpd_body_release(const void *data, size_t len, void *arg)
+{
+	(void)arg;
+	secret_wipe((void *)(uintptr_t)data, len);
+	free((void *)(uintptr_t)data);
+}
+
 static void
 httpd_req_free(struct httpd_req *r)
 {
@@ -212,8 +223,10 @@ httpd_req_free(struct httpd_req *r)
 	evhttp_clear_headers(&r->query);
 	evhttp_clear_headers(&r->in_headers);
 	evhttp_clear_headers(&r->out_headers);
-	free(r->body);
-	free(r->out_body);
+	if (r->body != NULL)
+		httpd_body_release(r->body, r->body_len, NULL);
+	if (r->out_body != NULL)
+		httpd_body_release(r->out_body, r->out_len, NULL);
 	free(r);
 }
 
@@ -234,8 +247,11 @@ httpd_req_finish(struct httpd_req *r)
 		evhttp_add_header(oh, "Cache-Control", "no-store");
 		evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
 		buf = evbuffer_new();
-		if (buf != NULL && r->out_len > 0)
-			evbuffer_add(buf, r->out_body, r->out_len);
+		/* Hand our buffer to libevent instead of copying it, so the one
+		 * copy of the body is wiped once written. */
+		if (buf != NULL && r->out_len > 0 && evbuffer_add_reference(buf, r->out_body,
+		    r->out_len, httpd_body_release, NULL) == 0)
+			r->out_body = NULL;
 		evhttp_send_reply(r->evreq, r->status, httpd_reason(r->status), buf);
 		if (buf != NULL)
 			evbuffer_free(buf);
@@ -798,7 +814,7 @@ httpd_reply_json(struct httpd_req *r, int status, json_t *v)
 		return;
 	}
 	httpd_reply(r, status, "application/json", s, strlen(s));
-	free(s);
+	secret_free_str(s);
 }
 
 void

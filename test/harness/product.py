@@ -91,21 +91,8 @@ class Tenantgate:
     # ---- database -----------------------------------------------------
 
     def migrate(self, dbname=None):
-        """Apply migrations/ in order and record them like the C runner."""
-        pg = self.s.pg
-        pg.psql("create table if not exists schema_migrations("
-                "version int primary key, name text not null,"
-                " applied_at timestamptz not null default now())",
-                dbname=dbname)
-        done = {int(v) for v in pg.query(
-            "select version from schema_migrations", dbname=dbname)}
-        for f in sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql")):
-            v = int(f.name[:4])
-            if v in done:
-                continue
-            pg.psql(file=str(f), dbname=dbname)
-            pg.psql(f"insert into schema_migrations(version, name) values"
-                    f" ({v}, {sql_quote(f.name)})", dbname=dbname)
+        """Apply migrations/ in order, recorded like the C runner does."""
+        return self.s.pg.apply_migrations(MIGRATIONS, dbname=dbname)
 
     def sql(self, statement):
         return self.s.pg.psql(statement)
