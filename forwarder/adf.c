@@ -1,0 +1,391 @@
+/*
+ * adf: plain text <-> Atlassian Document Format, and Confluence storage
+ * XHTML -> plain text. Both readers are bounded (nesting depth, output
+ * grows in one buffer) because the input comes from an upstream.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "adf.h"
+
+#define ADF_MAX_DEPTH	64
+
+/* --- plain text -> ADF -------------------------------------------------- */
+
+static int
+adf_add_text(json_t *content, const char *s, size_t n)
+{
+	json_t *t;
+
+	if (n == 0)
+		return 0;
+	t = json_pack("{s:s,s:s%}", "type", "text", "text", s, n);
+	return t == NULL ? -1 : json_array_append_new(content, t);
+}
+
+json_t *
+adf_from_text(const char *text)
+{
+	json_t		*doc, *blocks, *para = NULL, *pc = NULL;
+	const char	*p = text, *line_end;
+	int		 blank_run = 1;
+
+	doc = json_pack("{s:s,s:i,s:[]}", "type", "doc", "version", 1, "content");
+	if (doc == NULL)
+		return NULL;
+	blocks = json_object_get(doc, "content");
+	while (p != NULL && *p != '\0') {
+		size_t	n;
+
+		line_end = strchr(p, '\n');
+		n = line_end != NULL ? (size_t)(line_end - p) : strlen(p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == 0) {
+			blank_run = 1;	/* the next text line opens a paragraph */
+		} else {
+			if (blank_run || para == NULL) {
+				para = json_pack("{s:s,s:[]}", "type", "paragraph", "content");
+				if (para == NULL || json_array_append_new(blocks, para) == -1)
+					goto fail;
+				pc = json_object_get(para, "content");
+			} else if (json_array_append_new(pc, json_pack("{s:s}", "type",
+			    "hardBreak")) == -1)
+				goto fail;
+			if (adf_add_text(pc, p, n) == -1)
+				goto fail;
+			blank_run = 0;
+		}
+		p = line_end != NULL ? line_end + 1 : NULL;
+	}
+	return doc;
+fail:
+	json_decref(doc);
+	return NULL;
+}
+
+/* --- a growing text buffer ---------------------------------------------- */
+
+struct adf_buf {
+	char	*s;
+	size_t	 len, cap;
+	int	 oom;
+};
+
+static void
+adf_put(struct adf_buf *b, const char *s, size_t n)
+{
+	char *ns;
+
+	if (b->oom || n == 0)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap == 0 ? 256 : b->cap;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((ns = realloc(b->s, cap)) == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->s = ns;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+adf_puts(struct adf_buf *b, const char *s)
+{
+	adf_put(b, s, strlen(s));
+}
+
+/* End the current line unless the buffer is empty or already does. */
+static void
+adf_newline(struct adf_buf *b)
+{
+	if (b->len > 0 && b->s[b->len - 1] != '\n')
+		adf_put(b, "\n", 1);
+}
+
+/* Trim trailing whitespace and squeeze runs of blank lines; hand over. */
+static char *
+adf_finish(struct adf_buf *b)
+{
+	size_t	 w = 0, nl = 0;
+
+	if (b->oom) {
+		free(b->s);
+		return NULL;
+	}
+	if (b->s == NULL)
+		return strdup("");
+	for (size_t r = 0; r < b->len; r++) {
+		char c = b->s[r];
+
+		if (c == '\n') {
+			while (w > 0 && (b->s[w - 1] == ' ' || b->s[w - 1] == '\t'))
+				w--;
+			if (++nl > 2 || w == 0)
+				continue;
+		} else
+			nl = 0;
+		b->s[w++] = c;
+	}
+	while (w > 0 && (b->s[w - 1] == '\n' || b->s[w - 1] == ' '))
+		w--;
+	b->s[w] = '\0';
+	return b->s;
+}
+
+/* --- ADF -> plain text ---------------------------------------------------- */
+
+static void
+adf_walk(struct adf_buf *b, const json_t *n, int depth, int list_index)
+{
+	const char	*type = json_string_value(json_object_get(n, "type"));
+	const json_t	*content = json_object_get(n, "content");
+	const json_t	*attrs = json_object_get(n, "attrs");
+	const json_t	*c;
+	size_t		 i;
+	char		 num[32];
+
+	if (depth > ADF_MAX_DEPTH || !json_is_object(n))
+		return;
+	if (type == NULL)
+		type = "";
+	if (strcmp(type, "text") == 0) {
+		adf_puts(b, json_string_value(json_object_get(n, "text")) != NULL ?
+		    json_string_value(json_object_get(n, "text")) : "");
+		return;
+	}
+	if (strcmp(type, "hardBreak") == 0) {
+		adf_put(b, "\n", 1);
+		return;
+	}
+	if (strcmp(type, "mention") == 0 || strcmp(type, "emoji") == 0 ||
+	    strcmp(type, "status") == 0 || strcmp(type, "date") == 0) {
+		const char *t = json_string_value(json_object_get(attrs, "text"));
+
+		if (t == NULL)
+			t = json_string_value(json_object_get(attrs, "shortName"));
+		if (t != NULL)
+			adf_puts(b, t);
+		return;
+	}
+	if (strcmp(type, "inlineCard") == 0 || strcmp(type, "blockCard") == 0) {
+		const char *u = json_string_value(json_object_get(attrs, "url"));
+
+		if (u != NULL)
+			adf_puts(b, u);
+		return;
+	}
+	if (strcmp(type, "rule") == 0) {
+		adf_newline(b);
+		adf_puts(b, "---\n");
+		return;
+	}
+	if (strcmp(type, "listItem") == 0) {
+		adf_newline(b);
+		for (int d = 0; d < depth / 2 - 1 && d < 8; d++)
+			adf_puts(b, "  ");
+		if (list_index > 0) {
+			snprintf(num, sizeof num, "%d. ", list_index);
+			adf_puts(b, num);
+		} else
+			adf_puts(b, "- ");
+	}
+	if (strcmp(type, "paragraph") == 0 || strcmp(type, "heading") == 0 ||
+	    strcmp(type, "codeBlock") == 0 || strcmp(type, "blockquote") == 0 ||
+	    strcmp(type, "table") == 0 || strcmp(type, "tableRow") == 0 ||
+	    strcmp(type, "panel") == 0 || strcmp(type, "bulletList") == 0 ||
+	    strcmp(type, "orderedList") == 0) {
+		/* A paragraph inside a list item continues the "- " line. */
+		if (strcmp(type, "paragraph") != 0 || b->len < 2 ||
+		    strcmp(b->s + b->len - 2, "- ") != 0)
+			adf_newline(b);
+	}
+	json_array_foreach(content, i, c) {
+		int idx = strcmp(type, "orderedList") == 0 ? (int)i + 1 : 0;
+
+		adf_walk(b, c, depth + 1, idx);
+		if (strcmp(type, "tableRow") == 0)
+			adf_puts(b, " | ");
+	}
+	if (strcmp(type, "paragraph") == 0 || strcmp(type, "heading") == 0 ||
+	    strcmp(type, "codeBlock") == 0 || strcmp(type, "tableRow") == 0) {
+		adf_newline(b);
+		if (depth <= 1)
+			adf_put(b, "\n", 1);	/* a blank line between top-level blocks */
+	}
+}
+
+char *
+adf_to_text(const json_t *node)
+{
+	struct adf_buf b = { 0 };
+
+	if (json_is_string(node))	/* old Jira API v2 bodies are plain strings */
+		return strdup(json_string_value(node));
+	adf_walk(&b, node, 0, 0);
+	return adf_finish(&b);
+}
+
+/* --- storage XHTML -> plain text ------------------------------------------ */
+
+static const struct {
+	const char	*name;
+	const char	*text;
+} adf_entities[] = {
+	{ "amp", "&" }, { "lt", "<" }, { "gt", ">" }, { "quot", "\"" }, { "apos", "'" },
+	{ "nbsp", " " }, { "ndash", "-" }, { "mdash", "-" }, { "hellip", "..." },
+	{ "rsquo", "'" }, { "lsquo", "'" }, { "rdquo", "\"" }, { "ldquo", "\"" },
+};
+
+/* Decode one entity at p ('&'); returns bytes consumed, 0 if not one. */
+static size_t
+adf_entity(struct adf_buf *b, const char *p)
+{
+	const char	*semi = strchr(p, ';');
+	size_t		 n;
+	char		 utf8[5];
+	unsigned long	 cp;
+	char		*end;
+
+	if (semi == NULL || (n = (size_t)(semi - p)) < 2 || n > 10)
+		return 0;
+	if (p[1] == '#') {
+		cp = (p[2] == 'x' || p[2] == 'X') ? strtoul(p + 3, &end, 16) :
+		    strtoul(p + 2, &end, 10);
+		if (end != semi || cp == 0 || cp > 0x10FFFF)
+			return 0;
+		if (cp < 0x80) {
+			utf8[0] = (char)cp;
+			n = 1;
+		} else if (cp < 0x800) {
+			utf8[0] = (char)(0xC0 | (cp >> 6));
+			utf8[1] = (char)(0x80 | (cp & 0x3F));
+			n = 2;
+		} else if (cp < 0x10000) {
+			utf8[0] = (char)(0xE0 | (cp >> 12));
+			utf8[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			utf8[2] = (char)(0x80 | (cp & 0x3F));
+			n = 3;
+		} else {
+			utf8[0] = (char)(0xF0 | (cp >> 18));
+			utf8[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+			utf8[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			utf8[3] = (char)(0x80 | (cp & 0x3F));
+			n = 4;
+		}
+		adf_put(b, utf8, n);
+		return (size_t)(semi - p) + 1;
+	}
+	for (size_t i = 0; i < sizeof adf_entities / sizeof adf_entities[0]; i++) {
+		if (strlen(adf_entities[i].name) == n - 1 &&
+		    strncmp(p + 1, adf_entities[i].name, n - 1) == 0) {
+			adf_puts(b, adf_entities[i].text);
+			return n + 1;
+		}
+	}
+	return 0;
+}
+
+/* Does the tag at p ("<name" or "</name") have this name? */
+static int
+adf_tag_is(const char *p, const char *name)
+{
+	size_t n = strlen(name);
+
+	p += (p[1] == '/') ? 2 : 1;
+	return strncasecmp(p, name, n) == 0 && (p[n] == '>' || p[n] == ' ' || p[n] == '/' ||
+	    p[n] == '\t' || p[n] == '\n');
+}
+
+/* Case-insensitive strstr for a closing tag. */
+static const char *
+adf_find_close(const char *p, const char *tag)
+{
+	size_t n = strlen(tag);
+
+	for (; *p != '\0'; p++)
+		if (strncasecmp(p, tag, n) == 0)
+			return p;
+	return NULL;
+}
+
+char *
+adf_storage_to_text(const char *html)
+{
+	static const char *const blocks[] = {
+		"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
+		"table", "blockquote", "pre", "hr",
+	};
+	struct adf_buf	 b = { 0 };
+	const char	*p = html, *gt;
+
+	while (p != NULL && *p != '\0') {
+		if (*p == '<') {
+			if (strncmp(p, "<!--", 4) == 0) {
+				const char *endc = strstr(p + 4, "-->");
+
+				p = endc != NULL ? endc + 3 : NULL;
+				continue;
+			}
+			if (strncmp(p, "<![CDATA[", 9) == 0) {
+				const char *endc = strstr(p + 9, "]]>");
+				size_t n = endc != NULL ? (size_t)(endc - p - 9) : strlen(p + 9);
+
+				adf_put(&b, p + 9, n);
+				p = endc != NULL ? endc + 3 : NULL;
+				continue;
+			}
+			if (adf_tag_is(p, "script") || adf_tag_is(p, "style")) {
+				const char *close = p[1] == '/' ? NULL : adf_find_close(p + 1,
+				    adf_tag_is(p, "script") ? "</script" : "</style");
+
+				if (close != NULL)
+					p = close;
+			}
+			if (adf_tag_is(p, "li") && p[1] != '/') {
+				adf_newline(&b);
+				adf_puts(&b, "- ");
+			} else if (adf_tag_is(p, "td") || adf_tag_is(p, "th")) {
+				if (p[1] == '/')
+					adf_puts(&b, " | ");
+			} else {
+				for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
+					if (adf_tag_is(p, blocks[i])) {
+						adf_newline(&b);
+						if (p[1] == '/' && strcmp(blocks[i], "p") == 0)
+							adf_put(&b, "\n", 1);
+						break;
+					}
+				}
+			}
+			if ((gt = strchr(p, '>')) == NULL)
+				break;
+			p = gt + 1;
+			continue;
+		}
+		if (*p == '&') {
+			size_t used = adf_entity(&b, p);
+
+			if (used > 0) {
+				p += used;
+				continue;
+			}
+		}
+		if (*p == '\n' || *p == '\r' || *p == '\t') {
+			if (b.len > 0 && b.s[b.len - 1] != ' ' && b.s[b.len - 1] != '\n')
+				adf_put(&b, " ", 1);
+		} else
+			adf_put(&b, p, 1);
+		p++;
+	}
+	return adf_finish(&b);
+}

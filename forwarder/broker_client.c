@@ -1,0 +1,252 @@
+/*
+ * broker_client: HTTP calls to the broker, and the forwarder's own caller
+ * credential. A service-account token is re-read once a minute because the
+ * kubelet rotates projected tokens; a client secret is read when its path
+ * first appears (or changes on reload).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker_client.h"
+#include "err.h"
+#include "fwdconf.h"
+#include "httpc.h"
+#include "jsonx.h"
+#include "log.h"
+#include "secret.h"
+
+#define BROKER_CRED_MAX		16384
+#define BROKER_SA_REREAD_S	60
+#define BROKER_MAX_RESPONSE	(1024 * 1024)
+
+struct broker_client {
+	pthread_mutex_t	 lock;
+	char		*path;		/* file the header was built from */
+	time_t		 loaded;
+	secret_t	*hdr;		/* "Authorization: Bearer <secret>" */
+};
+
+struct broker_client *
+broker_client_new(void)
+{
+	struct broker_client *b;
+
+	if ((b = calloc(1, sizeof *b)) == NULL)
+		return NULL;
+	pthread_mutex_init(&b->lock, NULL);
+	return b;
+}
+
+void
+broker_client_free(struct broker_client *b)
+{
+	if (b == NULL)
+		return;
+	secret_free(b->hdr);
+	free(b->path);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+/* A private copy of our caller header, (re)reading the file when due. */
+static secret_t *
+broker_client_cred(struct broker_client *b, const struct fwdconf *c, struct err *e)
+{
+	const char	*path = c->broker_secret_file != NULL ? c->broker_secret_file :
+			    c->broker_sa_token_file;
+	int		 sa = c->broker_secret_file == NULL;
+	time_t		 now = time(NULL);
+	secret_t	*raw, *hdr, *out;
+	char		*line;
+	size_t		 n;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->hdr == NULL || b->path == NULL || strcmp(b->path, path) != 0 ||
+	    (sa && now - b->loaded >= BROKER_SA_REREAD_S)) {
+		if ((raw = secret_from_file(path, BROKER_CRED_MAX, e)) == NULL) {
+			pthread_mutex_unlock(&b->lock);
+			err_prefix(e, "reading the broker credential");
+			e->status = 503;
+			return NULL;
+		}
+		n = sizeof "Authorization: Bearer " - 1 + secret_len(raw);
+		hdr = NULL;
+		if (secret_len(raw) > 0 && (line = malloc(n + 1)) != NULL) {
+			snprintf(line, n + 1, "Authorization: Bearer %s", secret_bytes(raw));
+			hdr = secret_new(line, n);
+			secret_wipe(line, n + 1);
+			free(line);
+		}
+		secret_free(raw);
+		if (hdr == NULL) {
+			pthread_mutex_unlock(&b->lock);
+			err_set(e, 503, "broker_credential", "the broker credential file %s is empty",
+			    path);
+			return NULL;
+		}
+		secret_free(b->hdr);
+		b->hdr = hdr;
+		free(b->path);
+		b->path = strdup(path);
+		b->loaded = now;
+	}
+	out = secret_dup(b->hdr);
+	pthread_mutex_unlock(&b->lock);
+	if (out == NULL)
+		err_set(e, 500, "nomem", "out of memory");
+	return out;
+}
+
+/* Turn a non-200 broker answer into an err with its code and message. */
+static int
+broker_client_fail(const char *what, const struct httpc_resp *resp, struct err *e)
+{
+	json_t		*v = NULL, *er;
+	const char	*code = NULL, *msg = NULL;
+
+	if (resp->body != NULL && resp->len > 0)
+		v = json_loadb(resp->body, resp->len, 0, NULL);
+	er = json_object_get(v, "error");
+	code = jsonx_str(er, "code");
+	msg = jsonx_str(er, "message");
+	if (resp->status == 401 && code != NULL && strcmp(code, "caller_unauthenticated") == 0)
+		err_set(e, 502, "broker_refused", "the broker refused this forwarder's own "
+		    "credential (check broker_secret_file or broker_sa_token_file)");
+	else if (resp->status >= 500)
+		err_set(e, 503, code != NULL ? code : "broker_unavailable",
+		    "the tenantgate broker cannot serve %s right now (%ld%s%.160s)", what,
+		    resp->status, msg != NULL ? ": " : "", msg != NULL ? msg : "");
+	else if (resp->status >= 400)
+		err_set(e, (int)resp->status, code != NULL ? code : "broker_refused", "%.200s",
+		    msg != NULL ? msg : "the broker refused the request");
+	else
+		err_set(e, 502, "broker_error", "unexpected answer %ld from the broker for %s",
+		    resp->status, what);
+	json_decref(v);
+	return -1;
+}
+
+static int
+broker_client_post(struct broker_client *b, const struct fwdconf *c, const char *path,
+    json_t *body, const char *what, json_t **out, struct err *e)
+{
+	struct httpc_req	 req;
+	struct httpc_resp	 resp;
+	secret_t		*hdr;
+	char			*url, *text;
+	size_t			 n;
+	int			 rc = -1;
+
+	*out = NULL;
+	if ((hdr = broker_client_cred(b, c, e)) == NULL)
+		return -1;
+	n = strlen(c->broker_url) + strlen(path) + 1;
+	text = jsonx_dump(body);
+	if ((url = malloc(n)) == NULL || text == NULL) {
+		free(url);
+		secret_free_str(text);
+		secret_free(hdr);
+		return err_set(e, 500, "nomem", "out of memory");
+	}
+	/* broker_url may end with '/'; the paths start with one. */
+	snprintf(url, n, "%.*s%s", (int)(strlen(c->broker_url) -
+	    (c->broker_url[strlen(c->broker_url) - 1] == '/')), c->broker_url, path);
+	memset(&req, 0, sizeof req);
+	req.method = "POST";
+	req.url = url;
+	req.body = text;
+	req.body_len = strlen(text);
+	req.secret_header = hdr;
+	req.timeout_ms = (long)c->broker_timeout * 1000;
+	req.max_response = BROKER_MAX_RESPONSE;
+	req.ca_file = c->broker_ca_file;
+	if (httpc_do(&req, &resp, e) == -1) {
+		char why[ERR_MSG_MAX];
+
+		snprintf(why, sizeof why, "%s", e->msg);
+		err_set(e, 503, "broker_unavailable", "the tenantgate broker is unavailable: %.160s",
+		    why);
+	} else if (resp.status != 200) {
+		broker_client_fail(what, &resp, e);
+		if (resp.status == 403 && strcmp(e->code, "no_tenants") == 0)
+			rc = 0;	/* the caller tells this apart by *out == NULL */
+	} else if ((*out = jsonx_parse_object(resp.body, resp.len, e)) == NULL) {
+		err_set(e, 502, "broker_error", "the broker's answer to %s is not JSON", what);
+	} else
+		rc = 0;
+	httpc_resp_free(&resp);
+	secret_free_str(text);
+	secret_free(hdr);
+	free(url);
+	return rc;
+}
+
+int
+broker_client_grants(struct broker_client *b, const struct fwdconf *c, const char *assertion,
+    json_t **out, struct err *e)
+{
+	json_t	*body = json_pack("{s:s}", "assertion", assertion);
+	int	 rc;
+
+	if (body == NULL)
+		return err_set(e, 401, "bad_token", "the user token is not valid UTF-8 text");
+	rc = broker_client_post(b, c, "/v1/grants", body, "grants", out, e);
+	json_decref(body);
+	if (rc == 0 && *out == NULL)
+		return 0;
+	if (rc == -1 && (e->status == 400 || e->status == 403)) {
+		/* The assertion itself was refused (oversize, unparsable). */
+		e->status = 401;
+	}
+	return rc;
+}
+
+int
+broker_client_redeem(struct broker_client *b, const struct fwdconf *c, const secret_t *grant,
+    const char *integration, json_t **out, struct err *e)
+{
+	json_t	*body = json_pack("{s:s,s:s}", "grant", secret_bytes(grant), "integration",
+		    integration);
+	int	 rc;
+
+	if (body == NULL)
+		return err_set(e, 500, "nomem", "out of memory");
+	rc = broker_client_post(b, c, "/v1/redeem", body, "redeem", out, e);
+	json_decref(body);
+	if (rc == 0 && *out == NULL)	/* a 403 no_tenants here is a refusal too */
+		return err_set(e, 403, "not_member", "the broker refused the grant");
+	return rc;
+}
+
+int
+broker_client_ready(struct broker_client *b, const struct fwdconf *c, struct err *e)
+{
+	struct httpc_req	 req;
+	struct httpc_resp	 resp;
+	char			 url[1024];
+	int			 rc;
+
+	(void)b;
+	snprintf(url, sizeof url, "%.*s/readyz", (int)(strlen(c->broker_url) -
+	    (c->broker_url[strlen(c->broker_url) - 1] == '/')), c->broker_url);
+	memset(&req, 0, sizeof req);
+	req.url = url;
+	req.timeout_ms = (long)c->broker_timeout * 1000;
+	req.max_response = 65536;
+	req.ca_file = c->broker_ca_file;
+	if (httpc_do(&req, &resp, e) == -1) {
+		char why[ERR_MSG_MAX];
+
+		snprintf(why, sizeof why, "%s", e->msg);
+		httpc_resp_free(&resp);
+		return err_set(e, 503, "broker_unavailable", "the broker is unreachable: %.160s",
+		    why);
+	}
+	rc = resp.status == 200 ? 0 : err_set(e, 503, "broker_not_ready",
+	    "the broker answers /readyz with %ld", resp.status);
+	httpc_resp_free(&resp);
+	return rc;
+}

@@ -1,0 +1,37 @@
+/*
+ * broker_client: the forwarder's calls to tenantgate-broker (docs/api.md):
+ * POST /v1/grants, POST /v1/redeem, GET /readyz. Owns the forwarder's own
+ * caller credential (client secret or service-account token file) and the
+ * mapping of broker answers to err values a handler can return as is.
+ */
+#ifndef TG_BROKER_CLIENT_H
+#define TG_BROKER_CLIENT_H
+
+#include <jansson.h>
+
+#include "secret.h"
+
+struct err;
+struct fwdconf;
+struct broker_client;
+
+struct broker_client	*broker_client_new(void);
+void			 broker_client_free(struct broker_client *);
+
+/*
+ * POST /v1/grants for a user assertion. 0 with *out = the 200 answer;
+ * 0 with *out = NULL when the user is a member of no tenant (403
+ * no_tenants); -1 otherwise with e = 401 (identity refused, the broker's
+ * code), 502 broker_refused (our own credential), 503 broker_unavailable.
+ */
+int	broker_client_grants(struct broker_client *, const struct fwdconf *,
+	    const char *assertion, json_t **out, struct err *);
+/* POST /v1/redeem; 0 with *out = the answer (holds a credential: decref
+ * promptly), or -1 with the broker's status and code (401 grant_invalid,
+ * 403 not_member, 503 vault_*...). */
+int	broker_client_redeem(struct broker_client *, const struct fwdconf *,
+	    const secret_t *grant, const char *integration, json_t **out, struct err *);
+/* GET /readyz of the broker: 0 when it answers 200. */
+int	broker_client_ready(struct broker_client *, const struct fwdconf *, struct err *);
+
+#endif

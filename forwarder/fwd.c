@@ -1,0 +1,149 @@
+/* fwd: process state (config snapshot, caches, metrics) and request views. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_mcp.h"
+#include "broker_client.h"
+#include "err.h"
+#include "fwd.h"
+#include "grants.h"
+#include "log.h"
+
+static const struct {
+	const char	*name;
+	const char	*labels;
+	enum metric_type type;
+	const char	*help;
+} fwd_metric_rows[FM__COUNT] = {
+	[FM_MCP_REQUESTS] = { "tenantgate_forwarder_mcp_requests_total", NULL, METRIC_COUNTER,
+	    "JSON-RPC requests served on /mcp" },
+	[FM_TOOL_CALLS] = { "tenantgate_forwarder_tool_calls_total", NULL, METRIC_COUNTER,
+	    "Tool calls run (MCP and OpenAPI)" },
+	[FM_TOOL_ERRORS] = { "tenantgate_forwarder_tool_errors_total", NULL, METRIC_COUNTER,
+	    "Tool calls that ended in a tool error" },
+	[FM_TOOL_REFUSED] = { "tenantgate_forwarder_tool_refused_total", NULL, METRIC_COUNTER,
+	    "Tool calls refused: tool not in the caller's grants" },
+	[FM_AUTH_REFUSED] = { "tenantgate_forwarder_auth_refused_total", NULL, METRIC_COUNTER,
+	    "Requests answered 401" },
+	[FM_BROKER_ERRORS] = { "tenantgate_forwarder_broker_errors_total", NULL, METRIC_COUNTER,
+	    "Broker calls that failed (unreachable, 5xx, refused our credential)" },
+	[FM_GRANT_RENEWALS] = { "tenantgate_forwarder_grant_renewals_total", NULL, METRIC_COUNTER,
+	    "Grants renewed because the broker called them invalid mid-session" },
+	[FM_UPSTREAM_RETRIES] = { "tenantgate_forwarder_credential_retries_total", NULL,
+	    METRIC_COUNTER, "Tool calls retried with a re-redeemed credential" },
+	[FM_GRANT_CACHE_SIZE] = { "tenantgate_forwarder_grant_cache_entries", NULL, METRIC_GAUGE,
+	    "Users whose grants are cached" },
+};
+
+struct fwd *
+fwd_new(struct fwdconf_snap *snap, struct err *e)
+{
+	struct fwd *f;
+
+	if ((f = calloc(1, sizeof *f)) == NULL) {
+		err_set(e, 500, "nomem", "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	f->snap = snap;
+	for (int i = 0; i < FM__COUNT; i++) {
+		f->metrics[i].name = fwd_metric_rows[i].name;
+		f->metrics[i].labels = fwd_metric_rows[i].labels;
+		f->metrics[i].type = fwd_metric_rows[i].type;
+		f->metrics[i].help = fwd_metric_rows[i].help;
+	}
+	f->latency.name = "tenantgate_forwarder_request_seconds";
+	f->latency.help = "Time to answer a request";
+	if ((f->broker = broker_client_new()) == NULL ||
+	    (f->grants = grants_cache_new(f->broker)) == NULL ||
+	    (f->backends = backend_mcp_new()) == NULL) {
+		err_set(e, 500, "nomem", "out of memory");
+		f->snap = NULL;
+		fwd_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void
+fwd_free(struct fwd *f)
+{
+	if (f == NULL)
+		return;
+	backend_mcp_free(f->backends);
+	grants_cache_free(f->grants);
+	broker_client_free(f->broker);
+	fwdconf_unref(f->snap);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+void
+fwd_set_conf(struct fwd *f, struct fwdconf_snap *snap)
+{
+	struct fwdconf_snap *old;
+
+	pthread_mutex_lock(&f->lock);
+	old = f->snap;
+	f->snap = snap;
+	pthread_mutex_unlock(&f->lock);
+	fwdconf_unref(old);
+}
+
+struct fwdconf_snap *
+fwd_conf(struct fwd *f)
+{
+	struct fwdconf_snap *s;
+
+	pthread_mutex_lock(&f->lock);
+	s = fwdconf_ref(f->snap);
+	pthread_mutex_unlock(&f->lock);
+	return s;
+}
+
+void
+fwdreq_init(struct fwdreq *r, struct fwd *f)
+{
+	memset(r, 0, sizeof *r);
+	r->fwd = f;
+	r->snap = fwd_conf(f);
+	r->conf = fwdconf_get(r->snap);
+}
+
+void
+fwdreq_done(struct fwdreq *r)
+{
+	if (r->gs != NULL)
+		grants_put(r->fwd->grants, r->gs);
+	r->gs = NULL;
+	fwdconf_unref(r->snap);
+	r->snap = NULL;
+	r->conf = NULL;
+}
+
+int
+fwdreq_grants(struct fwdreq *r, struct err *e)
+{
+	if (r->gs != NULL)
+		return 0;
+	if (grants_get(r->fwd->grants, r->conf, r->assertion, &r->gs, e) == -1) {
+		if (e->status != 401)
+			metric_inc(&r->fwd->metrics[FM_BROKER_ERRORS]);
+		return -1;
+	}
+	if (r->gs->user != NULL)
+		log_ctx_set("req=%s user=%s", r->rid != NULL ? r->rid : "-", r->gs->user);
+	return 0;
+}
+
+int
+fwdreq_renew(struct fwdreq *r, struct err *e)
+{
+	if (r->gs != NULL) {
+		grants_invalidate(r->fwd->grants, r->gs);
+		grants_put(r->fwd->grants, r->gs);
+		r->gs = NULL;
+	}
+	metric_inc(&r->fwd->metrics[FM_GRANT_RENEWALS]);
+	return fwdreq_grants(r, e);
+}

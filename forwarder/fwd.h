@@ -1,0 +1,61 @@
+/*
+ * fwd: the forwarder's process-wide state (one per process, passed to every
+ * handler as the route argument) and the per-request view of it. Nothing
+ * here is a global: tests build their own.
+ */
+#ifndef TG_FWD_H
+#define TG_FWD_H
+
+#include <pthread.h>
+
+#include "fwdconf.h"
+#include "metrics.h"
+
+struct broker_client;
+struct grants_cache;
+struct backend_cache;
+struct grantset;
+struct err;
+
+enum fwd_metric {
+	FM_MCP_REQUESTS, FM_TOOL_CALLS, FM_TOOL_ERRORS, FM_TOOL_REFUSED,
+	FM_AUTH_REFUSED, FM_BROKER_ERRORS, FM_GRANT_RENEWALS, FM_UPSTREAM_RETRIES,
+	FM_GRANT_CACHE_SIZE, FM__COUNT
+};
+
+struct fwd {
+	pthread_mutex_t		 lock;		/* guards snap */
+	struct fwdconf_snap	*snap;
+	struct broker_client	*broker;
+	struct grants_cache	*grants;
+	struct backend_cache	*backends;
+	struct metric		 metrics[FM__COUNT];
+	struct histogram	 latency;
+};
+
+/* One request's view: the config it started with, the caller's token (a
+ * bearer credential: never logged) and grants once resolved. */
+struct fwdreq {
+	struct fwd		*fwd;
+	struct fwdconf_snap	*snap;
+	const struct fwdconf	*conf;
+	const char		*assertion;
+	const char		*rid;		/* request id for log lines */
+	struct grantset		*gs;
+};
+
+struct fwd	*fwd_new(struct fwdconf_snap *, struct err *);
+void		 fwd_free(struct fwd *);
+/* Swap in a reloaded config (takes the reference). */
+void		 fwd_set_conf(struct fwd *, struct fwdconf_snap *);
+/* A new reference to the current config. */
+struct fwdconf_snap *fwd_conf(struct fwd *);
+
+void		 fwdreq_init(struct fwdreq *, struct fwd *);
+void		 fwdreq_done(struct fwdreq *);
+/* Resolve the caller's grants (cached); see grants_get(). */
+int		 fwdreq_grants(struct fwdreq *, struct err *);
+/* Drop the current grants and ask the broker again (an expired grant). */
+int		 fwdreq_renew(struct fwdreq *, struct err *);
+
+#endif

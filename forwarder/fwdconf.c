@@ -1,0 +1,148 @@
+/*
+ * fwdconf: the forwarder's config table and its refcounted snapshots.
+ * Validation that spans keys (broker identity file) lives here too, so
+ * --check, start-up and SIGHUP all refuse the same bad configs.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwdconf.h"
+
+#define O(f)	offsetof(struct fwdconf, f)
+#define NR	CONF_NO_RELOAD
+
+const struct conf_entry fwdconf_table[] = {
+	{ "listen", CONF_LIST, O(listen), NR, "127.0.0.1:8190", 0, 0, NULL,
+	  "Where to listen: host:port, [v6]:port or unix:/path, comma-separated" },
+	{ "log_level", CONF_ENUM, O(log_level), 0, "info", 0, 0, "debug|info|notice|warn|error",
+	  "Lowest level written to the log" },
+	{ "workers", CONF_INT, O(workers), NR, "8", 1, 256, NULL,
+	  "Handler threads (they block on the broker and on upstream tools)" },
+	{ "max_connections", CONF_INT, O(max_connections), NR, "1024", 1, 100000, NULL,
+	  "Open client connections before new requests get 503" },
+	{ "max_queue", CONF_INT, O(max_queue), NR, "1024", 1, 100000, NULL,
+	  "Requests waiting for a worker before new ones get 503 busy" },
+	{ "max_body", CONF_SIZE, O(max_body), NR, "1MiB", 1024, 67108864, NULL,
+	  "Largest request body accepted (413 beyond)" },
+	{ "max_header", CONF_SIZE, O(max_header), NR, "16KiB", 1024, 1048576, NULL,
+	  "Largest request header block accepted" },
+	{ "request_timeout", CONF_DURATION, O(request_timeout), NR, "60s", 1, 3600, NULL,
+	  "Idle time allowed while reading a request or writing a reply" },
+	{ "drain_timeout", CONF_DURATION, O(drain_timeout), 0, "20s", 0, 600, NULL,
+	  "On SIGTERM, how long in-flight requests may take before the process exits anyway" },
+	{ "allowed_origins", CONF_LIST, O(allowed_origins), 0, NULL, 0, 0, NULL,
+	  "Browser Origins allowed on /mcp besides loopback ones (exact, e.g. https://chat.example.com)" },
+	{ "allowed_hosts", CONF_LIST, O(allowed_hosts), 0, NULL, 0, 0, NULL,
+	  "Host headers accepted besides loopback names, e.g. forwarder.internal:8190 or * (unset: any Host unless every listen address is loopback)" },
+	{ "realm", CONF_STR, O(realm), 0, "tenantgate", 0, 0, NULL,
+	  "Realm named in WWW-Authenticate on 401 answers" },
+
+	{ "broker_url", CONF_STR, O(broker_url), CONF_REQUIRED, NULL, 0, 0, NULL,
+	  "Base URL of tenantgate-broker, e.g. http://127.0.0.1:8181" },
+	{ "broker_secret_file", CONF_PATH, O(broker_secret_file), 0, NULL, 0, 0, NULL,
+	  "File with the client secret sent to the broker as Authorization: Bearer (outside Kubernetes)" },
+	{ "broker_sa_token_file", CONF_PATH, O(broker_sa_token_file), 0, NULL, 0, 0, NULL,
+	  "Projected Kubernetes service-account token sent to the broker instead (re-read every minute)" },
+	{ "broker_ca_file", CONF_PATH, O(broker_ca_file), 0, NULL, 0, 0, NULL,
+	  "CA bundle for an https broker_url (system store when unset)" },
+	{ "broker_timeout", CONF_DURATION, O(broker_timeout), 0, "5s", 1, 120, NULL,
+	  "Time allowed for one broker call" },
+
+	{ "grant_cache_max", CONF_INT, O(grant_cache_max), 0, "10000", 0, 10000000, NULL,
+	  "Users whose grants are cached at once (0 = no cache); the soonest to expire is dropped first" },
+	{ "grant_renew_margin", CONF_DURATION, O(grant_renew_margin), 0, "10s", 0, 120, NULL,
+	  "A cached grant answer is renewed this long before its earliest grant expires" },
+	{ "no_tenant_cache_ttl", CONF_DURATION, O(no_tenant_cache_ttl), 0, "30s", 0, 3600, NULL,
+	  "How long 'member of no tenant' is remembered for a token" },
+
+	{ "upstream_timeout", CONF_DURATION, O(upstream_timeout), 0, "15s", 1, 300, NULL,
+	  "Time allowed for one call to Atlassian or a tenant MCP backend" },
+	{ "upstream_connect_timeout", CONF_DURATION, O(upstream_connect_timeout), 0, "3s", 1, 60, NULL,
+	  "Time allowed to connect to an upstream" },
+	{ "upstream_ca_file", CONF_PATH, O(upstream_ca_file), 0, NULL, 0, 0, NULL,
+	  "CA bundle for upstream https (system store when unset)" },
+	{ "upstream_max_response", CONF_SIZE, O(upstream_max_response), 0, "4MiB", 4096, 268435456, NULL,
+	  "Largest upstream response read; a larger one is a tool error" },
+	{ "tool_result_max_bytes", CONF_SIZE, O(tool_result_max_bytes), 0, "64KiB", 1024, 16777216, NULL,
+	  "Cap on one tool result handed to the model (lists are shortened, texts cut)" },
+	{ "retry_after_max", CONF_DURATION, O(retry_after_max), 0, "5s", 0, 120, NULL,
+	  "An upstream 429 is retried once if its Retry-After is at most this; longer waits become a tool error" },
+	{ "backend_tools_ttl", CONF_DURATION, O(backend_tools_ttl), 0, "60s", 0, 3600, NULL,
+	  "How long a tenant MCP backend's tool list is reused" },
+	{ "backend_max_tools", CONF_INT, O(backend_max_tools), 0, "200", 1, 10000, NULL,
+	  "Tools taken from one tenant MCP backend at most" },
+	{ NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL },
+};
+
+struct fwdconf_snap {
+	struct fwdconf	c;
+	atomic_int	refs;
+};
+
+static int
+fwdconf_check(const struct fwdconf *c, char **causes)
+{
+	const char *msg = NULL;
+
+	if (c->broker_url != NULL && strncmp(c->broker_url, "http://", 7) != 0 &&
+	    strncmp(c->broker_url, "https://", 8) != 0)
+		msg = "broker_url must start with http:// or https://";
+	else if (c->broker_secret_file != NULL && c->broker_sa_token_file != NULL)
+		msg = "set only one of broker_secret_file and broker_sa_token_file";
+	else if (c->broker_secret_file == NULL && c->broker_sa_token_file == NULL)
+		msg = "set broker_secret_file or broker_sa_token_file: the broker "
+		    "only answers callers that identify themselves";
+	else if (c->listen == NULL || c->listen[0] == NULL)
+		msg = "listen must name at least one address";
+	if (msg == NULL)
+		return 0;
+	if (causes != NULL)
+		*causes = strdup(msg);
+	return -1;
+}
+
+struct fwdconf_snap *
+fwdconf_load(const char *path, const char *const *overrides, char **causes)
+{
+	struct fwdconf_snap *s;
+
+	if (causes != NULL)
+		*causes = NULL;
+	if ((s = calloc(1, sizeof *s)) == NULL) {
+		if (causes != NULL)
+			*causes = strdup("out of memory");
+		return NULL;
+	}
+	if (conf_load_with(fwdconf_table, &s->c, path, overrides, causes) == -1 ||
+	    fwdconf_check(&s->c, causes) == -1) {
+		conf_free(fwdconf_table, &s->c);
+		free(s);
+		return NULL;
+	}
+	atomic_init(&s->refs, 1);
+	return s;
+}
+
+const struct fwdconf *
+fwdconf_get(const struct fwdconf_snap *s)
+{
+	return &s->c;
+}
+
+struct fwdconf_snap *
+fwdconf_ref(struct fwdconf_snap *s)
+{
+	atomic_fetch_add(&s->refs, 1);
+	return s;
+}
+
+void
+fwdconf_unref(struct fwdconf_snap *s)
+{
+	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	conf_free(fwdconf_table, &s->c);
+	free(s);
+}

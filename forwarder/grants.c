@@ -1,0 +1,625 @@
+/*
+ * grants: the per-token grant cache and the credential slots bound to each
+ * grant. The cache is a fixed-size hash table under one mutex; broker calls
+ * are made without holding it. Credentials are redeemed under the set's own
+ * lock so one user's parallel calls redeem once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "broker_client.h"
+#include "err.h"
+#include "fwdconf.h"
+#include "grants.h"
+#include "httpc.h"
+#include "jsonx.h"
+#include "log.h"
+#include "secret.h"
+
+#define GRANTS_BUCKETS		4096
+#define GRANTS_MAX_TENANTS	256
+#define GRANTS_MAX_INTEGS	32
+#define GRANTS_MAX_TOOLS	512
+
+struct grants_cache {
+	struct broker_client	*broker;
+	pthread_mutex_t		 lock;
+	struct grantset		*b[GRANTS_BUCKETS];
+	size_t			 count;
+};
+
+void
+grants_key(const char *s, char out[65])
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen = 0;
+
+	EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < 32 && i < mdlen; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+}
+
+static size_t
+grants_bucket(const char *key)
+{
+	size_t h = 0;
+
+	for (int i = 0; i < 8; i++)
+		h = (h << 4) | (size_t)(key[i] <= '9' ? key[i] - '0' : key[i] - 'a' + 10);
+	return h % GRANTS_BUCKETS;
+}
+
+struct grants_cache *
+grants_cache_new(struct broker_client *broker)
+{
+	struct grants_cache *c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return NULL;
+	c->broker = broker;
+	pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+static void
+grants_clear_one(struct grant *g)
+{
+	for (size_t j = 0; j < g->ninteg; j++) {
+		free(g->integ[j].name);
+		free(g->integ[j].kind);
+		free(g->integ[j].base_url);
+		secret_free(g->integ[j].cred);
+	}
+	free(g->integ);
+	for (size_t j = 0; j < g->ntools; j++)
+		free(g->tools[j]);
+	free(g->tools);
+	free(g->tenant);
+	free(g->role);
+	secret_free(g->token);
+	memset(g, 0, sizeof *g);
+}
+
+void
+grants_free(struct grantset *gs)
+{
+	if (gs == NULL)
+		return;
+	for (size_t i = 0; i < gs->n; i++)
+		grants_clear_one(&gs->g[i]);
+	free(gs->g);
+	free(gs->user);
+	pthread_mutex_destroy(&gs->lock);
+	free(gs);
+}
+
+void
+grants_cache_free(struct grants_cache *c)
+{
+	struct grantset *gs, *next;
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < GRANTS_BUCKETS; i++) {
+		for (gs = c->b[i]; gs != NULL; gs = next) {
+			next = gs->next;
+			grants_free(gs);
+		}
+	}
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* Tenant slugs become tool-name prefixes: keep them to what every MCP
+ * client accepts in a tool name, and free of our "__" separator. */
+static int
+grants_slug_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 40 || strstr(s, "__") != NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+grants_parse_one(const json_t *jg, struct grant *g, struct err *e)
+{
+	const char	*tenant, *role, *token;
+	json_t		*ints, *tools, *v;
+	json_int_t	 exp;
+	size_t		 i;
+
+	tenant = jsonx_str(jg, "tenant");
+	role = jsonx_str(jg, "role");
+	token = jsonx_str(jg, "token");
+	v = json_object_get(jg, "expires_at");
+	if (tenant == NULL || role == NULL || token == NULL || !json_is_integer(v))
+		return err_set(e, 502, "broker_error", "a grant in the broker's answer lacks "
+		    "tenant, role, token or expires_at");
+	if (!grants_slug_ok(tenant))
+		return err_set(e, 502, "broker_error", "tenant name '%.40s' cannot prefix a tool "
+		    "name", tenant);
+	exp = json_integer_value(v);
+	if ((g->tenant = strdup(tenant)) == NULL || (g->role = strdup(role)) == NULL ||
+	    (g->token = secret_new(token, strlen(token))) == NULL)
+		return err_set(e, 500, "nomem", "out of memory");
+	g->expires_at = (time_t)exp;
+
+	ints = json_object_get(jg, "integrations");
+	if (json_is_array(ints) && json_array_size(ints) > 0) {
+		size_t n = json_array_size(ints);
+
+		if (n > GRANTS_MAX_INTEGS)
+			n = GRANTS_MAX_INTEGS;
+		if ((g->integ = calloc(n, sizeof *g->integ)) == NULL)
+			return err_set(e, 500, "nomem", "out of memory");
+		for (i = 0; i < n; i++) {
+			json_t		*ji = json_array_get(ints, i);
+			const char	*name = jsonx_str(ji, "name"), *kind = jsonx_str(ji, "kind");
+			const char	*url = jsonx_str(ji, "base_url");
+			json_t		*cv = json_object_get(ji, "cred_version");
+
+			if (name == NULL || kind == NULL || url == NULL)
+				continue;
+			if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+				log_warnx("grants: tenant %s integration %s: base_url is not http(s); "
+				    "ignored", tenant, name);
+				continue;
+			}
+			struct grant_integ *gi = &g->integ[g->ninteg];
+			if ((gi->name = strdup(name)) == NULL || (gi->kind = strdup(kind)) == NULL ||
+			    (gi->base_url = strdup(url)) == NULL)
+				return err_set(e, 500, "nomem", "out of memory");
+			/* No trailing slash: paths are appended as "/rest/...". An
+			 * MCP endpoint URL is used exactly as configured. */
+			while (strcmp(kind, "mcp") != 0 && strlen(gi->base_url) > 8 &&
+			    gi->base_url[strlen(gi->base_url) - 1] == '/')
+				gi->base_url[strlen(gi->base_url) - 1] = '\0';
+			gi->cred_version = json_is_integer(cv) ? json_integer_value(cv) : 0;
+			g->ninteg++;
+		}
+	}
+	tools = json_object_get(jg, "tools");
+	if (json_is_array(tools) && json_array_size(tools) > 0) {
+		size_t n = json_array_size(tools);
+
+		if (n > GRANTS_MAX_TOOLS)
+			n = GRANTS_MAX_TOOLS;
+		if ((g->tools = calloc(n, sizeof *g->tools)) == NULL)
+			return err_set(e, 500, "nomem", "out of memory");
+		for (i = 0; i < n; i++) {
+			const char *t = json_string_value(json_array_get(tools, i));
+
+			if (t == NULL)
+				continue;
+			if ((g->tools[g->ntools] = strdup(t)) == NULL)
+				return err_set(e, 500, "nomem", "out of memory");
+			g->ntools++;
+		}
+	}
+	return 0;
+}
+
+struct grantset *
+grants_parse(const json_t *answer, const char *key, struct err *e)
+{
+	struct grantset	*gs;
+	json_t		*list;
+	const char	*user;
+	size_t		 n;
+
+	if ((gs = calloc(1, sizeof *gs)) == NULL) {
+		err_set(e, 500, "nomem", "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&gs->lock, NULL);
+	snprintf(gs->key, sizeof gs->key, "%s", key != NULL ? key : "");
+	if (answer == NULL)
+		return gs;	/* member of no tenant */
+	user = jsonx_str(answer, "user");
+	list = json_object_get(answer, "grants");
+	if (user == NULL || !json_is_array(list)) {
+		err_set(e, 502, "broker_error", "the broker's grants answer lacks user or grants");
+		goto fail;
+	}
+	if ((gs->user = strdup(user)) == NULL)
+		goto nomem;
+	n = json_array_size(list);
+	if (n > GRANTS_MAX_TENANTS)
+		n = GRANTS_MAX_TENANTS;
+	if (n > 0 && (gs->g = calloc(n, sizeof *gs->g)) == NULL)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		struct err ge;
+
+		err_clear(&ge);
+		if (grants_parse_one(json_array_get(list, i), &gs->g[gs->n], &ge) == -1) {
+			if (ge.status == 500) {
+				gs->n++;	/* so grants_free() releases the partial one */
+				*e = ge;
+				goto fail;
+			}
+			log_warnx("grants: %s: skipping a grant: %s", user, ge.msg);
+			grants_clear_one(&gs->g[gs->n]);
+			continue;
+		}
+		gs->n++;
+	}
+	return gs;
+nomem:
+	err_set(e, 500, "nomem", "out of memory");
+fail:
+	grants_free(gs);
+	return NULL;
+}
+
+/* Under the cache lock. */
+static void
+grants_unlink(struct grants_cache *c, struct grantset *gs)
+{
+	struct grantset **pp = &c->b[grants_bucket(gs->key)];
+
+	for (; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == gs) {
+			*pp = gs->next;
+			gs->next = NULL;
+			gs->in_table = 0;
+			c->count--;
+			return;
+		}
+	}
+}
+
+/* Under the cache lock: drop one reference, free on the last. */
+static void
+grants_unref_locked(struct grantset *gs)
+{
+	if (--gs->refs == 0)
+		grants_free(gs);
+}
+
+/* Under the cache lock: make room by dropping the soonest to expire. */
+static void
+grants_evict_one(struct grants_cache *c)
+{
+	struct grantset *victim = NULL;
+
+	for (size_t i = 0; i < GRANTS_BUCKETS; i++)
+		for (struct grantset *gs = c->b[i]; gs != NULL; gs = gs->next)
+			if (victim == NULL || gs->expires < victim->expires)
+				victim = gs;
+	if (victim != NULL) {
+		grants_unlink(c, victim);
+		grants_unref_locked(victim);
+	}
+}
+
+static time_t
+grants_expiry(const struct grantset *gs, const struct fwdconf *conf, time_t now)
+{
+	time_t	earliest = 0, exp;
+
+	if (gs->n == 0)
+		return now + conf->no_tenant_cache_ttl;
+	for (size_t i = 0; i < gs->n; i++)
+		if (earliest == 0 || gs->g[i].expires_at < earliest)
+			earliest = gs->g[i].expires_at;
+	exp = earliest - conf->grant_renew_margin;
+	/* Grants shorter than the margin: use them to the end, not never. */
+	if (exp <= now)
+		exp = earliest;
+	return exp;
+}
+
+int
+grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *assertion,
+    struct grantset **out, struct err *e)
+{
+	char		 key[65];
+	struct grantset	*gs, *old;
+	json_t		*answer = NULL;
+	time_t		 now = time(NULL);
+	size_t		 bucket;
+
+	*out = NULL;
+	grants_key(assertion, key);
+	bucket = grants_bucket(key);
+	pthread_mutex_lock(&c->lock);
+	for (gs = c->b[bucket]; gs != NULL; gs = gs->next) {
+		if (strcmp(gs->key, key) == 0 && gs->expires > now) {
+			gs->refs++;
+			pthread_mutex_unlock(&c->lock);
+			*out = gs;
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+
+	if (broker_client_grants(c->broker, conf, assertion, &answer, e) == -1)
+		return -1;
+	gs = grants_parse(answer, key, e);
+	json_decref(answer);
+	if (gs == NULL)
+		return -1;
+	gs->expires = grants_expiry(gs, conf, now);
+	gs->refs = 1;
+	log_debug("grants: user=%s tenants=%zu cached for %llds", gs->user != NULL ? gs->user :
+	    "-", gs->n, (long long)(gs->expires - now));
+
+	pthread_mutex_lock(&c->lock);
+	for (old = c->b[bucket]; old != NULL; old = old->next)
+		if (strcmp(old->key, key) == 0)
+			break;
+	if (old != NULL) {
+		grants_unlink(c, old);
+		grants_unref_locked(old);
+	}
+	if (conf->grant_cache_max > 0) {
+		while (c->count >= (size_t)conf->grant_cache_max && c->count > 0)
+			grants_evict_one(c);
+		gs->next = c->b[bucket];
+		c->b[bucket] = gs;
+		gs->in_table = 1;
+		gs->refs++;
+		c->count++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	*out = gs;
+	return 0;
+}
+
+void
+grants_put(struct grants_cache *c, struct grantset *gs)
+{
+	if (gs == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	grants_unref_locked(gs);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+grants_invalidate(struct grants_cache *c, struct grantset *gs)
+{
+	pthread_mutex_lock(&c->lock);
+	if (gs->in_table) {
+		grants_unlink(c, gs);
+		grants_unref_locked(gs);	/* the table's reference */
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+size_t
+grants_sweep(struct grants_cache *c, time_t now)
+{
+	struct grantset	*gs, **pp;
+	size_t		 dropped = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < GRANTS_BUCKETS; i++) {
+		for (pp = &c->b[i]; (gs = *pp) != NULL;) {
+			if (gs->expires > now) {
+				pp = &gs->next;
+				continue;
+			}
+			*pp = gs->next;
+			gs->next = NULL;
+			gs->in_table = 0;
+			c->count--;
+			grants_unref_locked(gs);
+			dropped++;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return dropped;
+}
+
+size_t
+grants_count(struct grants_cache *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->count;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+const struct grant *
+grants_find(const struct grantset *gs, const char *tenant)
+{
+	for (size_t i = 0; i < gs->n; i++)
+		if (strcmp(gs->g[i].tenant, tenant) == 0)
+			return &gs->g[i];
+	return NULL;
+}
+
+struct grant_integ *
+grants_integration(const struct grant *g, const char *kind)
+{
+	for (size_t i = 0; i < g->ninteg; i++)
+		if (strcmp(g->integ[i].kind, kind) == 0)
+			return &g->integ[i];
+	return NULL;
+}
+
+struct grant_integ *
+grants_integration_named(const struct grant *g, const char *name)
+{
+	for (size_t i = 0; i < g->ninteg; i++)
+		if (strcmp(g->integ[i].name, name) == 0)
+			return &g->integ[i];
+	return NULL;
+}
+
+int
+grants_has_tool(const struct grant *g, const char *tool)
+{
+	for (size_t i = 0; i < g->ntools; i++)
+		if (strcmp(g->tools[i], tool) == 0)
+			return 1;
+	return 0;
+}
+
+/* "Name: value" for a tenant MCP backend's own header. */
+static secret_t *
+grants_header_line(const char *name, const char *value)
+{
+	size_t	 n = strlen(name) + 2 + strlen(value);
+	char	*line;
+	secret_t *s;
+
+	for (const char *p = name; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+			return NULL;
+	if (*name == '\0' || strpbrk(value, "\r\n") != NULL || (line = malloc(n + 1)) == NULL)
+		return NULL;
+	snprintf(line, n + 1, "%s: %s", name, value);
+	s = secret_new(line, n);
+	secret_wipe(line, n);
+	free(line);
+	return s;
+}
+
+/* Equal but for trailing slashes. */
+static int
+grants_same_url(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	while (la > 0 && a[la - 1] == '/')
+		la--;
+	while (lb > 0 && b[lb - 1] == '/')
+		lb--;
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* Build the header line from a redeem answer's "credential" object. */
+static secret_t *
+grants_cred_header(const struct grant *g, const struct grant_integ *gi, const json_t *cred,
+    struct err *e)
+{
+	const char	*email = jsonx_str(cred, "email"), *tok = jsonx_str(cred, "api_token");
+	const char	*hname = jsonx_str(cred, "header"), *hval = jsonx_str(cred, "value");
+	secret_t	*pw, *line = NULL;
+
+	if (strcmp(gi->kind, "mcp") == 0) {
+		if (hname != NULL && hval != NULL)
+			line = grants_header_line(hname, hval);
+		else if (!json_is_object(cred) || json_object_size(cred) == 0) {
+			/* No stored secret: the backend verifies our grant (JWKS). */
+			char	*bearer;
+			size_t	 n = sizeof "Authorization: Bearer " - 1 + secret_len(g->token);
+
+			if ((bearer = malloc(n + 1)) != NULL) {
+				snprintf(bearer, n + 1, "Authorization: Bearer %s",
+				    secret_bytes(g->token));
+				line = secret_new(bearer, n);
+				secret_wipe(bearer, n);
+				free(bearer);
+			}
+		}
+	} else if (email != NULL && tok != NULL && (pw = secret_new(tok, strlen(tok))) != NULL) {
+		line = httpc_basic_header(email, pw);
+		secret_free(pw);
+	}
+	if (line == NULL)
+		err_set(e, 502, "bad_credential", "the credential stored for %s/%s has the wrong "
+		    "shape for a %s integration", g->tenant, gi->name, gi->kind);
+	return line;
+}
+
+secret_t *
+grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct grantset *gs,
+    const struct grant *g, struct grant_integ *gi, struct err *e)
+{
+	json_t		*answer = NULL;
+	secret_t	*line, *out = NULL;
+	const char	*tenant, *integ, *url;
+	json_t		*cv, *exp;
+	time_t		 now = time(NULL);
+
+	pthread_mutex_lock(&gs->lock);
+	if (gi->cred != NULL && gi->cred_exp > now) {
+		out = secret_dup(gi->cred);
+		pthread_mutex_unlock(&gs->lock);
+		if (out == NULL)
+			err_set(e, 500, "nomem", "out of memory");
+		return out;
+	}
+	/* Held across the redeem: this user's parallel calls wait for one. */
+	if (g->expires_at <= now) {
+		pthread_mutex_unlock(&gs->lock);
+		err_set(e, 401, "grant_invalid", "the grant for tenant '%s' has expired", g->tenant);
+		return NULL;
+	}
+	if (broker_client_redeem(c->broker, conf, g->token, gi->name, &answer, e) == -1) {
+		pthread_mutex_unlock(&gs->lock);
+		return NULL;
+	}
+	tenant = jsonx_str(answer, "tenant");
+	integ = jsonx_str(answer, "integration");
+	url = jsonx_str(answer, "base_url");
+	cv = json_object_get(answer, "cred_version");
+	exp = json_object_get(answer, "expires_at");
+	if (tenant == NULL || strcmp(tenant, g->tenant) != 0 || integ == NULL ||
+	    strcmp(integ, gi->name) != 0) {
+		err_set(e, 502, "broker_error", "the broker redeemed a credential for another "
+		    "tenant or integration; refused");
+	} else if (url != NULL && !grants_same_url(url, gi->base_url)) {
+		/* The credential may only go to the URL the grant named. */
+		err_set(e, 502, "broker_error", "the broker named a different base URL for "
+		    "%s/%s than the grant did; refused", g->tenant, gi->name);
+	} else if ((line = grants_cred_header(g, gi, json_object_get(answer, "credential"),
+	    e)) != NULL) {
+		secret_free(gi->cred);
+		gi->cred = line;
+		gi->cred_exp = g->expires_at;
+		if (json_is_integer(exp) && (time_t)json_integer_value(exp) < gi->cred_exp)
+			gi->cred_exp = (time_t)json_integer_value(exp);
+		gi->cred_redeemed_version = json_is_integer(cv) ? json_integer_value(cv) : 0;
+		if (gi->cred_redeemed_version != gi->cred_version)
+			log_info("grants: %s/%s: credential version %lld (grant named %lld)",
+			    g->tenant, gi->name, gi->cred_redeemed_version, gi->cred_version);
+		if ((out = secret_dup(line)) == NULL)
+			err_set(e, 500, "nomem", "out of memory");
+	}
+	pthread_mutex_unlock(&gs->lock);
+	json_decref(answer);
+	return out;
+}
+
+long long
+grants_cred_version(struct grantset *gs, const struct grant_integ *gi)
+{
+	long long v;
+
+	pthread_mutex_lock(&gs->lock);
+	v = gi->cred_redeemed_version;
+	pthread_mutex_unlock(&gs->lock);
+	return v;
+}
+
+void
+grants_drop_credential(struct grantset *gs, struct grant_integ *gi)
+{
+	pthread_mutex_lock(&gs->lock);
+	secret_free(gi->cred);
+	gi->cred = NULL;
+	gi->cred_exp = 0;
+	pthread_mutex_unlock(&gs->lock);
+}

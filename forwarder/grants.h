@@ -1,0 +1,109 @@
+/*
+ * grants: what the broker granted one user token, cached per token, and the
+ * tenant credentials redeemed with those grants.
+ *
+ * The cache is keyed by SHA-256 of the token (the token itself is never
+ * kept) and an entry lives until shortly before its earliest grant expires.
+ * A redeemed credential is bound to its grant: it lives inside the entry,
+ * is reused only while that grant is valid, and is wiped with the entry.
+ * Entries are refcounted, so a janitor sweep never frees one that a running
+ * request still uses.
+ */
+#ifndef TG_GRANTS_H
+#define TG_GRANTS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "secret.h"
+
+struct err;
+struct fwdconf;
+struct broker_client;
+struct grants_cache;
+
+struct grant_integ {
+	char		*name;		/* "jira" */
+	char		*kind;		/* jira | confluence | mcp */
+	char		*base_url;
+	long long	 cred_version;
+	/* Guarded by the set's lock. */
+	secret_t	*cred;		/* header line: "Authorization: Basic ..." */
+	time_t		 cred_exp;
+	long long	 cred_redeemed_version;
+};
+
+struct grant {
+	char		*tenant;
+	char		*role;		/* viewer | editor | admin */
+	secret_t	*token;		/* the grant JWT: a bearer credential */
+	time_t		 expires_at;
+	struct grant_integ *integ;
+	size_t		 ninteg;
+	char		**tools;	/* built-in names and mcp:<name>:* | :readonly */
+	size_t		 ntools;
+};
+
+struct grantset {
+	char		 key[65];	/* hex SHA-256 of the user token */
+	char		*user;		/* NULL for a user in no tenant */
+	struct grant	*g;
+	size_t		 n;
+	time_t		 expires;
+	/* private */
+	int		 refs;
+	int		 in_table;
+	pthread_mutex_t	 lock;		/* guards the credential slots */
+	struct grantset	*next;
+};
+
+struct grants_cache	*grants_cache_new(struct broker_client *);
+void			 grants_cache_free(struct grants_cache *);
+
+/*
+ * The grants of the user behind `assertion`: cached, or asked of the broker.
+ * A user in no tenant gets a set with n == 0. Release with grants_put().
+ * Errors: 401 (identity refused), 502/503 (broker).
+ */
+int		 grants_get(struct grants_cache *, const struct fwdconf *,
+		    const char *assertion, struct grantset **, struct err *);
+void		 grants_put(struct grants_cache *, struct grantset *);
+/* Forget a set now (a grant turned out expired or revoked); its
+ * credentials are wiped once the last user lets go. */
+void		 grants_invalidate(struct grants_cache *, struct grantset *);
+/* Janitor: drop expired entries. Returns how many were dropped. */
+size_t		 grants_sweep(struct grants_cache *, time_t now);
+size_t		 grants_count(struct grants_cache *);
+
+/* Hex SHA-256 of s into out[65]. */
+void		 grants_key(const char *s, char out[65]);
+
+const struct grant	*grants_find(const struct grantset *, const char *tenant);
+/* First integration of that kind, or NULL. */
+struct grant_integ	*grants_integration(const struct grant *, const char *kind);
+struct grant_integ	*grants_integration_named(const struct grant *, const char *name);
+int			 grants_has_tool(const struct grant *, const char *tool);
+
+/*
+ * The header that carries the tenant credential for one integration of a
+ * grant, redeemed on first use and reused until the grant expires. Returns
+ * a private copy: secret_free() it after the request. Errors carry the
+ * broker's status: 401 grant_invalid means "renew the grants and retry".
+ */
+secret_t	*grants_credential(struct grants_cache *, const struct fwdconf *,
+		    struct grantset *, const struct grant *, struct grant_integ *,
+		    struct err *);
+/* The credential version last redeemed for gi (0 if none), read under
+ * the set's lock. */
+long long	 grants_cred_version(struct grantset *, const struct grant_integ *);
+/* Drop a credential that the upstream refused (rotated key). */
+void		 grants_drop_credential(struct grantset *, struct grant_integ *);
+
+/* Parse a broker /v1/grants answer (exposed for unit tests). */
+struct grantset	*grants_parse(const json_t *answer, const char *key, struct err *);
+void		 grants_free(struct grantset *);
+
+#endif

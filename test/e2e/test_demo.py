@@ -1,0 +1,67 @@
+"""`make demo-up`, a tools/list and a tools/call with the demo's own tokens,
+then `make demo-down` (issue 5's acceptance), in a private state dir."""
+
+import os
+import pathlib
+import subprocess
+
+import pytest
+import requests
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def read_env(path):
+    env = {}
+    for line in path.read_text().splitlines():
+        k, _, v = line.partition("=")
+        env[k] = v
+    return env
+
+
+@pytest.fixture
+def demo(tmp_path):
+    if not (pathlib.Path(os.environ.get("TG_BIN_DIR", REPO / "build/san/bin"))
+            / "tenantgate-forwarder").exists():
+        pytest.skip("forwarder not built")
+    env = dict(os.environ, TG_DEMO_DIR=str(tmp_path / "demo"))
+    r = subprocess.run(["make", "-s", "demo-up"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "tenantgate demo is up" in r.stdout
+    try:
+        yield tmp_path / "demo"
+    finally:
+        r = subprocess.run(["make", "-s", "demo-down"], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert not (tmp_path / "demo" / "pid").exists()
+    logs = list((tmp_path / "demo" / "logs").iterdir())
+    assert any("broker" in p.name for p in logs)
+
+
+def test_demo_up_list_call_down(demo):
+    env = read_env(demo / "env")
+    for key in ("MCP_URL", "OPENAPI_URL", "BROKER_URL", "VAULT_ADDR",
+                "VAULT_TOKEN", "DATABASE_URL"):
+        assert env.get(key), key
+    alice = (demo / "tokens" / "alice@example.com").read_text().strip()
+    h = {"Authorization": f"Bearer {alice}",
+         "Accept": "application/json, text/event-stream",
+         "MCP-Protocol-Version": "2025-11-25"}
+    r = requests.post(env["MCP_URL"], headers=h, timeout=15,
+                      json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert r.status_code == 200, r.text
+    names = {t["name"] for t in r.json()["result"]["tools"]}
+    assert "google__jira_search" in names
+    assert not any(n.startswith("microsoft__") for n in names)
+    r = requests.post(env["MCP_URL"], headers=h, timeout=15, json={
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "google__jira_search",
+                   "arguments": {"jql": "project = GOOG"}}})
+    assert r.status_code == 200, r.text
+    result = r.json()["result"]
+    assert result["isError"] is False, result
+    assert "GOOG-" in str(result["structuredContent"])
+    for email in ("bob@example.com", "carol@example.com", "dave@example.com"):
+        assert (demo / "tokens" / email).exists()

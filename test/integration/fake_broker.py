@@ -1,0 +1,398 @@
+"""A broker stand-in that isolates the forwarder in its own tests.
+
+It implements docs/api.md's POST /v1/grants, POST /v1/redeem and
+GET /readyz with a fixed user -> tenant map, nothing more: user tokens are
+opaque strings the test hands out (no JWT verification), grants are opaque
+random strings with an expiry, credentials come from the test.  The real
+broker is exercised by the end-to-end tests; here the point is to drive
+the forwarder through every answer the contract allows (no tenants, 401,
+expired grants, 503, refused caller) on demand.
+
+Also here: FwdKit, which starts the forwarder under test (sanitizer build,
+inline config) against this stand-in, and the tool catalogue read from the
+forwarder binary itself (`--tool-catalogue`), so no tool list is repeated
+in Python.
+
+Every secret it creates (user tokens, caller secret, grants, credentials)
+is registered with the harness leak checker.
+"""
+
+import json
+import os
+import pathlib
+import secrets as pysecrets
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+from harness import runtime, secrets
+from harness.httpserver import JsonHandler, StandIn
+from harness.proc import Proc, free_port
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BIN_DIR = pathlib.Path(os.environ.get("TG_BIN_DIR",
+                                      REPO / "build" / "san" / "bin"))
+
+
+def forwarder_binary():
+    p = BIN_DIR / "tenantgate-forwarder"
+    if not p.exists():
+        raise FileNotFoundError(f"{p} is not built (make VARIANT=san)")
+    return str(p)
+
+
+_catalogue = None
+
+
+def catalogue():
+    """The built-in tools, as the forwarder binary reports them."""
+    global _catalogue
+    if _catalogue is None:
+        out = subprocess.run([forwarder_binary(), "--tool-catalogue"],
+                             check=True, capture_output=True, text=True,
+                             env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+        _catalogue = json.loads(out.stdout)
+    return _catalogue
+
+
+def tools_for(kind, role):
+    """Tool names a role gets for an integration kind (the broker's rule:
+    viewer = read tools only)."""
+    return [t["name"] for t in catalogue() if t["kind"] == kind and
+            (role in ("editor", "admin") or t["access"] == "read")]
+
+
+@dataclass
+class Integration:
+    name: str
+    kind: str                   # jira | confluence | mcp
+    base_url: str
+    credential: dict            # {"email","api_token"} or {"header","value"}
+    cred_version: int = 1
+
+
+@dataclass
+class Call:
+    path: str
+    user: object = None
+    tenant: object = None
+    integration: object = None
+    status: int = 0
+    at: float = field(default_factory=time.time)
+
+
+class _Handler(JsonHandler):
+    def dispatch(self):
+        path, _ = self._split()
+        b = self.standin
+        if path == "/readyz" and self.command == "GET":
+            return self.send_json(200, {"status": "ready"})
+        if path == "/healthz" and self.command == "GET":
+            return self.send_json(200, {"status": "ok"})
+        if self.command != "POST" or path not in ("/v1/grants", "/v1/redeem"):
+            return self.send_json(404, _err("not_found", f"no such endpoint: {path}"))
+        body = self.read_json()
+        call = Call(path)
+        try:
+            status, answer = b._serve(path, self.headers.get("Authorization"),
+                                      body, call)
+        except Exception as e:  # a bug in the stand-in must show in the test
+            status, answer = 500, _err("internal", repr(e))
+        call.status = status
+        b._record(call)
+        if b.delay:
+            time.sleep(b.delay)
+        self.send_json(status, answer)
+
+
+def _err(code, message):
+    return {"error": {"code": code, "message": message}}
+
+
+class FakeBroker(StandIn):
+    """tenants: {slug: [Integration]}; users: {email: {tenant: role}}."""
+
+    name = "fake_broker"
+    Handler = _Handler
+
+    def __init__(self, tenants, users, grant_ttl=300, port=None):
+        super().__init__(port)
+        self._lock = threading.RLock()
+        self.tenants = tenants
+        self.users = users
+        self.grant_ttl = grant_ttl
+        self.caller_secret = secrets.register(
+            "fbcaller-" + pysecrets.token_urlsafe(24))
+        self.tokens = {}            # user token -> email
+        self.grants = {}            # grant token -> dict
+        self.calls = []
+        self.faults = []            # [(path, status, code, count)]
+        self.delay = 0
+        for ints in tenants.values():
+            for i in ints:
+                for k in ("api_token", "value"):
+                    if k in i.credential and len(i.credential[k]) >= 8:
+                        secrets.register(i.credential[k])
+
+    # ---- test API ----------------------------------------------------------
+
+    def token_for(self, email):
+        """A fresh opaque bearer token that identifies this user."""
+        tok = secrets.register(f"utok-{email.split('@')[0]}-"
+                               + pysecrets.token_urlsafe(24))
+        with self._lock:
+            self.tokens[tok] = email
+        return tok
+
+    def fault(self, path, status, code="broker_fault", count=1):
+        with self._lock:
+            self.faults.append([path, status, code, count])
+
+    def expire_grants(self):
+        """Every grant handed out so far is now expired (as if 300 s passed)."""
+        with self._lock:
+            for g in self.grants.values():
+                g["exp"] = int(time.time()) - 1
+
+    def calls_to(self, path):
+        with self._lock:
+            return [c for c in self.calls if c.path == path]
+
+    def reset_calls(self):
+        with self._lock:
+            self.calls.clear()
+
+    # ---- serving -----------------------------------------------------------
+
+    def _record(self, call):
+        with self._lock:
+            self.calls.append(call)
+
+    def _take_fault(self, path):
+        with self._lock:
+            for f in self.faults:
+                if f[0] == path:
+                    f[3] -= 1
+                    if f[3] <= 0:
+                        self.faults.remove(f)
+                    return f[1], f[2]
+        return None
+
+    def _serve(self, path, authz, body, call):
+        if authz != f"Bearer {self.caller_secret}":
+            return 401, _err("caller_unauthenticated",
+                             "the caller credential is missing or wrong")
+        fault = self._take_fault(path)
+        if fault:
+            return fault[0], _err(fault[1], f"injected {fault[1]}")
+        if not isinstance(body, dict):
+            return 400, _err("bad_json", "expected a JSON object")
+        if path == "/v1/grants":
+            return self._grants(body, call)
+        return self._redeem(body, call)
+
+    def _grants(self, body, call):
+        tok = body.get("assertion")
+        if not isinstance(tok, str):
+            return 400, _err("missing_field", "field 'assertion' is required")
+        with self._lock:
+            email = self.tokens.get(tok)
+        if email is None:
+            return 401, _err("bad_signature", "the user token is not valid")
+        call.user = email
+        members = self.users.get(email, {})
+        if not members:
+            return 403, _err("no_tenants",
+                             f"{email} is not a member of any tenant")
+        now = int(time.time())
+        grants = []
+        for tenant, role in members.items():
+            ints = self.tenants.get(tenant, [])
+            tools = []
+            for i in ints:
+                if i.kind == "mcp":
+                    tools.append(f"mcp:{i.name}:" +
+                                 ("*" if role != "viewer" else "readonly"))
+                else:
+                    tools += tools_for(i.kind, role)
+            gtok = secrets.register("grant-" + pysecrets.token_urlsafe(32))
+            exp = now + self.grant_ttl
+            with self._lock:
+                self.grants[gtok] = {"tenant": tenant, "user": email,
+                                     "exp": exp, "role": role}
+            grants.append({
+                "tenant": tenant, "role": role, "token": gtok,
+                "expires_at": exp,
+                "integrations": [{"name": i.name, "kind": i.kind,
+                                  "base_url": i.base_url,
+                                  "cred_version": i.cred_version}
+                                 for i in ints],
+                "tools": tools})
+        return 200, {"user": email, "grants": grants, "denied": []}
+
+    def _redeem(self, body, call):
+        gtok, name = body.get("grant"), body.get("integration")
+        with self._lock:
+            g = self.grants.get(gtok)
+        if g is None or g["exp"] <= time.time():
+            return 401, _err("grant_invalid", "the grant is expired or unknown")
+        call.user, call.tenant, call.integration = g["user"], g["tenant"], name
+        if self.users.get(g["user"], {}).get(g["tenant"]) is None:
+            return 403, _err("not_member", f"{g['user']} is no longer a member"
+                             f" of tenant '{g['tenant']}'")
+        for i in self.tenants.get(g["tenant"], []):
+            if i.name == name:
+                return 200, {"tenant": g["tenant"], "integration": i.name,
+                             "kind": i.kind, "base_url": i.base_url,
+                             "cred_version": i.cred_version,
+                             "expires_at": g["exp"],
+                             "credential": dict(i.credential)}
+        return 403, _err("integration_not_granted",
+                         f"integration '{name}' is not in this grant")
+
+
+class FwdKit:
+    """The forwarder under test, pointed at a FakeBroker."""
+
+    def __init__(self, broker, name="forwarder", **conf):
+        self.broker = broker
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.dir = runtime.make_tempdir(name)
+        secret_file = pathlib.Path(self.dir) / "caller-secret"
+        secret_file.write_text(broker.caller_secret + "\n")
+        secret_file.chmod(0o600)
+        cfg = {"listen": f"127.0.0.1:{self.port}",
+               "broker_url": broker.url,
+               "broker_secret_file": str(secret_file),
+               "log_level": "debug",
+               "upstream_timeout": "3s",
+               "retry_after_max": "2s"}
+        cfg.update(conf)
+        self.conf_path = pathlib.Path(self.dir) / "forwarder.conf"
+        self.conf_path.write_text("".join(f"{k} = {v}\n" for k, v in cfg.items()
+                                          if v is not None))
+        self.proc = Proc(name, [forwarder_binary(), "-c", str(self.conf_path)],
+                         dir=self.dir,
+                         env={"ASAN_OPTIONS": os.environ.get(
+                             "TG_FWD_ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1"),
+                              "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"},
+                         ready=f"{self.url}/health", ready_timeout=30)
+
+    def start(self):
+        self.proc.start()
+        return self
+
+    def stop(self):
+        rc = self.proc.stop()
+        return rc
+
+    def close(self):
+        self.proc.close()
+        runtime.remove_tempdir(self.dir)
+
+    def log(self):
+        return self.proc.log_text()
+
+    def assert_no_sanitizer_report(self):
+        text = self.log()
+        for marker in ("ERROR: AddressSanitizer", "runtime error:",
+                       "ERROR: LeakSanitizer"):
+            assert marker not in text, f"sanitizer report in forwarder log:\n" \
+                                       f"{self.proc.log_tail(60)}"
+
+
+# ---- the forwarder's isolation kit ------------------------------------------
+
+# Issue 5's seed people: who belongs where, with which role.
+USERS = {
+    "alice@example.com": {"google": "editor"},
+    "bob@example.com": {"google": "editor", "microsoft": "editor"},
+    "carol@example.com": {},
+    "dave@example.com": {"smallco": "viewer"},
+}
+
+
+def atlassian_tenants(atl, names=("google", "microsoft", "smallco")):
+    """Each tenant: a Jira and a Confluence integration on the fake
+    Atlassian, with that tenant's own key."""
+    out = {}
+    for t in names:
+        cred = atl.credentials(t)
+        out[t] = [Integration("jira", "jira", atl.base_url(t), dict(cred)),
+                  Integration("wiki", "confluence", atl.base_url(t), dict(cred))]
+    return out
+
+
+def expected_tools(users_tenants):
+    """`<tenant>__<tool>` names a user should see: {tenant: role}."""
+    names = set()
+    for tenant, role in users_tenants.items():
+        for kind in ("jira", "confluence"):
+            names |= {f"{tenant}__{t}" for t in tools_for(kind, role)}
+    return names
+
+
+class FwdEnv:
+    """Fake Atlassian (the shared one) + FakeBroker + the forwarder."""
+
+    def __init__(self, atlassian, users=None, tenants=None, grant_ttl=300,
+                 name="forwarder", **conf):
+        import requests
+        self.atl = atlassian
+        self.users = users if users is not None else USERS
+        self.broker = FakeBroker(tenants if tenants is not None else
+                                 atlassian_tenants(atlassian), self.users,
+                                 grant_ttl=grant_ttl).start()
+        self.fwd = FwdKit(self.broker, name=name, **conf).start()
+        self.url = self.fwd.url
+        self.http = requests.Session()
+        self.http.trust_env = False
+        self._tokens = {}
+
+    def token(self, user):
+        if user not in self._tokens:
+            self._tokens[user] = self.broker.token_for(user)
+        return self._tokens[user]
+
+    def headers(self, user=None, **extra):
+        h = {"Accept": "application/json, text/event-stream",
+             "Content-Type": "application/json"}
+        if user is not None:
+            h["Authorization"] = f"Bearer {self.token(user)}"
+        h.update(extra)
+        return h
+
+    def post_mcp(self, user, body, version="2025-11-25", headers=None,
+                 raw=None):
+        h = self.headers(user)
+        if version is not None:
+            h["MCP-Protocol-Version"] = version
+        h.update(headers or {})
+        data = raw if raw is not None else json.dumps(body)
+        return self.http.post(f"{self.url}/mcp", data=data, headers=h,
+                              timeout=30)
+
+    def client(self, user, mode="auto", headers=None):
+        """The official MCP client (2.x) for this user, as an async
+        context manager."""
+        import httpx2
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+        h = {"Authorization": f"Bearer {self.token(user)}"}
+        h.update(headers or {})
+        hc = httpx2.AsyncClient(headers=h, timeout=30)
+        return Client(streamable_http_client(f"{self.url}/mcp", http_client=hc),
+                      mode=mode)
+
+    def close(self):
+        try:
+            assert self.fwd.proc.running, \
+                f"forwarder died:\n{self.fwd.proc.log_tail(60)}"
+            rc = self.fwd.stop()
+            assert rc == 0, f"forwarder exited {rc}:\n{self.fwd.proc.log_tail(60)}"
+            self.fwd.assert_no_sanitizer_report()
+        finally:
+            self.fwd.close()
+            self.broker.close()
