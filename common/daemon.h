@@ -1,6 +1,6 @@
 /*
  * daemon: process plumbing shared by the two daemons: a thread-aware
- * libevent base, sd_notify(3) without libsystemd, and the monotonic clock.
+ * libevent base and sd_notify(3) without libsystemd.
  */
 #ifndef TG_DAEMON_H
 #define TG_DAEMON_H
@@ -12,6 +12,5 @@ struct event_base	*daemon_base_new(void);
 /* Send "READY=1", "STOPPING=1", "RELOADING=1", "STATUS=..." to systemd
  * when NOTIFY_SOCKET is set; a no-op otherwise. */
 void			 daemon_notify(const char *state);
-double			 daemon_now(void);	/* CLOCK_MONOTONIC seconds */
 
 #endif

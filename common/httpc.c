@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 
 #include "err.h"
+#include "clock.h"
 #include "httpc.h"
 #include "log.h"
 #include "secret.h"
@@ -42,37 +43,6 @@ static void
 httpc_global_init(void)
 {
 	httpc_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static long
-httpc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-httpc_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* Uniform in [ms/2, ms]: spreads retries of many clients apart. */
-static long
-httpc_jitter(long ms)
-{
-	uint32_t r;
-
-	if (ms < 2)
-		return ms;
-	if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
-		r = (uint32_t)httpc_now_ms();
-	return ms / 2 + (long)(r % (uint32_t)(ms / 2 + 1));
 }
 
 const char *
@@ -499,9 +469,9 @@ httpc_do(const struct httpc_req *req, struct httpc_resp *resp, struct err *e)
 	if (httpc_headers(req, &hdrs, e) == -1)
 		return -1;
 
-	deadline = httpc_now_ms() + timeout_ms;
+	deadline = clock_now_ms() + timeout_ms;
 	for (attempt = 0;; attempt++) {
-		left = deadline - httpc_now_ms();
+		left = deadline - clock_now_ms();
 		if (left < 1)
 			left = 1;
 		rc = httpc_attempt(req, method, hdrs, left,
@@ -518,19 +488,19 @@ httpc_do(const struct httpc_req *req, struct httpc_resp *resp, struct err *e)
 		delay = HTTPC_BACKOFF_FIRST_MS << (attempt < 6 ? attempt : 6);
 		if (delay > HTTPC_BACKOFF_MAX_MS)
 			delay = HTTPC_BACKOFF_MAX_MS;
-		delay = httpc_jitter(delay);
+		delay = clock_jitter(delay);
 		if (rc == CURLE_OK && resp->retry_after > 0 &&
 		    resp->retry_after * 1000 > delay)
 			delay = resp->retry_after * 1000;
 		/* Out of time for another try: report what we have. */
-		if (httpc_now_ms() + delay >= deadline)
+		if (clock_now_ms() + delay >= deadline)
 			break;
 		log_debug("httpc: %s %s: %s, retry %d in %ld ms", method, origin,
 		    rc == CURLE_OK ? "upstream busy" : curl_easy_strerror(rc),
 		    attempt + 1, delay);
 		httpc_sink_free(&sink);
 		httpc_resp_free(resp);
-		httpc_sleep_ms(delay);
+		clock_sleep_ms(delay);
 	}
 	httpc_headers_free(hdrs, req->secret_header != NULL);
 	if (rc != CURLE_OK) {

@@ -15,21 +15,13 @@
 
 #include "err.h"
 #include "log.h"
+#include "clock.h"
 #include "store.h"
 #include "store_impl.h"
 
 #define STORE_POOL_MAX		64
 #define STORE_BACKOFF_FIRST_MS	100
 #define STORE_BACKOFF_MAX_MS	5000
-
-int64_t
-store_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 store_backoff_next(int ms)
@@ -206,7 +198,7 @@ store_conn_ensure(struct store *s, struct store_conn *c, struct err *e)
 		PQfinish(c->pg);
 		c->pg = NULL;
 	}
-	now = store_now_ms();
+	now = clock_now_ms();
 	if (now < c->next_try_ms)
 		return err_set(e, 503, "db_unavailable", "database unavailable: "
 		    "%s (next attempt in %lld ms)", c->last_err,

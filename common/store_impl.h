@@ -76,7 +76,6 @@ PGconn	*store_connect(const char *conninfo, const secret_t *password,
 /* One line of libpq's message, with the password (if any) masked. */
 void	store_errmsg(const char *msg, const secret_t *password, char *buf,
 	    size_t sz);
-int64_t	store_now_ms(void);
 /* Next backoff: 0 -> 100 ms, doubling, at most 5 s. */
 int	store_backoff_next(int ms);
 

@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "clock.h"
 #include "store.h"
 #include "store_impl.h"
 
@@ -38,9 +39,9 @@ static int
 listen_sleep(struct store_listener *l, int ms)
 {
 	struct pollfd	pfd = { .fd = l->wake[0], .events = POLLIN };
-	int64_t		end = store_now_ms() + ms, left;
+	int64_t		end = clock_now_ms() + ms, left;
 
-	while (!atomic_load(&l->stop) && (left = end - store_now_ms()) > 0)
+	while (!atomic_load(&l->stop) && (left = end - clock_now_ms()) > 0)
 		(void)poll(&pfd, 1, (int)left);
 	return atomic_load(&l->stop);
 }
@@ -55,7 +56,7 @@ listen_connect(struct store_listener *l, struct err *e)
 	const char		*kw[STORE_CONN_NPARAMS], *val[STORE_CONN_NPARAMS];
 	PGconn			*pg;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	int64_t			 end = store_now_ms() + LISTEN_CONNECT_MS;
+	int64_t			 end = clock_now_ms() + LISTEN_CONNECT_MS;
 	char			 msg[200];
 
 	store_conn_params(secret_bytes(l->conninfo), kw, val);
@@ -66,7 +67,7 @@ listen_connect(struct store_listener *l, struct err *e)
 	while (PQstatus(pg) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
 	    st != PGRES_POLLING_FAILED && !atomic_load(&l->stop)) {
 		struct pollfd	pfd[2];
-		int64_t		left = end - store_now_ms();
+		int64_t		left = end - clock_now_ms();
 
 		if (left <= 0) {
 			PQfinish(pg);

@@ -19,31 +19,11 @@
 #include "httpc.h"
 #include "log.h"
 #include "secret.h"
+#include "clock.h"
 #include "vault.h"
 #include "vault_int.h"
 
 #define VAULT_TOKEN_HDR		"X-Vault-Token: "
-
-long
-vault_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-long
-vault_jitter(long ms)
-{
-	uint32_t r;
-
-	if (ms < 2)
-		return ms;
-	if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
-		r = (uint32_t)vault_now_ms();
-	return ms / 2 + (long)(r % (uint32_t)(ms / 2 + 1));
-}
 
 long
 vault_expiry_ms(long now, long ttl_s)
@@ -263,7 +243,7 @@ vault_token_install(struct vault *v, const char *token, long ttl, int renewable,
 	v->tok_gen++;
 	v->tok_ok = 1;
 	v->tok_login_ttl = ttl;
-	v->tok_expiry_ms = vault_expiry_ms(vault_now_ms(), ttl);
+	v->tok_expiry_ms = vault_expiry_ms(clock_now_ms(), ttl);
 	v->tok_renewable = renewable;
 	v->tok_capped = 0;
 	if (count_login)
@@ -391,7 +371,7 @@ vault_login_token(struct vault *v, struct err *e)
 	pthread_mutex_lock(&v->mu);
 	v->tok_ok = 1;
 	v->tok_login_ttl = ttl;
-	v->tok_expiry_ms = vault_expiry_ms(vault_now_ms(), ttl);
+	v->tok_expiry_ms = vault_expiry_ms(clock_now_ms(), ttl);
 	v->tok_renewable = json_is_true(json_object_get(data, "renewable"));
 	v->tok_capped = 0;
 	v->logins++;
@@ -427,7 +407,7 @@ vault_relogin(struct vault *v, unsigned long seen, struct err *e)
 	pthread_mutex_lock(&v->login_mu);
 	pthread_mutex_lock(&v->mu);
 	fresh = v->tok_hdr != NULL && v->tok_ok && v->tok_gen != seen &&
-	    !vault_expired_locked(v, vault_now_ms());
+	    !vault_expired_locked(v, clock_now_ms());
 	pthread_mutex_unlock(&v->mu);
 	if (!fresh)
 		rc = v->auth == VAULT_AUTH_KUBERNETES ? vault_login_k8s(v, e) :
@@ -447,7 +427,7 @@ vault_token_get(struct vault *v, unsigned long *gen, struct err *e)
 		*gen = v->tok_gen;
 		/* A static token is always sent: Vault has the last word. */
 		usable = v->tok_hdr != NULL && (v->auth == VAULT_AUTH_TOKEN ||
-		    !vault_expired_locked(v, vault_now_ms()));
+		    !vault_expired_locked(v, clock_now_ms()));
 		if (usable && (tok = secret_dup(v->tok_hdr)) == NULL) {
 			pthread_mutex_unlock(&v->mu);
 			err_set(e, 500, "nomem", "out of memory");
@@ -690,7 +670,7 @@ vault_free(struct vault *v)
 void
 vault_status(struct vault *v, struct vault_status *st)
 {
-	long now = vault_now_ms();
+	long now = clock_now_ms();
 
 	memset(st, 0, sizeof *st);
 	pthread_mutex_lock(&v->mu);

@@ -74,11 +74,8 @@ struct vault {
 	int			 th_stop;
 };
 
-long	 vault_now_ms(void);
 /* Monotonic deadline for a token granted ttl_s seconds now (0 = never). */
 long	 vault_expiry_ms(long now, long ttl_s);
-/* Uniform in [ms/2, ms]. */
-long	 vault_jitter(long ms);
 
 /* One HTTP call of /v1/<api_path> with token tok (may be NULL); transport
  * failures become vault_timeout / vault_unreachable. 0 = an answer arrived. */

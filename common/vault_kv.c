@@ -15,6 +15,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "secret.h"
+#include "clock.h"
 #include "vault.h"
 #include "vault_int.h"
 
@@ -230,7 +231,7 @@ vault_kv_read(struct vault *v, const char *path, secret_t **data_json,
 		*stale = 0;
 	ttl_ms = (long)v->cache_ttl_s * 1000;
 	stale_ms = v->cache_max_stale_s < 0 ? 0 : (long)v->cache_max_stale_s * 1000;
-	now = vault_now_ms();
+	now = clock_now_ms();
 	if (v->cache_ttl_s > 0 &&
 	    (d = vault_cache_get(v, path, now, ttl_ms, &ver, &age)) != NULL) {
 		*data_json = d;

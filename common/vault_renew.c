@@ -17,6 +17,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "secret.h"
+#include "clock.h"
 #include "vault.h"
 #include "vault_int.h"
 
@@ -61,7 +62,7 @@ vault_renew_self(struct vault *v, struct err *e)
 		v->renewals++;
 		v->tok_ok = 1;
 		v->tok_renewable = json_is_true(json_object_get(auth, "renewable"));
-		v->tok_expiry_ms = vault_expiry_ms(vault_now_ms(), ttl);
+		v->tok_expiry_ms = vault_expiry_ms(clock_now_ms(), ttl);
 		/* Vault caps the TTL at the max TTL: past that point renewing
 		 * cannot keep the token alive, only a new login can. */
 		v->tok_capped = ttl < v->tok_login_ttl;
@@ -98,7 +99,7 @@ vault_plan_locked(struct vault *v, long now, long *next_ms)
 		left = 0;
 	/* 2/3 of what is left, minus up to 10%, so replicas spread out. */
 	delay = left * 2 / 3;
-	delay = delay - delay / 5 + vault_jitter(delay / 5);
+	delay = delay - delay / 5 + clock_jitter(delay / 5);
 	*next_ms = now + delay;
 	if (v->tok_renewable && !v->tok_capped)
 		return VAULT_ACT_RENEW;
@@ -118,7 +119,7 @@ vault_backoff(long *backoff_ms)
 	*backoff_ms = *backoff_ms == 0 ? VAULT_BACKOFF_MIN_MS : *backoff_ms * 2;
 	if (*backoff_ms > VAULT_BACKOFF_MAX_MS)
 		*backoff_ms = VAULT_BACKOFF_MAX_MS;
-	return vault_jitter(*backoff_ms);
+	return clock_jitter(*backoff_ms);
 }
 
 static void
@@ -142,20 +143,20 @@ vault_renew_main(void *arg)
 	int		 rc;
 
 	pthread_mutex_lock(&v->mu);
-	act = vault_plan_locked(v, vault_now_ms(), &next_ms);
+	act = vault_plan_locked(v, clock_now_ms(), &next_ms);
 	seen_gen = v->tok_gen;
 	for (;;) {
 		/* Sleep until due, stopped, or a login elsewhere changed the
 		 * token (then plan again from it). */
 		while (!v->th_stop && v->tok_gen == seen_gen &&
-		    (now = vault_now_ms()) < next_ms)
+		    (now = clock_now_ms()) < next_ms)
 			vault_wait_until(v, next_ms);
 		if (v->th_stop)
 			break;
 		if (v->tok_gen != seen_gen) {
 			seen_gen = v->tok_gen;
 			backoff_ms = 0;
-			act = vault_plan_locked(v, vault_now_ms(), &next_ms);
+			act = vault_plan_locked(v, clock_now_ms(), &next_ms);
 			continue;
 		}
 		pthread_mutex_unlock(&v->mu);
@@ -169,7 +170,7 @@ vault_renew_main(void *arg)
 			rc = vault_renew_self(v, &e);
 
 		pthread_mutex_lock(&v->mu);
-		now = vault_now_ms();
+		now = clock_now_ms();
 		if (act == VAULT_ACT_NONE) {
 			if (v->tok_expiry_ms != 0 && now >= v->tok_expiry_ms)
 				log_warnx("vault: the Vault token has expired and "

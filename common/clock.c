@@ -1,0 +1,38 @@
+/* clock: monotonic time, jitter and sleeping. */
+#include <errno.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "clock.h"
+
+long
+clock_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long
+clock_jitter(long ms)
+{
+	uint32_t r;
+
+	if (ms < 2)
+		return ms;
+	if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
+		r = (uint32_t)clock_now_ms();
+	return ms / 2 + (long)(r % (uint32_t)(ms / 2 + 1));
+}
+
+void
+clock_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
