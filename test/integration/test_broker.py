@@ -591,3 +591,28 @@ def test_connection_limit_and_drain(tg):
         assert b.log_contains("draining")
     finally:
         b.stop()
+
+
+def test_sd_notify_ready_and_stopping(tg, tmp_path):
+    import socket
+    import signal as sig
+    path = str(tmp_path / "notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(20)
+    try:
+        b = tg.start_broker(name="broker-notify", wait_ready=False)
+        b.stop()
+        b.extra_env["NOTIFY_SOCKET"] = path
+        b.start()
+        msgs = []
+        while not any(m.startswith("READY=1") for m in msgs):
+            msgs.append(s.recv(4096).decode())
+        b.signal(sig.SIGTERM)
+        while not any(m.startswith("STOPPING=1") for m in msgs):
+            msgs.append(s.recv(4096).decode())
+        b.wait(timeout=10)
+        assert b.returncode == 0
+    finally:
+        s.close()
+        b.stop()
