@@ -68,7 +68,7 @@ keys_add_verify(struct keyring *k, const char *kid, char *public_pem, struct err
 static int
 keys_build_jwks(struct keyring *k, struct err *e)
 {
-	json_t *set = json_array(), *jwk;
+	json_t *set = json_array(), *jwk, *doc;
 
 	for (size_t i = 0; i < k->nverify; i++) {
 		if ((jwk = jwk_from_pem_public(k->verify[i].pem, k->verify[i].kid, e)) == NULL) {
@@ -77,7 +77,9 @@ keys_build_jwks(struct keyring *k, struct err *e)
 		}
 		json_array_append_new(set, jwk);
 	}
-	k->jwks = jsonx_dump(json_pack("{s:o}", "keys", set));
+	doc = json_pack("{s:o}", "keys", set);
+	k->jwks = doc != NULL ? jsonx_dump(doc) : NULL;
+	json_decref(doc);
 	return k->jwks != NULL ? 0 : err_set(e, 500, "nomem", "out of memory");
 }
 

@@ -50,7 +50,7 @@ def binary(name):
 
 def sanitizer_env():
     return {"ASAN_OPTIONS": os.environ.get(
-                "ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1"),
+                "ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1"),
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
 
 

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from harness import runtime, secrets
+from harness.product import sanitizer_env
 from harness.httpserver import JsonHandler, StandIn
 from harness.proc import Proc, free_port
 
@@ -51,7 +52,7 @@ def catalogue():
     if _catalogue is None:
         out = subprocess.run([forwarder_binary(), "--tool-catalogue"],
                              check=True, capture_output=True, text=True,
-                             env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+                             env=dict(os.environ, **sanitizer_env()))
         _catalogue = json.loads(out.stdout)
     return _catalogue
 
@@ -275,9 +276,7 @@ class FwdKit:
                                           if v is not None))
         self.proc = Proc(name, [forwarder_binary(), "-c", str(self.conf_path)],
                          dir=self.dir,
-                         env={"ASAN_OPTIONS": os.environ.get(
-                             "TG_FWD_ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1"),
-                              "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"},
+                         env=sanitizer_env(),
                          ready=f"{self.url}/health", ready_timeout=30)
 
     def start(self):

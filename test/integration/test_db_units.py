@@ -45,7 +45,7 @@ def _run(binary, dsn, **extra):
             del env[k]
     env.update(TG_TEST_DSN=dsn,
                TG_MIGRATIONS_DIR=str(REPO / "migrations"))
-    env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1")
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
     env.update(extra)
     r = subprocess.run([str(binary)], cwd=REPO, env=env,

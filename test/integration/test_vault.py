@@ -128,7 +128,7 @@ def run_live(binary, env, tmp, timeout=180):
         "TG_TEST_CTL_OUT": str(req_w),
         "TG_TEST_CTL_IN": str(resp_r),
         "ASAN_OPTIONS": os.environ.get(
-            "ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1"),
+            "ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1"),
         "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
     })
     for k in ("CMOCKA_MESSAGE_OUTPUT", "CMOCKA_XML_FILE", "http_proxy",
