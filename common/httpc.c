@@ -39,10 +39,41 @@ struct httpc_sink {
 static pthread_once_t	httpc_once = PTHREAD_ONCE_INIT;
 static CURLcode		httpc_init_rc = CURLE_FAILED_INIT;
 
+/* Each thread keeps one curl handle, so connections (and TLS sessions) to
+ * a host are reused across requests instead of a handshake per call. */
+static pthread_key_t	httpc_handle_key;
+
+static void
+httpc_handle_free(void *c)
+{
+	curl_easy_cleanup(c);
+}
+
 static void
 httpc_global_init(void)
 {
 	httpc_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (httpc_init_rc == CURLE_OK &&
+	    pthread_key_create(&httpc_handle_key, httpc_handle_free) != 0)
+		httpc_init_rc = CURLE_FAILED_INIT;
+}
+
+/* The calling thread's handle, with every option back to its default;
+ * curl_easy_reset() keeps the connection and TLS session caches. */
+static CURL *
+httpc_handle(void)
+{
+	CURL *c = pthread_getspecific(httpc_handle_key);
+
+	if (c != NULL) {
+		curl_easy_reset(c);
+		return c;
+	}
+	if ((c = curl_easy_init()) != NULL && pthread_setspecific(httpc_handle_key, c) != 0) {
+		curl_easy_cleanup(c);
+		c = NULL;
+	}
+	return c;
 }
 
 const char *
@@ -376,7 +407,7 @@ httpc_attempt(const struct httpc_req *req, const char *method,
 	memset(s, 0, sizeof *s);
 	s->max = max;
 	s->retry_after = -1;
-	if ((c = curl_easy_init()) == NULL)
+	if ((c = httpc_handle()) == NULL)
 		return CURLE_OUT_OF_MEMORY;
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -428,7 +459,10 @@ httpc_attempt(const struct httpc_req *req, const char *method,
 			s->cap = 0;
 		}
 	}
-	curl_easy_cleanup(c);
+	/* Drop our pointers from the reused handle: the headers and body are
+	 * freed (and wiped) by the caller. */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
 	return rc;
 }
 
