@@ -1,4 +1,6 @@
 /* toolcat: the built-in Atlassian tools, one row each. */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "toolcat.h"
@@ -88,4 +90,23 @@ toolcat_kind_known(const char *kind)
 		if (strcmp(toolcat[i].kind, kind) == 0)
 			return 1;
 	return 0;
+}
+
+static json_t		*toolcat_schemas[sizeof toolcat / sizeof toolcat[0]];
+static pthread_once_t	 toolcat_once = PTHREAD_ONCE_INIT;
+
+/* Parsing them on every tools/list and tools/call cost ~10 % of a call. */
+static void
+toolcat_parse_schemas(void)
+{
+	for (size_t i = 0; i < toolcat_len; i++)
+		if ((toolcat_schemas[i] = json_loads(toolcat[i].input_schema, 0, NULL)) == NULL)
+			abort();	/* a typo in the table above; the unit test catches it */
+}
+
+const json_t *
+toolcat_schema(const struct toolcat_entry *te)
+{
+	pthread_once(&toolcat_once, toolcat_parse_schemas);
+	return toolcat_schemas[te - toolcat];
 }

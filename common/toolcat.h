@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 enum tool_access { TOOL_READ, TOOL_WRITE };
 
 struct toolcat_entry {
@@ -26,6 +28,9 @@ extern const struct toolcat_entry toolcat[];
 extern const size_t toolcat_len;
 
 const struct toolcat_entry *toolcat_find(const char *name);
+/* The entry's input schema, parsed once per process and shared read-only:
+ * json_incref() it to hand it on, never modify it. */
+const json_t *toolcat_schema(const struct toolcat_entry *);
 /* May a member with `role` (viewer|editor|admin) use this tool? */
 int	toolcat_role_allows(const char *role, enum tool_access);
 /* Is `kind` one we have built-in tools for (jira, confluence)? */

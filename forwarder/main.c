@@ -197,10 +197,10 @@ main_catalogue(void)
 	for (size_t i = 0; i < toolcat_len; i++) {
 		const struct toolcat_entry *te = &toolcat[i];
 
-		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s}", "name",
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:s}", "name",
 		    te->name, "kind", te->kind, "access", te->access == TOOL_READ ? "read" :
 		    "write", "title", te->title, "description", te->description,
-		    "input_schema", json_loads(te->input_schema, 0, NULL), "upstream",
+		    "input_schema", (json_t *)toolcat_schema(te), "upstream",
 		    te->upstream));
 	}
 	text = json_dumps(list, JSON_INDENT(2));

@@ -85,17 +85,17 @@ openapi_document(const char *version)
 	    "#/components/schemas/TenantList"))));
 	for (size_t i = 0; i < toolcat_len; i++) {
 		const struct toolcat_entry	*te = &toolcat[i];
-		json_t				*schema = json_loads(te->input_schema, 0, NULL);
+		json_t				*schema = (json_t *)toolcat_schema(te);
 		char				 path[160], desc[512];
 
 		snprintf(path, sizeof path, "/tools/{tenant}/%s/execute", te->name);
 		snprintf(desc, sizeof desc, "%s (%s, %s). Upstream: %s.", te->description,
 		    te->kind, te->access == TOOL_READ ? "read" : "write", te->upstream);
 		json_object_set_new(paths, path, json_pack("{s:{s:s,s:s,s:s,s:[O],"
-		    "s:{s:b,s:{s:{s:o}}},s:o}}", "post", "operationId", te->name, "summary",
+		    "s:{s:b,s:{s:{s:O}}},s:o}}", "post", "operationId", te->name, "summary",
 		    te->title, "description", desc, "parameters", tenant_param, "requestBody",
 		    "required", 1, "content", "application/json", "schema",
-		    schema != NULL ? schema : json_object(), "responses",
+		    schema, "responses",
 		    openapi_responses("The trimmed result", json_pack("{s:s}", "type",
 		    "object"))));
 	}

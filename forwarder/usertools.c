@@ -134,14 +134,14 @@ static json_t *
 usertools_builtin_tool(const struct grant *g, const struct toolcat_entry *te)
 {
 	char	 name[128], title[160], desc[1024];
-	json_t	*schema = json_loads(te->input_schema, 0, NULL);
+	json_t	*schema = (json_t *)toolcat_schema(te);
 
 	snprintf(name, sizeof name, "%s%s%s", g->tenant, USERTOOLS_SEP, te->name);
 	snprintf(title, sizeof title, "%s (%s)", te->title, g->tenant);
 	snprintf(desc, sizeof desc, "%s in tenant '%s'. %s", te->title, g->tenant,
 	    te->description);
-	return json_pack("{s:s,s:s,s:s,s:o,s:{s:b,s:b,s:b}}", "name", name, "title", title,
-	    "description", desc, "inputSchema", schema != NULL ? schema : json_object(),
+	return json_pack("{s:s,s:s,s:s,s:O,s:{s:b,s:b,s:b}}", "name", name, "title", title,
+	    "description", desc, "inputSchema", schema,
 	    "annotations", "readOnlyHint", te->access == TOOL_READ, "destructiveHint", 0,
 	    "openWorldHint", 1);
 }
@@ -400,7 +400,7 @@ usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const jso
 {
 	const struct toolcat_entry	*te = toolcat_find(tool);
 	const struct grant		*g;
-	json_t				*structured, *schema;
+	json_t				*structured;
 	long long			 old_ver;
 	int				 renew, found;
 
@@ -416,13 +416,10 @@ usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const jso
 			    tenant);
 		}
 		if (usertools_builtin_ok(g, te)) {
-			schema = json_loads(te->input_schema, 0, NULL);
-			if (toolargs_check(schema, args, e) == -1) {
-				json_decref(schema);
+			if (toolargs_check(toolcat_schema(te), args, e) == -1) {
 				*result = usertools_result_error(e);
 				return 0;
 			}
-			json_decref(schema);
 			old_ver = grants_cred_version(r->gs, grants_integration(g, te->kind));
 
 			if (usertools_run_builtin(r, g, te, args, &structured, &renew, e) == 0) {
