@@ -1,0 +1,50 @@
+/* grant revoke: stop one grant, or every grant of a user, at its next redeem. */
+#include "admin.h"
+#include "cmd.h"
+#include "err.h"
+#include "ops.h"
+#include "out.h"
+
+static const struct cmd_opt cmd_grant_revoke_opts[] = {
+	{ "user", "EMAIL", "revoke every grant issued to EMAIL until now" },
+	{ NULL, NULL, NULL },
+};
+
+static int
+cmd_grant_revoke_exec(struct admin *a, struct cmd_args *args, struct err *e)
+{
+	const char	*user = cmd_get(args, "user");
+	const char	*jti = args->argc > 0 ? args->argv[0] : NULL;
+	int		 known = 1;
+
+	if ((user == NULL) == (jti == NULL)) {
+		err_set(e, 400, "usage", "give a grant id (JTI) or --user EMAIL, not both");
+		return CMD_USAGE;
+	}
+	switch (admin_confirm(a, user != NULL ? "Revoke every grant of %s?" :
+	    "Revoke grant %s?", user != NULL ? user : jti)) {
+	case 0:
+		err_set(e, 400, "cancelled", "not revoked");
+		return CMD_FAIL;
+	case -1:
+		err_set(e, 400, "usage", "revoking needs confirmation: give --yes");
+		return CMD_USAGE;
+	}
+	if ((user != NULL ? ops_revoke_user(a, user, e) :
+	    ops_revoke_grant(a, jti, &known, e)) == -1)
+		return CMD_FAIL;
+	if (user != NULL)
+		out_printf(a->out, "every grant of %s issued until now is revoked\n", user);
+	else
+		out_printf(a->out, "grant %s revoked%s\n", jti, known ? "" :
+		    " (no broker has recorded issuing it)");
+	return CMD_OK;
+}
+
+const struct cmd_entry cmd_grant_revoke_entry = {
+	"grant revoke", NULL, "[JTI]",
+	"Revoke one grant by id, or all of a user's grants with --user (asks first)",
+	"Writes revoked_grants or user_revocations, which brokers check at every "
+	"redeem (and hear about at once through NOTIFY).",
+	cmd_grant_revoke_opts, 0, 1, CMD_F_CONFIRM, cmd_grant_revoke_exec,
+};

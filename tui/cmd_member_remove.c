@@ -1,0 +1,32 @@
+/* member remove: take a user out of a tenant. */
+#include "admin.h"
+#include "cmd.h"
+#include "err.h"
+#include "ops.h"
+#include "out.h"
+
+static int
+cmd_member_remove_exec(struct admin *a, struct cmd_args *args, struct err *e)
+{
+	switch (admin_confirm(a, "Remove %s from tenant %s?", args->argv[0],
+	    args->argv[1])) {
+	case 0:
+		err_set(e, 400, "cancelled", "not removed");
+		return CMD_FAIL;
+	case -1:
+		err_set(e, 400, "usage", "removing needs confirmation: give --yes");
+		return CMD_USAGE;
+	}
+	if (ops_member_remove(a, args->argv[0], args->argv[1], e) == -1)
+		return CMD_FAIL;
+	out_printf(a->out, "%s removed from %s\n", args->argv[0], args->argv[1]);
+	return CMD_OK;
+}
+
+const struct cmd_entry cmd_member_remove_entry = {
+	"member remove", NULL, "USER TENANT",
+	"Remove a user from a tenant (asks first)",
+	"Grants already minted stop working at their next redeem: the broker "
+	"checks membership again. Use `grant revoke --user` to cut them at once.",
+	NULL, 2, 2, CMD_F_CONFIRM, cmd_member_remove_exec,
+};

@@ -1,0 +1,86 @@
+/* onboard: set up a new client tenant (see onboard.h for the steps). */
+#include "admin.h"
+#include "cmd.h"
+#include "err.h"
+#include "onboard.h"
+#include "out.h"
+#include "secret.h"
+#include "secretin.h"
+
+static const struct cmd_opt cmd_onboard_opts[] = {
+	{ "site", "URL", "the tenant's Atlassian site, e.g. https://acme.atlassian.net" },
+	{ "email", "EMAIL", "Atlassian account the key belongs to" },
+	{ "name", "NAME", "display name (default: the slug)" },
+	{ "integrations", "LIST", "comma-separated: jira, confluence (default both)" },
+	{ "from-file", "FILE", "read the key from FILE (default: stdin, or typed with echo off)" },
+	{ "k8s-admins", "NS/SA,...", "bind the tenant policy to these Kubernetes service accounts" },
+	{ "keep-key", NULL, "use the keys Vault already holds (read no key)" },
+	{ "dry-run", NULL, "print what would be done; change nothing" },
+	{ "update", NULL, "change an existing tenant" },
+	{ "no-verify", NULL, "store the key without checking it at the site (audited)" },
+	{ NULL, NULL, NULL },
+};
+
+static int
+cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
+{
+	struct onboard_req	 rq = { 0 };
+	secret_t		*key = NULL;
+	char			 prompt[160];
+	int			 rc;
+
+	rq.tenant = args->argv[0];
+	rq.site = cmd_get(args, "site");
+	rq.email = cmd_get(args, "email");
+	rq.name = cmd_get(args, "name");
+	rq.integrations = cmd_get(args, "integrations");
+	rq.k8s_admins = cmd_get(args, "k8s-admins");
+	rq.keep_key = cmd_get(args, "keep-key") != NULL;
+	rq.dry_run = cmd_get(args, "dry-run") != NULL;
+	rq.update = cmd_get(args, "update") != NULL;
+	rq.no_verify = cmd_get(args, "no-verify") != NULL;
+	if (rq.site == NULL) {
+		err_set(e, 400, "usage", "give the tenant's Atlassian site with --site URL");
+		return CMD_USAGE;
+	}
+	if (onboard_check(&rq, e) == -1)
+		return CMD_USAGE;
+	if (!rq.dry_run && !rq.keep_key) {
+		snprintf(prompt, sizeof prompt, "Atlassian API key of %s for %s (not echoed): ",
+		    rq.email, rq.tenant);
+		if ((key = secretin_key(a, cmd_get(args, "from-file"), prompt, e)) == NULL)
+			return CMD_FAIL;
+		rq.key = key;
+	}
+	if (!rq.dry_run) {
+		switch (admin_confirm(a, "Onboard tenant %s (%s)?", rq.tenant, rq.site)) {
+		case 0:
+			secret_free(key);
+			err_set(e, 400, "cancelled", "not onboarded: nothing was changed");
+			return CMD_FAIL;
+		case -1:
+			secret_free(key);
+			err_set(e, 400, "usage", "onboarding needs confirmation: give --yes");
+			return CMD_USAGE;
+		}
+	}
+	rc = onboard_run(a, &rq, e);
+	secret_free(key);
+	if (rc == -1)
+		return CMD_FAIL;
+	if (!rq.dry_run)
+		out_printf(a->out, "tenant %s onboarded\n", rq.tenant);
+	return CMD_OK;
+}
+
+const struct cmd_entry cmd_onboard_entry = {
+	"onboard", NULL, "TENANT",
+	"Onboard a client tenant: Vault policy, optional Kubernetes role, first key, rows",
+	"Renders policies/tenant-admin.hcl.tmpl into the Vault policy "
+	"<policy_prefix>TENANT, optionally binds it to a Kubernetes-auth role for the "
+	"tenant's admins, stores the first key (verified at the site) for each "
+	"integration, then inserts the tenant and its integrations. Every step is "
+	"audited. An existing tenant is refused unless --update; an interrupted run is "
+	"finished by running the same command again.",
+	cmd_onboard_opts, 1, 1, CMD_F_CONFIRM, cmd_onboard_exec,
+};

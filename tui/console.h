@@ -1,0 +1,73 @@
+/*
+ * console: the full-screen console. One loop reads a key, lets the
+ * current screen's text field take it, else maps it through the key
+ * table (keys.h) to an action for the console or the screen. Layout: tab
+ * bar (row 0), the screen's body, a message line, the help bar drawn from
+ * the key table. Modal dialogs (confirm, text, hidden secret, choose, the
+ * pager) redraw everything underneath when the terminal is resized.
+ *
+ * While the console runs, the operator's admin context points at it:
+ * command output goes into a buffer shown by the pager, yes/no questions
+ * and secrets go through dialogs, and log lines into the message line.
+ */
+#ifndef TG_TUI_CONSOLE_H
+#define TG_TUI_CONSOLE_H
+
+#include <stddef.h>
+
+#include "keys.h"
+#include "list.h"
+#include "secret.h"
+#include "ui.h"
+
+struct admin;
+struct err;
+struct out;
+struct json_t;
+
+struct console {
+	struct admin	*a;
+	enum scr	 scr;
+	void		*state[SCR_COUNT];
+	char		 msg[512];
+	enum ui_attr	 msg_attr;
+	int		 quit;
+};
+
+struct screen {
+	void	(*load)(struct console *);	/* (re)read what it shows */
+	void	(*draw)(struct console *, int y, int h, int w);
+	int	(*act)(struct console *, enum action);	/* 1 if handled */
+	int	(*type)(struct console *, int key);	/* 1 if a field took it */
+	void	(*free)(struct console *);
+};
+
+extern const struct screen scr_tenants, scr_users, scr_keys, scr_onboard,
+    scr_grants, scr_audit;
+
+int	 console_run(struct admin *, struct err *);
+void	 console_draw(struct console *);
+void	 console_msg(struct console *, enum ui_attr, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 console_err(struct console *, const struct err *);
+/* The command buffer's text so far, and clearing it before an operation. */
+const char *console_log(struct console *);
+void	 console_log_clear(struct console *);
+
+/* Dialogs (dialog.c). */
+int	 dialog_confirm(struct console *, const char *question);
+/* Edit buf (its content is the initial text); 0 accepted, -1 cancelled. */
+int	 dialog_input(struct console *, const char *prompt, char *buf, size_t len);
+/* A secret typed with nothing drawn; NULL if cancelled or empty. */
+secret_t *dialog_secret(struct console *, const char *prompt);
+/* Pick one of n items (typing jumps to a prefix); its index or -1. */
+int	 dialog_choose(struct console *, const char *title, const char *const *items,
+	    int n, int initial);
+/* A scrollable text; wrap: long lines wrap (else Left/Right scroll); `w`
+ * toggles. */
+/* The string values of field in each row of a JSON array, for
+ * dialog_choose(); *n gets the count. free() the array (not the strings). */
+const char **dialog_items(const struct json_t *rows, const char *field, int *n);
+void	 dialog_pager(struct console *, const char *title, const char *text, int wrap);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * keys: the console's key bindings as one table (htop Action.c): which
+ * key does what on which screen. The help bar, the `?` help screen and
+ * the key reference in docs/admin.md are all drawn from it, so a binding
+ * cannot exist without its help.
+ */
+#ifndef TG_TUI_KEYS_H
+#define TG_TUI_KEYS_H
+
+#include <stdio.h>
+
+enum scr {
+	SCR_TENANTS,
+	SCR_USERS,
+	SCR_KEYS,
+	SCR_ONBOARD,
+	SCR_GRANTS,
+	SCR_AUDIT,
+	SCR_COUNT
+};
+#define SCR_BIT(s)	(1u << (s))
+#define SCR_ALL		((1u << SCR_COUNT) - 1)
+#define SCR_LISTS	(SCR_ALL & ~SCR_BIT(SCR_ONBOARD))
+
+enum action {
+	ACT_NONE,
+	ACT_SCREEN_0,			/* + enum scr */
+	ACT_SCREEN_LAST = ACT_SCREEN_0 + SCR_COUNT - 1,
+	ACT_NEXT_SCREEN,
+	ACT_PREV_SCREEN,
+	ACT_HELP,
+	ACT_COMMAND,
+	ACT_QUIT,
+	ACT_REFRESH,
+	ACT_REDRAW,
+	ACT_UP,
+	ACT_DOWN,
+	ACT_PGUP,
+	ACT_PGDN,
+	ACT_HOME,
+	ACT_END,
+	ACT_OPEN,
+	ACT_SEARCH,
+	ACT_ADD,
+	ACT_REMOVE,
+	ACT_NEW,
+	ACT_DISABLE,
+	ACT_ENABLE,
+	ACT_GROUP_ADD,
+	ACT_GROUP_REMOVE,
+	ACT_ROTATE,
+	ACT_REVOKE,
+	ACT_REVOKE_USER,
+	ACT_EDIT,
+	ACT_PREVIEW,
+	ACT_START,
+	ACT_CLEAR,
+	ACT_COUNT_
+};
+
+struct key_binding {
+	int		 key;		/* a character, or UI_FN(KEY_xxx) */
+	unsigned	 screens;	/* SCR_BIT()s */
+	enum action	 action;
+	const char	*label;		/* short, for the help bar; NULL = not shown */
+	const char	*help;		/* one line, for `?` and the docs */
+};
+
+extern const struct key_binding keys_table[];
+
+/* The action of key on screen s, ACT_NONE if unbound. */
+enum action	keys_action(enum scr, int key);
+/* The screens' names and the key that opens each. */
+const char	*keys_screen_name(enum scr);
+int		 keys_screen_key(enum scr);
+/* The help bar of screen s into buf: "/ Search  a Add ...". */
+void		 keys_bar(enum scr, char *buf, size_t len);
+/* The `?` text of screen s: its keys, then the global ones. */
+void		 keys_help(enum scr, char *buf, size_t len);
+/* docs/admin.md: one table per screen, and the global keys. */
+void		 keys_markdown(FILE *);
+
+#endif

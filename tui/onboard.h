@@ -1,0 +1,48 @@
+/*
+ * onboard: a new client tenant in one command, policy first:
+ *
+ *   1. check the input (slug, site URL, integrations, email, admins);
+ *   2. refuse an existing tenant unless --update;
+ *   3. render policies/tenant-admin.hcl.tmpl and write it as Vault policy
+ *      <policy_prefix><tenant> (skipped when Vault already has it as is);
+ *   4. optionally bind it to a Kubernetes-auth role for the tenant's
+ *      admins (service accounts namespace/name);
+ *   5. store the first key at <prefix>/tenants/<tenant>/<integration>,
+ *      verified against the site and written with check-and-set (skipped
+ *      for an integration whose current version already holds it);
+ *   6. insert the tenant and its integrations, in one transaction.
+ *
+ * Each step is audited as it completes. The tenant row comes last, so a
+ * tenant that exists is onboarded, and a re-run of an interrupted
+ * onboarding skips what is done and finishes the rest. --dry-run reads
+ * the current state and prints what would be done, changing nothing and
+ * needing no key.
+ */
+#ifndef TG_TUI_ONBOARD_H
+#define TG_TUI_ONBOARD_H
+
+#include "secret.h"
+
+struct admin;
+struct err;
+
+struct onboard_req {
+	const char	*tenant;
+	const char	*name;		/* display name; NULL = the slug */
+	const char	*site;		/* Atlassian site, https://x.atlassian.net */
+	const char	*integrations;	/* comma-separated; NULL = "jira,confluence" */
+	const char	*email;		/* the key's Atlassian account */
+	const secret_t	*key;		/* NULL with keep_key or dry_run */
+	const char	*k8s_admins;	/* "ns/sa,..." for a Kubernetes role; NULL = none */
+	int		 keep_key;	/* use the keys Vault already holds */
+	int		 dry_run;
+	int		 update;
+	int		 no_verify;
+};
+
+int	onboard_run(struct admin *, const struct onboard_req *, struct err *);
+
+/* Step 1 alone (the console's wizard checks each field as it is typed). */
+int	onboard_check(const struct onboard_req *, struct err *);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * ops: operator changes, each with its audit row in one transaction.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "admin.h"
+#include "db.h"
+#include "err.h"
+#include "ops.h"
+#include "policy.h"
+
+int
+ops_role_valid(const char *r)
+{
+	return r != NULL && (strcmp(r, "viewer") == 0 || strcmp(r, "editor") == 0 ||
+	    strcmp(r, "admin") == 0);
+}
+
+int
+ops_email_valid(const char *s)
+{
+	const char	*at;
+	size_t		 n;
+
+	if (s == NULL || (n = strlen(s)) < 3 || n > 254)
+		return 0;
+	if ((at = strchr(s, '@')) == NULL || at == s || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* BEGIN on the operator's connection. */
+static PGconn *
+ops_begin(struct admin *a, struct err *e)
+{
+	PGconn *c;
+
+	if ((c = admin_db(a, e)) == NULL || db_begin(c, e) == -1)
+		return NULL;
+	return c;
+}
+
+/* Audit, then COMMIT; the detail is consumed. */
+static int
+ops_finish(struct admin *a, PGconn *c, const char *action, const char *tenant,
+    const char *subject, json_t *detail, struct err *e)
+{
+	int rc;
+
+	if (detail != NULL)
+		json_object_set_new(detail, "via", json_string(a->via));
+	rc = db_audit(c, a->actor, action, tenant, subject, detail, e);
+	json_decref(detail);
+	if (rc == -1 || db_commit(c, e) == -1) {
+		db_rollback(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ops_fail(PGconn *c)
+{
+	db_rollback(c);
+	return -1;
+}
+
+static int
+ops_need_tenant(PGconn *c, const char *tenant, json_t **row, struct err *e)
+{
+	const char	*p[1] = { tenant };
+	int		 rc;
+
+	if ((rc = db_one(c, DBQ_TENANT_LOCK, p, row, e)) == 0)
+		err_set(e, 404, "no_tenant", "no tenant '%s'", tenant);
+	return rc == 1 ? 0 : -1;
+}
+
+static int
+ops_need_user(PGconn *c, const char *email, struct err *e)
+{
+	const char	*p[1] = { email };
+	json_t		*row;
+	int		 rc;
+
+	if ((rc = db_one(c, DBQ_USER, p, &row, e)) == 0)
+		err_set(e, 404, "no_user", "no user '%s' (add it with `user add`)", email);
+	json_decref(row);
+	return rc == 1 ? 0 : -1;
+}
+
+int
+ops_tenant_add(struct admin *a, const char *tenant, const char *name, struct err *e)
+{
+	const char	*p[2] = { tenant, name != NULL ? name : tenant };
+	PGconn		*c;
+
+	if (policy_slug_check(tenant, e) == -1)
+		return -1;
+	if ((c = ops_begin(a, e)) == NULL)
+		return -1;
+	if (db_exec(c, DBQ_TENANT_INSERT, p, NULL, e) == -1) {
+		if (strcmp(e->code, "exists") == 0)
+			err_set(e, 409, "exists", "tenant '%s' already exists", tenant);
+		return ops_fail(c);
+	}
+	return ops_finish(a, c, "tenant.add", tenant, tenant,
+	    json_pack("{s:s}", "name", p[1]), e);
+}
+
+int
+ops_tenant_set_status(struct admin *a, const char *tenant, int enable, int *changed,
+    struct err *e)
+{
+	const char	*want = enable ? "active" : "disabled";
+	const char	*p[2] = { tenant, want };
+	PGconn		*c;
+	json_t		*row = NULL;
+
+	if (changed != NULL)
+		*changed = 0;
+	if ((c = ops_begin(a, e)) == NULL)
+		return -1;
+	if (ops_need_tenant(c, tenant, &row, e) == -1)
+		return ops_fail(c);
+	if (strcmp(json_string_value(json_object_get(row, "status")), want) == 0) {
+		json_decref(row);
+		db_rollback(c);
+		return 0;
+	}
+	json_decref(row);
+	if (db_exec(c, DBQ_TENANT_STATUS, p, NULL, e) == -1)
+		return ops_fail(c);
+	if (changed != NULL)
+		*changed = 1;
+	return ops_finish(a, c, enable ? "tenant.enable" : "tenant.disable", tenant,
+	    tenant, json_object(), e);
+}
+
+int
+ops_user_add(struct admin *a, const char *email, const char *name, struct err *e)
+{
+	const char	*p[2] = { email, name != NULL ? name : "" };
+	PGconn		*c;
+
+	if (!ops_email_valid(email))
+		return err_set(e, 400, "bad_email", "'%s' is not an email address", email);
+	if ((c = ops_begin(a, e)) == NULL)
+		return -1;
+	if (db_exec(c, DBQ_USER_INSERT, p, NULL, e) == -1) {
+		if (strcmp(e->code, "exists") == 0)
+			err_set(e, 409, "exists", "user '%s' already exists", email);
+		return ops_fail(c);
+	}
+	return ops_finish(a, c, "user.add", NULL, email, json_pack("{s:s}", "name", p[1]),
+	    e);
+}
+
+int
+ops_member_add(struct admin *a, const char *email, const char *tenant, const char *role,
+    char *old_role, int *changed, struct err *e)
+{
+	const char	*p[4] = { email, tenant, role, a->actor };
+	PGconn		*c;
+	json_t		*row = NULL, *d;
+	char		 old[OPS_ROLE_MAX] = "";
+	int		 rc;
+
+	if (changed != NULL)
+		*changed = 0;
+	if (!ops_role_valid(role))
+		return err_set(e, 400, "bad_role", "role must be viewer, editor or admin, "
+		    "not '%s'", role);
+	if ((c = ops_begin(a, e)) == NULL)
+		return -1;
+	if (ops_need_user(c, email, e) == -1 || ops_need_tenant(c, tenant, &row, e) == -1)
+		return ops_fail(c);
+	json_decref(row);
+	if ((rc = db_one(c, DBQ_MEMBER_ROLE, p, &row, e)) == -1)
+		return ops_fail(c);
+	if (rc == 1)
+		snprintf(old, sizeof old, "%s", json_string_value(json_object_get(row, "role")));
+	json_decref(row);
+	if (old_role != NULL)
+		snprintf(old_role, OPS_ROLE_MAX, "%s", old);
+	if (strcmp(old, role) == 0) {
+		db_rollback(c);
+		return 0;
+	}
+	if (db_exec(c, DBQ_MEMBER_UPSERT, p, NULL, e) == -1)
+		return ops_fail(c);
+	if (changed != NULL)
+		*changed = 1;
+	d = json_pack("{s:s}", "role", role);
+	if (old[0] != '\0')
+		json_object_set_new(d, "old_role", json_string(old));
+	return ops_finish(a, c, old[0] != '\0' ? "member.role" : "member.add", tenant,
+	    email, d, e);
+}
+
+int
+ops_member_remove(struct admin *a, const char *email, const char *tenant, struct err *e)
+{
+	const char	*p[2] = { email, tenant };
+	PGconn		*c;
+	json_t		*row;
+	int		 rc;
+
+	if ((c = ops_begin(a, e)) == NULL)
+		return -1;
+	if ((rc = db_one(c, DBQ_MEMBER_DELETE, p, &row, e)) != 1) {
+		if (rc == 0)
+			err_set(e, 404, "not_member", "%s is not a member of tenant '%s'", email,
+			    tenant);
+		return ops_fail(c);
+	}
+	rc = ops_finish(a, c, "member.remove", tenant, email,
+	    json_pack("{s:O}", "old_role", json_object_get(row, "role")), e);
+	json_decref(row);
+	return rc;
+}
+
+int
+ops_group_add(struct admin *a, const char *group, const char *tenant, const char *role,
+    char *old_role, int *changed, struct err *e)
+{
+	const char	*p[3] = { group, tenant, role };
+	PGconn		*c;
+	json_t		*row = NULL, *d;
+	char		 old[OPS_ROLE_MAX] = "";
+	int		 rc;
+
+	if (changed != NULL)
+		*changed = 0;
+	if (!ops_role_valid(role))
+		return err_set(e, 400, "bad_role", "role must be viewer, editor or admin, "
+		    "not '%s'", role);
+	if (group == NULL || *group == '\0' || strlen(group) > 256)
+		return err_set(e, 400, "bad_group", "an IdP group name is 1 to 256 characters");
+	if ((c = ops_begin(a, e)) == NULL)
+		return -1;
+	if (ops_need_tenant(c, tenant, &row, e) == -1)
+		return ops_fail(c);
+	json_decref(row);
+	if ((rc = db_one(c, DBQ_GROUP_ROLE, p, &row, e)) == -1)
+		return ops_fail(c);
+	if (rc == 1)
+		snprintf(old, sizeof old, "%s", json_string_value(json_object_get(row, "role")));
+	json_decref(row);
+	if (old_role != NULL)
+		snprintf(old_role, OPS_ROLE_MAX, "%s", old);
+	if (strcmp(old, role) == 0) {
+		db_rollback(c);
+		return 0;
+	}
+	if (db_exec(c, DBQ_GROUP_UPSERT, p, NULL, e) == -1)
+		return ops_fail(c);
+	if (changed != NULL)
+		*changed = 1;
+	d = json_pack("{s:s}", "role", role);
+	if (old[0] != '\0')
+		json_object_set_new(d, "old_role", json_string(old));
+	return ops_finish(a, c, "group.add", tenant, group, d, e);
+}
+
+int
+ops_group_remove(struct admin *a, const char *group, const char *tenant, struct err *e)
+{
+	const char	*p[2] = { group, tenant };
+	PGconn		*c;
+	json_t		*row;
+	int		 rc;
+
+	if ((c = ops_begin(a, e)) == NULL)
+		return -1;
+	if ((rc = db_one(c, DBQ_GROUP_DELETE, p, &row, e)) != 1) {
+		if (rc == 0)
+			err_set(e, 404, "no_mapping", "group '%s' is not mapped to tenant '%s'",
+			    group, tenant);
+		return ops_fail(c);
+	}
+	rc = ops_finish(a, c, "group.remove", tenant, group,
+	    json_pack("{s:O}", "old_role", json_object_get(row, "role")), e);
+	json_decref(row);
+	return rc;
+}
+
+int
+ops_revoke_grant(struct admin *a, const char *jti, int *known, struct err *e)
+{
+	char		 ttl[16];
+	const char	*p[3] = { jti, ttl, a->actor };
+	PGconn		*c;
+	json_t		*row = NULL, *d;
+	int		 rc;
+
+	if (jti == NULL || *jti == '\0' || strlen(jti) > 128)
+		return err_set(e, 400, "bad_jti", "a grant id (jti) is 1 to 128 characters");
+	snprintf(ttl, sizeof ttl, "%d", a->cfg.grant_ttl);
+	if ((c = ops_begin(a, e)) == NULL)
+		return -1;
+	if ((rc = db_one(c, DBQ_GRANT, p, &row, e)) == -1)
+		return ops_fail(c);
+	if (known != NULL)
+		*known = rc;
+	if (db_exec(c, DBQ_REVOKE_JTI, p, NULL, e) == -1) {
+		json_decref(row);
+		return ops_fail(c);
+	}
+	d = json_pack("{s:s}", "by", "jti");
+	if (row != NULL)
+		json_object_set(d, "user", json_object_get(row, "user"));
+	rc = ops_finish(a, c, "grant.revoke", row != NULL ?
+	    json_string_value(json_object_get(row, "tenant")) : NULL, jti, d, e);
+	json_decref(row);
+	return rc;
+}
+
+int
+ops_revoke_user(struct admin *a, const char *email, struct err *e)
+{
+	const char	*p[2] = { email, a->actor };
+	PGconn		*c;
+
+	if (!ops_email_valid(email))
+		return err_set(e, 400, "bad_email", "'%s' is not an email address", email);
+	if ((c = ops_begin(a, e)) == NULL)
+		return -1;
+	if (db_exec(c, DBQ_REVOKE_USER, p, NULL, e) == -1)
+		return ops_fail(c);
+	return ops_finish(a, c, "grant.revoke", NULL, email, json_pack("{s:s}", "by", "user"),
+	    e);
+}

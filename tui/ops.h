@@ -1,0 +1,44 @@
+/*
+ * ops: the changes an operator makes to who may do what - tenants,
+ * users, memberships, group mappings, revocations. Each runs in one
+ * transaction together with its audit row (both or neither), and the
+ * database triggers NOTIFY the brokers. The CLI commands and the console
+ * screens call these same functions.
+ */
+#ifndef TG_TUI_OPS_H
+#define TG_TUI_OPS_H
+
+struct admin;
+struct err;
+
+#define OPS_ROLE_MAX	16
+
+/* "viewer", "editor" or "admin". */
+int	ops_role_valid(const char *);
+/* A plausible email: one '@', no spaces or control characters, < 255. */
+int	ops_email_valid(const char *);
+
+/* Return 0 and set *changed (may be NULL) to 0 when there was nothing to
+ * do (already so: no audit row), 1 when something changed. */
+int	ops_tenant_add(struct admin *, const char *tenant, const char *name,
+	    struct err *);
+int	ops_tenant_set_status(struct admin *, const char *tenant, int enable,
+	    int *changed, struct err *);
+int	ops_user_add(struct admin *, const char *email, const char *name,
+	    struct err *);
+/* old_role (OPS_ROLE_MAX, may be NULL) gets the previous role or "". */
+int	ops_member_add(struct admin *, const char *email, const char *tenant,
+	    const char *role, char *old_role, int *changed, struct err *);
+int	ops_member_remove(struct admin *, const char *email, const char *tenant,
+	    struct err *);
+int	ops_group_add(struct admin *, const char *group, const char *tenant,
+	    const char *role, char *old_role, int *changed, struct err *);
+int	ops_group_remove(struct admin *, const char *group, const char *tenant,
+	    struct err *);
+/* Revocations the brokers check at redeem (revoked_grants and
+ * user_revocations); a grant revoked twice is fine. *known (may be NULL)
+ * says whether a grant.issue row names that jti. */
+int	ops_revoke_grant(struct admin *, const char *jti, int *known, struct err *);
+int	ops_revoke_user(struct admin *, const char *email, struct err *);
+
+#endif
