@@ -207,12 +207,22 @@ class _Tenant:
 
 
 class _Handler(JsonHandler):
+    # A call is recorded as its status line goes out, before the body: a
+    # client that has its answer always finds the call already recorded.
     def send_response(self, code, message=None):
         self._status = code
+        self._flush_call(code)
         super().send_response(code, message)
+
+    def _flush_call(self, status):
+        pending, self._pending = getattr(self, "_pending", None), None
+        if pending is not None:
+            pending.status = status
+            self.standin._record(pending)
 
     def dispatch(self):
         self._status = None
+        self._pending = None
         path, query = self._split()
         fake = self.standin
         if path == "/__control":
@@ -236,11 +246,12 @@ class _Handler(JsonHandler):
         authz = self.headers.get("Authorization")
         auth_tenant = fake._authenticate(authz)
         scheme = authz.split(" ", 1)[0] if authz else None
+        self._pending = Call(slug, self.command, rest, query, auth_tenant,
+                             0, body, scheme)
         try:
             self._serve(fake, slug, rest, query, body, raw, auth_tenant)
         finally:
-            fake._record(Call(slug, self.command, rest, query, auth_tenant,
-                              self._status or 0, body, scheme))
+            self._flush_call(self._status or 0)   # no answer: hung or cut
 
     def _serve(self, fake, slug, rest, query, body, raw, auth_tenant):
         fault = fake._take_fault(slug, rest)
