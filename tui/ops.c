@@ -163,15 +163,48 @@ ops_user_add(struct admin *a, const char *email, const char *name, struct err *e
 	    e);
 }
 
+/* Set a role (a membership or a group mapping) in the open transaction c:
+ * when the role is already the one asked for, nothing is written or
+ * audited. get/put read (FOR UPDATE) and upsert the row for params p. */
+static int
+ops_upsert_role(struct admin *a, PGconn *c, enum db_q get, enum db_q put,
+    const char *const *p, const char *role, const char *action_new,
+    const char *action_change, const char *tenant, const char *subject,
+    char *old_role, int *changed, struct err *e)
+{
+	json_t	*row = NULL, *d;
+	char	 old[OPS_ROLE_MAX] = "";
+	int	 rc;
+
+	if ((rc = db_one(c, get, p, &row, e)) == -1)
+		return ops_fail(c);
+	if (rc == 1)
+		snprintf(old, sizeof old, "%s", json_string_value(json_object_get(row, "role")));
+	json_decref(row);
+	if (old_role != NULL)
+		snprintf(old_role, OPS_ROLE_MAX, "%s", old);
+	if (strcmp(old, role) == 0) {
+		db_rollback(c);
+		return 0;
+	}
+	if (db_exec(c, put, p, NULL, e) == -1)
+		return ops_fail(c);
+	if (changed != NULL)
+		*changed = 1;
+	d = json_pack("{s:s}", "role", role);
+	if (old[0] != '\0')
+		json_object_set_new(d, "old_role", json_string(old));
+	return ops_finish(a, c, old[0] != '\0' ? action_change : action_new, tenant, subject,
+	    d, e);
+}
+
 int
 ops_member_add(struct admin *a, const char *email, const char *tenant, const char *role,
     char *old_role, int *changed, struct err *e)
 {
 	const char	*p[4] = { email, tenant, role, a->actor };
 	PGconn		*c;
-	json_t		*row = NULL, *d;
-	char		 old[OPS_ROLE_MAX] = "";
-	int		 rc;
+	json_t		*row = NULL;
 
 	if (changed != NULL)
 		*changed = 0;
@@ -183,26 +216,8 @@ ops_member_add(struct admin *a, const char *email, const char *tenant, const cha
 	if (ops_need_user(c, email, e) == -1 || ops_need_tenant(c, tenant, &row, e) == -1)
 		return ops_fail(c);
 	json_decref(row);
-	if ((rc = db_one(c, DBQ_MEMBER_ROLE, p, &row, e)) == -1)
-		return ops_fail(c);
-	if (rc == 1)
-		snprintf(old, sizeof old, "%s", json_string_value(json_object_get(row, "role")));
-	json_decref(row);
-	if (old_role != NULL)
-		snprintf(old_role, OPS_ROLE_MAX, "%s", old);
-	if (strcmp(old, role) == 0) {
-		db_rollback(c);
-		return 0;
-	}
-	if (db_exec(c, DBQ_MEMBER_UPSERT, p, NULL, e) == -1)
-		return ops_fail(c);
-	if (changed != NULL)
-		*changed = 1;
-	d = json_pack("{s:s}", "role", role);
-	if (old[0] != '\0')
-		json_object_set_new(d, "old_role", json_string(old));
-	return ops_finish(a, c, old[0] != '\0' ? "member.role" : "member.add", tenant,
-	    email, d, e);
+	return ops_upsert_role(a, c, DBQ_MEMBER_ROLE, DBQ_MEMBER_UPSERT, p, role, "member.add",
+	    "member.role", tenant, email, old_role, changed, e);
 }
 
 int
@@ -233,9 +248,7 @@ ops_group_add(struct admin *a, const char *group, const char *tenant, const char
 {
 	const char	*p[3] = { group, tenant, role };
 	PGconn		*c;
-	json_t		*row = NULL, *d;
-	char		 old[OPS_ROLE_MAX] = "";
-	int		 rc;
+	json_t		*row = NULL;
 
 	if (changed != NULL)
 		*changed = 0;
@@ -249,25 +262,8 @@ ops_group_add(struct admin *a, const char *group, const char *tenant, const char
 	if (ops_need_tenant(c, tenant, &row, e) == -1)
 		return ops_fail(c);
 	json_decref(row);
-	if ((rc = db_one(c, DBQ_GROUP_ROLE, p, &row, e)) == -1)
-		return ops_fail(c);
-	if (rc == 1)
-		snprintf(old, sizeof old, "%s", json_string_value(json_object_get(row, "role")));
-	json_decref(row);
-	if (old_role != NULL)
-		snprintf(old_role, OPS_ROLE_MAX, "%s", old);
-	if (strcmp(old, role) == 0) {
-		db_rollback(c);
-		return 0;
-	}
-	if (db_exec(c, DBQ_GROUP_UPSERT, p, NULL, e) == -1)
-		return ops_fail(c);
-	if (changed != NULL)
-		*changed = 1;
-	d = json_pack("{s:s}", "role", role);
-	if (old[0] != '\0')
-		json_object_set_new(d, "old_role", json_string(old));
-	return ops_finish(a, c, "group.add", tenant, group, d, e);
+	return ops_upsert_role(a, c, DBQ_GROUP_ROLE, DBQ_GROUP_UPSERT, p, role, "group.add",
+	    "group.add", tenant, group, old_role, changed, e);
 }
 
 int
