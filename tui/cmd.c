@@ -2,6 +2,7 @@
  * cmd: finding, parsing, running and documenting commands from one table.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -537,4 +538,25 @@ cmd_split(const char *line, int *argc, char ***argv, char *cause, size_t len)
 	*argc = (int)words;
 	*argv = v;
 	return 0;
+}
+
+int
+cmd_confirm(struct admin *a, const char *done, const char *doing, struct err *e,
+    const char *fmt, ...)
+{
+	char	q[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q, sizeof q, fmt, ap);
+	va_end(ap);
+	switch (admin_confirm(a, "%s", q)) {
+	case 0:
+		err_set(e, 400, "cancelled", "not %s: nothing was changed", done);
+		return CMD_FAIL;
+	case -1:
+		err_set(e, 400, "usage", "%s needs confirmation: give --yes", doing);
+		return CMD_USAGE;
+	}
+	return CMD_OK;
 }

@@ -109,4 +109,10 @@ void		 cmd_global_help(struct out *);
 const char	*cmd_global_usage(void);
 /* The group ("tenant") whose name word starts with word; NULL if none. */
 const char	*cmd_group(const char *word, char *buf, size_t len);
+/* Ask before a change ("Remove x from y?"). CMD_OK to go ahead; else
+ * CMD_FAIL ("not <done>": the user said no) or CMD_USAGE (no terminal to
+ * ask and no --yes), with e set. done/doing: "removed"/"removing". */
+int	cmd_confirm(struct admin *, const char *done, const char *doing,
+	    struct err *, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 #endif

@@ -15,21 +15,15 @@ cmd_grant_revoke_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
 	const char	*user = cmd_get(args, "user");
 	const char	*jti = args->argc > 0 ? args->argv[0] : NULL;
-	int		 known = 1;
+	int		 known = 1, rc;
 
 	if ((user == NULL) == (jti == NULL)) {
 		err_set(e, 400, "usage", "give a grant id (JTI) or --user EMAIL, not both");
 		return CMD_USAGE;
 	}
-	switch (admin_confirm(a, user != NULL ? "Revoke every grant of %s?" :
-	    "Revoke grant %s?", user != NULL ? user : jti)) {
-	case 0:
-		err_set(e, 400, "cancelled", "not revoked");
-		return CMD_FAIL;
-	case -1:
-		err_set(e, 400, "usage", "revoking needs confirmation: give --yes");
-		return CMD_USAGE;
-	}
+	if ((rc = cmd_confirm(a, "revoked", "revoking", e, user != NULL ?
+	    "Revoke every grant of %s?" : "Revoke grant %s?", user != NULL ? user : jti)) != CMD_OK)
+		return rc;
 	if ((user != NULL ? ops_revoke_user(a, user, e) :
 	    ops_revoke_grant(a, jti, &known, e)) == -1)
 		return CMD_FAIL;

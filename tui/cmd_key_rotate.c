@@ -63,16 +63,10 @@ cmd_key_rotate_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	    rq.integration);
 	if ((key = secretin_key(a, cmd_get(args, "from-file"), prompt, e)) == NULL)
 		return CMD_FAIL;
-	switch (admin_confirm(a, "Rotate the key of %s/%s? Brokers switch to the new key.",
-	    rq.tenant, rq.integration)) {
-	case 0:
+	if ((rc = cmd_confirm(a, "rotated", "rotating", e, "Rotate the key of %s/%s? Brokers "
+	    "switch to the new key.", rq.tenant, rq.integration)) != CMD_OK) {
 		secret_free(key);
-		err_set(e, 400, "cancelled", "not rotated: nothing was changed");
-		return CMD_FAIL;
-	case -1:
-		secret_free(key);
-		err_set(e, 400, "usage", "rotating needs confirmation: give --yes");
-		return CMD_USAGE;
+		return rc;
 	}
 	rq.key = key;
 	rc = rotate_run(a, &rq, &res, e);

@@ -8,15 +8,11 @@
 static int
 cmd_member_remove_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
-	switch (admin_confirm(a, "Remove %s from tenant %s?", args->argv[0],
-	    args->argv[1])) {
-	case 0:
-		err_set(e, 400, "cancelled", "not removed");
-		return CMD_FAIL;
-	case -1:
-		err_set(e, 400, "usage", "removing needs confirmation: give --yes");
-		return CMD_USAGE;
-	}
+	int rc;
+
+	if ((rc = cmd_confirm(a, "removed", "removing", e, "Remove %s from tenant %s?",
+	    args->argv[0], args->argv[1])) != CMD_OK)
+		return rc;
 	if (ops_member_remove(a, args->argv[0], args->argv[1], e) == -1)
 		return CMD_FAIL;
 	out_printf(a->out, "%s removed from %s\n", args->argv[0], args->argv[1]);

@@ -53,15 +53,10 @@ cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
 		rq.key = key;
 	}
 	if (!rq.dry_run) {
-		switch (admin_confirm(a, "Onboard tenant %s (%s)?", rq.tenant, rq.site)) {
-		case 0:
+		if ((rc = cmd_confirm(a, "onboarded", "onboarding", e, "Onboard tenant %s (%s)?",
+		    rq.tenant, rq.site)) != CMD_OK) {
 			secret_free(key);
-			err_set(e, 400, "cancelled", "not onboarded: nothing was changed");
-			return CMD_FAIL;
-		case -1:
-			secret_free(key);
-			err_set(e, 400, "usage", "onboarding needs confirmation: give --yes");
-			return CMD_USAGE;
+			return rc;
 		}
 	}
 	rc = onboard_run(a, &rq, e);

@@ -9,17 +9,11 @@ static int
 cmd_tenant_disable_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
 	const char	*t = args->argv[0];
-	int		 changed;
+	int		 changed, rc;
 
-	switch (admin_confirm(a, "Disable tenant %s? Nobody gets grants for it until "
-	    "it is enabled again.", t)) {
-	case 0:
-		err_set(e, 400, "cancelled", "not disabled");
-		return CMD_FAIL;
-	case -1:
-		err_set(e, 400, "usage", "disabling needs confirmation: give --yes");
-		return CMD_USAGE;
-	}
+	if ((rc = cmd_confirm(a, "disabled", "disabling", e, "Disable tenant %s? Nobody gets "
+	    "grants for it until it is enabled again.", t)) != CMD_OK)
+		return rc;
 	if (ops_tenant_set_status(a, t, 0, &changed, e) == -1)
 		return CMD_FAIL;
 	out_printf(a->out, changed ? "tenant %s disabled\n" : "tenant %s was already "

@@ -146,7 +146,9 @@ test_table(void **state)
 	out_rows(o, 1, rows, cols);
 	assert_non_null(strstr(out_text(o), "\"tenant\": \"google\""));
 	out_clear(o);
-	out_rows(o, 0, json_array(), cols);
+	json_decref(rows);
+	rows = json_array();
+	out_rows(o, 0, rows, cols);
 	assert_string_equal(out_text(o), "(none)\n");
 	out_free(o);
 	json_decref(rows);
