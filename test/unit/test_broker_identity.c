@@ -31,8 +31,8 @@
 #include "jwt.h"
 #include "secret.h"
 #include "../../broker/identity.h"
+#include "fixture.h"
 
-#define FX		"test/fixtures/jwt/"
 #define NOW		1767225600	/* make_fixtures.py NOW */
 #define ISSUER		"https://idp.test"
 #define AUDIENCE	"tenantgate"
@@ -44,27 +44,6 @@ static int	 fetch_fails;
 static char	 fetched_url[256];
 static char	*served_jwks;		/* what the fake IdP's JWKS URL returns */
 static const char *served_discovery;
-
-static char *
-fx_read(const char *name)
-{
-	char	 path[256], *buf;
-	FILE	*f;
-	long	 n;
-
-	snprintf(path, sizeof path, FX "%s", name);
-	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("cannot open %s (run from the repository top)", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	if (strstr(name, ".jwt") != NULL)
-		buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
 
 static time_t
 clock_fake(void *arg)

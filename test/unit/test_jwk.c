@@ -17,30 +17,9 @@
 #include "jwk.h"
 #include "jwt.h"
 #include "secret.h"
+#include "fixture.h"
 
-#define FX	"test/fixtures/jwt/"
 #define NOW	1767225600
-
-static char *
-fx_read(const char *name)
-{
-	char	 path[256], *buf;
-	FILE	*f;
-	long	 n;
-
-	snprintf(path, sizeof path, FX "%s", name);
-	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("cannot open %s (run from the repository top)", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	if (strstr(name, ".jwt") != NULL)
-		buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
 
 static json_t *
 fx_jwk(const char *kid)

@@ -23,8 +23,8 @@
 #include "err.h"
 #include "jwt.h"
 #include "secret.h"
+#include "fixture.h"
 
-#define FX		"test/fixtures/jwt/"
 #define NOW		1767225600	/* make_fixtures.py NOW */
 #define ISSUER		"https://idp.test"
 #define AUDIENCE	"tenantgate"
@@ -33,28 +33,6 @@
 #define OIDC_CLAIMS	"{\"iss\":\"" ISSUER "\",\"aud\":\"" AUDIENCE "\"," \
 			"\"sub\":\"u-alice\",\"email\":\"alice@example.com\"," \
 			"\"iat\":1767225600,\"exp\":1767226200}"
-
-static char *
-fx_read(const char *name)
-{
-	char	 path[256], *buf;
-	FILE	*f;
-	long	 n;
-
-	snprintf(path, sizeof path, FX "%s", name);
-	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("cannot open %s (run from the repository top)", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	/* Tokens are stored with a trailing newline; keys keep theirs. */
-	if (strstr(name, ".jwt") != NULL)
-		buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
 
 static char *
 b64(const char *s)
