@@ -464,14 +464,11 @@ atlassian_trim(const char *tool, const json_t *up, const char *base, const json_
 
 /* --- the size cap ----------------------------------------------------------- */
 
+/* The serialised size, measured without building the string. */
 static size_t
 atl_json_size(const json_t *v)
 {
-	char	*s = jsonx_dump(v);
-	size_t	 n = s != NULL ? strlen(s) : 0;
-
-	free(s);
-	return n;
+	return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
 /* Cut a UTF-8 string to at most n bytes without splitting a character. */
