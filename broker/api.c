@@ -14,6 +14,7 @@
 
 #include "broker.h"
 #include "callers.h"
+#include "clock.h"
 #include "err.h"
 #include "grant.h"
 #include "httpc.h"
@@ -153,9 +154,11 @@ api_grants(struct httpd_req *r, void *arg)
 	struct broker		*b = arg;
 	struct identity		 id;
 	struct err		 e;
-	struct membership	*ms = NULL;
+	struct membership	*ms = NULL, *direct = NULL;
 	struct integration	*ints;
-	size_t			 n = 0, nints, len;
+	struct err		 failure;
+	size_t			 n = 0, nints, len, ndirect = 0;
+	int			 stale;
 	const char		*body = httpd_body(r, &len), *assertion = NULL;
 	json_t			*req = NULL, *wanted, *tools, *grants, *denied, *g;
 	char			 caller[CALLER_MAX];
@@ -178,8 +181,16 @@ api_grants(struct httpd_req *r, void *arg)
 		goto out;
 	}
 
+	/* Which memberships are direct: the others come from IdP groups, and
+	 * only their grants need to carry the groups. */
+	if (id.ngroups > 0 && members_lookup(b->members, id.email, NULL, 0, &direct, &ndirect,
+	    &stale, &e) == -1) {
+		direct = NULL;		/* unknown: every grant carries the groups */
+		ndirect = 0;
+	}
 	grants = json_array();
 	denied = json_array();
+	err_clear(&failure);
 	for (size_t i = 0; i < n; i++) {
 		if (!api_tenant_wanted(wanted, ms[i].tenant))
 			continue;
@@ -187,14 +198,19 @@ api_grants(struct httpd_req *r, void *arg)
 			metric_inc(&broker_metrics[BM_DB_ERRORS]);
 			json_array_append_new(denied, json_pack("{s:s,s:s}", "tenant", ms[i].tenant,
 			    "reason", e.code));
+			if (!err_isset(&failure))
+				failure = e;
 			continue;
 		}
 		g = grant_mint(&b->cfg, b->keys, &id, &ms[i], ints, nints,
-		    grant_tools(&ms[i], ints, nints, tools), &e);
+		    grant_tools(&ms[i], ints, nints, tools),
+		    id.ngroups > 0 && members_find(direct, ndirect, ms[i].tenant) == NULL, &e);
 		store_integrations_free(ints, nints);
 		if (g == NULL) {
 			json_array_append_new(denied, json_pack("{s:s,s:s}", "tenant", ms[i].tenant,
 			    "reason", e.code));
+			if (!err_isset(&failure))
+				failure = e;
 			continue;
 		}
 		metric_inc(&broker_metrics[BM_GRANTS_ISSUED]);
@@ -219,6 +235,14 @@ api_grants(struct httpd_req *r, void *arg)
 			    json_pack("{s:s,s:s}", "reason", "not_member", "caller", caller));
 		}
 	}
+	if (json_array_size(grants) == 0 && err_isset(&failure)) {
+		/* A member we could not serve (database, signing): say why, not
+		 * "not a member". */
+		json_decref(grants);
+		json_decref(denied);
+		api_reply_err(r, &failure);
+		goto out;
+	}
 	if (json_array_size(grants) == 0) {
 		if (n == 0) {
 			metric_inc(&broker_metrics[BM_DENIED_NOT_MEMBER]);
@@ -235,6 +259,7 @@ api_grants(struct httpd_req *r, void *arg)
 	    "denied", denied));
 out:
 	free(ms);
+	free(direct);
 	json_decref(req);
 	identity_clear(&id);
 }
@@ -478,11 +503,21 @@ api_readyz(struct httpd_req *r, void *arg)
 	vault_status(b->vault, &vs);
 	vault_ok = vs.logged_in && !vs.sealed && !vs.serving_stale;
 	/* After an outage nothing may have asked Vault yet: ask now, which also
-	 * logs in again if Vault came back without our token. */
-	if (!vault_ok && vault_request(b->vault, "GET", "auth/token/lookup-self", NULL, &resp,
-	    &e) == 0) {
-		vault_ok = resp.status == 200;
-		httpc_resp_free(&resp);
+	 * logs in again if Vault came back without our token. At most once per
+	 * READYZ_PROBE_MS, so probes cannot tie up the workers while Vault is
+	 * slow or gone. */
+	if (!vault_ok) {
+		long now = clock_now_ms();
+
+		pthread_mutex_lock(&b->probe_lock);
+		if (now - b->probe_at_ms >= READYZ_PROBE_MS) {
+			b->probe_at_ms = now;
+			b->probe_ok = vault_request(b->vault, "GET", "auth/token/lookup-self",
+			    NULL, &resp, &e) == 0 && resp.status == 200;
+			httpc_resp_free(&resp);
+		}
+		vault_ok = b->probe_ok;
+		pthread_mutex_unlock(&b->probe_lock);
 		vault_status(b->vault, &vs);
 	}
 	err_clear(&e);

@@ -39,7 +39,14 @@ struct broker {
 	struct callers		*callers;
 	secret_t		*admin_token;
 	secret_t		*owui_secret;
+
+	/* /readyz asks Vault itself at most every READYZ_PROBE_MS. */
+	pthread_mutex_t		 probe_lock;
+	long			 probe_at_ms;
+	int			 probe_ok;
 };
+
+#define READYZ_PROBE_MS	2000
 
 /* Build the parts a reload may replace from b->cfg; on success swap them
  * in (freeing the old ones) under the write lock. */

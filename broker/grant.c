@@ -14,6 +14,8 @@
 #include "store.h"
 #include "toolcat.h"
 
+#define GRANT_MAX_LEN	65536
+
 static int
 grant_wanted(const json_t *wanted, const char *name)
 {
@@ -75,7 +77,8 @@ grant_tools(const struct membership *m, const struct integration *ints, size_t n
 json_t *
 grant_mint(const struct broker_cfg *cfg, const struct keyring *keys,
     const struct identity *id, const struct membership *m,
-    const struct integration *ints, size_t n, json_t *tools, struct err *e)
+    const struct integration *ints, size_t n, json_t *tools, int with_groups,
+    struct err *e)
 {
 	json_t		*claims, *names = json_array(), *vers = json_object(), *desc = json_array();
 	json_t		*groups = json_array(), *out = NULL;
@@ -101,7 +104,7 @@ grant_mint(const struct broker_cfg *cfg, const struct keyring *keys,
 		    "cred_version", ints[i].cred_version));
 	}
 	/* Redeem re-checks membership, which may come from an IdP group. */
-	for (size_t i = 0; i < id->ngroups; i++)
+	for (size_t i = 0; with_groups && i < id->ngroups; i++)
 		json_array_append_new(groups, json_string(id->groups[i]));
 	claims = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:O,s:O,s:O,s:s,s:I,s:I}",
 	    "iss", cfg->grant_issuer, "aud", cfg->grant_audience, "sub", id->email,
@@ -143,6 +146,8 @@ grant_check(const struct broker_cfg *cfg, const struct keyring *keys, const char
 	o.audience = cfg->grant_audience;
 	o.skew_s = 5;
 	o.require_exp = 1;
+	/* Ours, signature checked before parsing; may carry many IdP groups. */
+	o.max_token_len = GRANT_MAX_LEN;
 	if (jwt_verify(token, keys->verify, keys->nverify, &o, &claims, e) == -1) {
 		char why[ERR_MSG_MAX];
 

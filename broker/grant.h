@@ -24,10 +24,13 @@ struct membership;
 json_t	*grant_tools(const struct membership *, const struct integration *, size_t n,
 	    const json_t *wanted);
 /* Mint one grant. On success returns the description the API replies with
- * ({tenant, role, token, expires_at, integrations, tools}). */
+ * ({tenant, role, token, expires_at, integrations, tools}). with_groups:
+ * the membership comes from an IdP group, so the grant carries the user's
+ * groups for redeem to re-check it; a direct membership needs none. */
 json_t	*grant_mint(const struct broker_cfg *, const struct keyring *,
 	    const struct identity *, const struct membership *,
-	    const struct integration *, size_t n, json_t *tools, struct err *);
+	    const struct integration *, size_t n, json_t *tools, int with_groups,
+	    struct err *);
 /* Verify a grant's signature, issuer, audience and expiry; the claims are
  * returned for the caller's further checks (revocation, membership). */
 json_t	*grant_check(const struct broker_cfg *, const struct keyring *, const char *token,

@@ -62,6 +62,9 @@ broker_on_change(const char *payload, void *arg)
 		vault_cache_invalidate(b->vault, NULL);
 }
 static struct event	*keys_retry_ev;
+static struct event	*purge_ev;
+
+#define PURGE_INTERVAL_S	60
 static int		 keys_retry_s = 1;
 
 static void
@@ -136,8 +139,15 @@ broker_load_reloadables(struct broker *b, struct err *e)
 	/* Keys come from Vault, which may not be reachable yet at start-up:
 	 * then the retry timer loads them. */
 	if (b->keys != NULL || strcmp(b->cfg.signing_key_source, "file") == 0) {
-		if (strcmp(b->cfg.signing_key_source, "vault") == 0)
-			vault_cache_invalidate(b->vault, NULL);
+		if (strcmp(b->cfg.signing_key_source, "vault") == 0) {
+			char path[512];
+
+			/* Only the key: cached tenant credentials may be what
+			 * bridges a Vault outage right now. */
+			snprintf(path, sizeof path, "%s/%s", b->cfg.vault_kv_prefix,
+			    b->cfg.signing_key_path);
+			vault_cache_invalidate(b->vault, path);
+		}
 		if ((keys = keys_load(&b->cfg, b->vault, e)) == NULL)
 			goto fail;
 	}
@@ -188,6 +198,23 @@ broker_keys_retry(evutil_socket_t fd, short what, void *arg)
 	tv.tv_usec = 0;
 	keys_retry_s = keys_retry_s * 2 > 30 ? 30 : keys_retry_s * 2;
 	evtimer_add(keys_retry_ev, &tv);
+}
+
+/* Revocations of grants that have expired anyway are dropped. */
+static void
+broker_purge(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker	*b = arg;
+	struct err	 e;
+	int		 n;
+
+	(void)fd;
+	(void)what;
+	err_clear(&e);
+	if ((n = store_purge_expired(b->store, &e)) == -1)
+		log_warnx("purging expired revocations: %s", e.msg);
+	else if (n > 0)
+		log_info("purged %d expired revocation(s)", n);
 }
 
 static void
@@ -359,6 +386,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	err_clear(&e);
 	pthread_rwlock_init(&b->reload_lock, NULL);
+	pthread_mutex_init(&b->probe_lock, NULL);
 	if ((b->base = daemon_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	if ((b->vault = broker_vault(&b->cfg, &vault_token, &e)) == NULL)
@@ -397,6 +425,12 @@ main(int argc, char *argv[])
 		evsignal_add(sigs[i], NULL);
 	}
 	keys_retry_ev = evtimer_new(b->base, broker_keys_retry, b);
+	purge_ev = event_new(b->base, -1, EV_PERSIST, broker_purge, b);
+	{
+		struct timeval every = { PURGE_INTERVAL_S, 0 };
+
+		evtimer_add(purge_ev, &every);
+	}
 	if (b->keys == NULL)
 		broker_keys_retry(-1, 0, b);
 	else
@@ -408,6 +442,7 @@ main(int argc, char *argv[])
 	/* One teardown path, in reverse order of start-up. */
 	httpd_free(b->httpd);
 	event_free(keys_retry_ev);
+	event_free(purge_ev);
 	for (int i = 0; signums[i] != 0; i++)
 		event_free(sigs[i]);
 	store_listen_stop(b->store);
@@ -424,6 +459,7 @@ main(int argc, char *argv[])
 	broker_cfg_free(&b->cfg);
 	event_base_free(b->base);
 	pthread_rwlock_destroy(&b->reload_lock);
+	pthread_mutex_destroy(&b->probe_lock);
 	log_notice("stopped");
 	return rc;
 }

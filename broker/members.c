@@ -34,6 +34,9 @@ struct members {
 	pthread_mutex_t		 lock;
 	struct members_entry	*buckets[MEMBERS_BUCKETS];
 	size_t			 count;
+	/* Bumped by every flush: an answer read from PostgreSQL before a
+	 * flush must not be cached after it (it may predate the change). */
+	unsigned long		 gen;
 	unsigned long		 hits, misses, stale_served;
 };
 
@@ -74,6 +77,7 @@ members_flush_locked(struct members *m)
 		m->buckets[i] = NULL;
 	}
 	m->count = 0;
+	m->gen++;
 }
 
 void
@@ -190,6 +194,7 @@ members_lookup(struct members *m, const char *email, const char *const *groups,
 	size_t			 nfresh = 0;
 	time_t			 now = time(NULL);
 	struct err		 dberr;
+	unsigned long		 gen;
 
 	*stale = 0;
 	members_key(email, groups, ngroups, key);
@@ -202,12 +207,14 @@ members_lookup(struct members *m, const char *email, const char *const *groups,
 		return *out != NULL ? 0 : err_set(e, 500, "nomem", "out of memory");
 	}
 	m->misses++;
+	gen = m->gen;
 	pthread_mutex_unlock(&m->lock);
 
 	err_clear(&dberr);
 	if (store_memberships(m->store, email, groups, ngroups, &fresh, &nfresh, &dberr) == 0) {
 		pthread_mutex_lock(&m->lock);
-		members_put_locked(m, key, fresh, nfresh);
+		if (m->gen == gen)
+			members_put_locked(m, key, fresh, nfresh);
 		pthread_mutex_unlock(&m->lock);
 		*out = fresh;
 		*n = nfresh;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,11 +217,31 @@ httpd_body_release(const void *data, size_t len, void *arg)
 	free((void *)(uintptr_t)data);
 }
 
+/* Header values carry bearer tokens and client secrets: wipe before free.
+ * all = 0 spares the headers libevent still reads (Connection and such). */
+static void
+httpd_headers_wipe(struct evkeyvalq *q, int all)
+{
+	static const char *const sensitive[] = { "Authorization", "Cookie",
+	    "X-OpenWebUI-User-Jwt", "X-Tenantgate-Admin", "Proxy-Authorization" };
+	struct evkeyval *kv;
+
+	TAILQ_FOREACH(kv, q, next) {
+		int wipe = all;
+
+		for (size_t i = 0; !wipe && i < sizeof sensitive / sizeof sensitive[0]; i++)
+			wipe = strcasecmp(kv->key, sensitive[i]) == 0;
+		if (wipe)
+			secret_wipe(kv->value, strlen(kv->value));
+	}
+}
+
 static void
 httpd_req_free(struct httpd_req *r)
 {
 	free(r->path);
 	evhttp_clear_headers(&r->query);
+	httpd_headers_wipe(&r->in_headers, 1);
 	evhttp_clear_headers(&r->in_headers);
 	evhttp_clear_headers(&r->out_headers);
 	if (r->body != NULL)
@@ -388,6 +409,8 @@ httpd_req_new(struct httpd *h, struct evhttp_request *evreq, struct httpd_conn *
 		evhttp_parse_query_str(q, &r->query);
 	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(evreq), next)
 		evhttp_add_header(&r->in_headers, kv->key, kv->value);
+	/* libevent's own copies are not needed any more: wipe them now. */
+	httpd_headers_wipe(evhttp_request_get_input_headers(evreq), 0);
 	r->body_len = evbuffer_get_length(in);
 	if ((r->body = malloc(r->body_len + 1)) == NULL || r->path == NULL) {
 		httpd_req_free(r);
@@ -796,7 +819,12 @@ httpd_reply(struct httpd_req *r, int status, const char *content_type, const cha
 	r->status = status;
 	if (content_type != NULL)
 		httpd_add_header(r, "Content-Type", content_type);
-	if (len > 0 && (r->out_body = malloc(len)) != NULL) {
+	if (len > 0) {
+		if ((r->out_body = malloc(len)) == NULL) {
+			/* Never a 200 with a missing body. */
+			r->status = 500;
+			return;
+		}
 		memcpy(r->out_body, body, len);
 		r->out_len = len;
 	}

@@ -60,6 +60,7 @@ struct vault {
 	/* mu: the KV cache. */
 	struct vault_cent	*cache;
 	size_t			 ncache;
+	unsigned long		 cache_gen;	/* bumped by every invalidation */
 
 	/* mu: status. */
 	int			 sealed;

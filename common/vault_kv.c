@@ -69,11 +69,17 @@ vault_cache_drop_locked(struct vault *v, const char *path)
 /* Takes ownership of data. */
 static void
 vault_cache_put(struct vault *v, const char *path, secret_t *data, int version,
-    long now)
+    long now, unsigned long gen)
 {
 	struct vault_cent *c, *oldest;
 
 	pthread_mutex_lock(&v->mu);
+	/* Read before an invalidation (a rotation): never cache it after. */
+	if (v->cache_gen != gen) {
+		pthread_mutex_unlock(&v->mu);
+		secret_free(data);
+		return;
+	}
 	if ((c = vault_cache_find_locked(v, path)) == NULL) {
 		if (v->ncache >= VAULT_CACHE_MAX) {
 			for (oldest = c = v->cache; c != NULL; c = c->next)
@@ -125,6 +131,7 @@ vault_cache_invalidate(struct vault *v, const char *path)
 		vault_cache_clear_locked(v);
 	else
 		vault_cache_drop_locked(v, path);
+	v->cache_gen++;
 	pthread_mutex_unlock(&v->mu);
 }
 
@@ -223,6 +230,7 @@ vault_kv_read(struct vault *v, const char *path, secret_t **data_json,
 	secret_t	*d;
 	long		 now, age, ttl_ms, stale_ms;
 	int		 ver = 0, was_stale;
+	unsigned long	 gen;
 
 	if (e == NULL)
 		e = &tmp;
@@ -239,12 +247,15 @@ vault_kv_read(struct vault *v, const char *path, secret_t **data_json,
 			*version = ver;
 		return 0;
 	}
+	pthread_mutex_lock(&v->mu);
+	gen = v->cache_gen;
+	pthread_mutex_unlock(&v->mu);
 	if (vault_kv_fetch(v, path, 0, &d, &ver, e) == 0) {
 		if (v->cache_ttl_s > 0) {
 			secret_t *copy = secret_dup(d);
 
 			if (copy != NULL)
-				vault_cache_put(v, path, copy, ver, now);
+				vault_cache_put(v, path, copy, ver, now, gen);
 		}
 		pthread_mutex_lock(&v->mu);
 		was_stale = v->serving_stale;
