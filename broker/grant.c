@@ -87,6 +87,10 @@ grant_mint(const struct broker_cfg *cfg, const struct keyring *keys,
 	time_t		 now = time(NULL);
 	long		 ttl = cfg->grant_ttl > 300 ? 300 : cfg->grant_ttl;
 
+	/* A grant never outlives the user token it was minted for. */
+	if (id->exp > 0 && id->exp - now < ttl)
+		ttl = id->exp - now > 0 ? id->exp - now : 1;
+
 	if (RAND_bytes(rnd, sizeof rnd) != 1) {
 		json_decref(tools);
 		err_set(e, 500, "rng", "no randomness available for a grant id");

@@ -68,6 +68,24 @@ log_set_sink(void (*sink)(enum log_level, const char *, void *), void *arg)
 }
 
 void
+log_clean(char *s, int keep_newlines)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\r')
+			*p = keep_newlines ? *p : ' ';
+		else if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			*p = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			p[0] = '?';
+			p[1] = '?';
+			p++;
+		}
+	}
+}
+
+void
 log_ctx_set(const char *fmt, ...)
 {
 	va_list ap;
@@ -94,10 +112,9 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 	if (lvl < log_min)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	/* Keep one event on one line whatever the message contained. */
-	for (char *p = msg; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	/* One event on one line, and no escape sequences, whatever the
+	 * message quoted. */
+	log_clean(msg, 0);
 	if (with_errno) {
 		size_t n = strlen(msg);
 		snprintf(msg + n, sizeof msg - n, ": %s", strerror(saved));

@@ -20,6 +20,12 @@ const char *log_level_name(enum log_level);
 /* Tests capture lines instead of writing them. NULL restores stderr. */
 void	log_set_sink(void (*sink)(enum log_level, const char *line, void *arg), void *arg);
 
+/* Make text safe for a terminal or a log line, in place: C0 controls,
+ * DEL and C1 controls (UTF-8 C2 80..9F) become '?' so no escape sequence
+ * from a user or an upstream reaches an operator's terminal. Newlines
+ * become spaces unless keep_newlines; tabs stay. */
+void	log_clean(char *s, int keep_newlines);
+
 /* Per-thread context prefix, e.g. "req=7f3a user=alice@example.com". */
 void	log_ctx_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_ctx_clear(void);

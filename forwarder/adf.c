@@ -250,7 +250,9 @@ static const struct {
 static size_t
 adf_entity(struct adf_buf *b, const char *p)
 {
-	const char	*semi = strchr(p, ';');
+	/* Entities are short: look no further, or a run of '&' costs a scan
+	 * of the rest of the page each. */
+	const char	*semi = memchr(p, ';', strnlen(p, 12));
 	size_t		 n;
 	char		 utf8[5];
 	unsigned long	 cp;
@@ -348,6 +350,10 @@ adf_storage_to_text(const char *html)
 				const char *close = p[1] == '/' ? NULL : adf_find_close(p + 1,
 				    adf_tag_is(p, "script") ? "</script" : "</style");
 
+				/* Unclosed: the rest is script or style, not text.
+				 * Stopping also keeps <script><script>... linear. */
+				if (close == NULL && p[1] != '/')
+					break;
 				if (close != NULL)
 					p = close;
 			}

@@ -115,20 +115,20 @@ grants_cache_free(struct grants_cache *c)
 	free(c);
 }
 
-/* Tenant slugs become tool-name prefixes: keep them to what every MCP
- * client accepts in a tool name, and free of our "__" separator. */
+/* Tenant slugs become tool-name prefixes split at the first "__": hold
+ * them to the schema's rule (^[a-z][a-z0-9-]{1,30}$), so no slug can
+ * contain or end next to the separator. */
 static int
 grants_slug_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 40 || strstr(s, "__") != NULL)
+	if (n < 2 || n > 31 || !(s[0] >= 'a' && s[0] <= 'z'))
 		return 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 1; i < n; i++) {
 		char ch = s[i];
 
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'))
 			return 0;
 	}
 	return 1;

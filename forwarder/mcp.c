@@ -46,7 +46,13 @@ mcp_version_known(const char *v)
 static json_t *
 mcp_error(const json_t *id, int code, const char *msg, json_t *data)
 {
-	json_t *er = json_pack("{s:i,s:s}", "code", code, "message", msg);
+	char	 text[1024];
+	json_t	*er;
+
+	/* Messages quote request text cut at a byte count: keep them UTF-8. */
+	snprintf(text, sizeof text, "%s", msg);
+	text[jsonx_utf8_prefix(text)] = '\0';
+	er = json_pack("{s:i,s:s}", "code", code, "message", text);
 
 	if (data != NULL)
 		json_object_set_new(er, "data", data);

@@ -73,6 +73,9 @@ usertools_leaks(const char *text, const secret_t *line)
 		;
 	if (strlen(v) >= 8 && strstr(text, v) != NULL)
 		return 1;
+	/* "Bearer <token>", "Token <token>": the token alone counts too. */
+	if ((pw = strchr(v, ' ')) != NULL && strlen(pw + 1) >= 8 && strstr(text, pw + 1) != NULL)
+		return 1;
 	if (strncmp(v, "Basic ", 6) != 0 || (n = strlen(v + 6)) == 0 || n % 4 != 0 ||
 	    (dec = malloc(n + 1)) == NULL)
 		return 0;
@@ -146,22 +149,6 @@ usertools_builtin_tool(const struct grant *g, const struct toolcat_entry *te)
 	    "openWorldHint", 1);
 }
 
-/* Length of s without a trailing partial UTF-8 sequence. */
-static size_t
-usertools_utf8_prefix(const char *s)
-{
-	size_t n = strlen(s), i = n, need;
-
-	while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-		i--;
-	if (i == 0)
-		return n;
-	need = ((unsigned char)s[i - 1] & 0xE0) == 0xC0 ? 2 :
-	    ((unsigned char)s[i - 1] & 0xF0) == 0xE0 ? 3 :
-	    ((unsigned char)s[i - 1] & 0xF8) == 0xF0 ? 4 : 1;
-	return n - (i - 1) >= need ? n : i - 1;
-}
-
 static json_t *
 usertools_backend_tool(const struct grant *g, const struct grant_integ *gi, const json_t *t)
 {
@@ -177,7 +164,7 @@ usertools_backend_tool(const struct grant *g, const struct grant_integ *gi, cons
 	    "object");
 	/* A long description was cut by bytes: end it on a whole character. */
 	o = json_pack("{s:s,s:s%,s:o}", "name", name, "description", desc,
-	    usertools_utf8_prefix(desc), "inputSchema", schema);
+	    jsonx_utf8_prefix(desc), "inputSchema", schema);
 	if (jsonx_str(t, "title") != NULL)
 		json_object_set_new(o, "title", json_string(jsonx_str(t, "title")));
 	if (json_is_object(json_object_get(t, "annotations")))
@@ -290,6 +277,9 @@ usertools_backend_result(const json_t *res, size_t max, struct err *e)
 		const char	*first = jsonx_str(json_array_get(content, 0), "text");
 		char		*cut = strndup(first != NULL ? first : "", max / 2);
 
+		if (cut != NULL)
+			jsonx_utf8_cut(cut, max / 2);
+
 		json_decref(out);
 		out = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text",
 		    cut != NULL ? cut : "", "isError", is_error);
@@ -363,6 +353,10 @@ usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
 		t.url = gi->base_url;
 		t.auth = cred;
 		if (backend_mcp_tools(r->fwd->backends, r->conf, &t, &tools, e) == -1) {
+			if (usertools_leaks(e->msg, cred))
+				err_set(e, 502, "upstream_echoed_credential", "tenant '%s''s MCP "
+				    "server answered with its own credential in the text",
+				    g->tenant);
 			secret_free(cred);
 			*result = usertools_result_error(e);
 			return 1;

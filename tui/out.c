@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "log.h"
 #include "out.h"
 #include "text.h"
 
@@ -133,6 +134,8 @@ out_note(struct out *o, const char *fmt, ...)
 	va_end(ap);
 	if (s == NULL)
 		return;
+	/* Notes quote what tenants' sites answer (names, emails). */
+	log_clean(s, 1);
 	if (o->notes != NULL) {
 		fputs(s, o->notes);
 		fflush(o->notes);

@@ -284,6 +284,17 @@ text_short_time(const char *iso, char *buf, size_t len)
 	snprintf(buf, len, "%.10s %.5s", iso, iso + 11);
 }
 
+/* Bytes in the UTF-8 sequence that starts with lead (1 for a stray byte). */
+static size_t
+text_utf8_len(unsigned char lead)
+{
+	if (lead >= 0xf0 && lead < 0xf8)
+		return 4;
+	if (lead >= 0xe0)
+		return lead < 0xf0 ? 3 : 1;
+	return lead >= 0xc0 ? 2 : 1;
+}
+
 char **
 text_lines(const char *text, int w, int wrap, int *nout)
 {
@@ -309,6 +320,10 @@ text_lines(const char *text, int w, int wrap, int *nout)
 						take = k;
 						break;
 					}
+				/* Narrower than one character: take a whole one
+				 * anyway, or this would never end. */
+				if (take == 0)
+					take = strnlen(p, text_utf8_len((unsigned char)*p));
 			}
 			if (n == cap) {
 				cap = cap != 0 ? cap * 2 : 64;

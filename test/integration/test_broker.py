@@ -616,3 +616,11 @@ def test_sd_notify_ready_and_stopping(tg, tmp_path):
     finally:
         s.close()
         b.stop()
+
+
+def test_grant_never_outlives_the_user_token(client, tg):
+    r = client.grants(tg.user_token("alice@example.com", ttl=60))
+    assert r.status_code == 200, r.text
+    c = claims_of(r.json()["grants"][0]["token"])
+    assert c["exp"] - c["iat"] <= 61
+    assert r.json()["grants"][0]["expires_at"] == c["exp"]

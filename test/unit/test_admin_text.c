@@ -117,6 +117,11 @@ test_lines(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(l[0], "one two three four");
 	text_lines_free(l, n);
+	/* Narrower than a wide character: one character per line, and an end. */
+	l = text_lines("ab\xe4\xb8\xad" "cd", 1, 1, &n);
+	assert_int_equal(n, 5);
+	assert_string_equal(l[2], "\xe4\xb8\xad");
+	text_lines_free(l, n);
 }
 
 static void

@@ -79,6 +79,18 @@ test_log_one_line_per_event(void **state)
 }
 
 static void
+test_log_strips_terminal_controls(void **state)
+{
+	char s[] = "a\x1b]52;c;x\x07" "b\x7f\xc2\x9b" "c\td\ne";
+
+	(void)state;
+	log_clean(s, 1);
+	assert_string_equal(s, "a?]52;c;x?b???c\td\ne");
+	log_clean(s, 0);
+	assert_null(strchr(s, '\n'));
+}
+
+static void
 test_wipe(void **state)
 {
 	char buf[32];
@@ -150,6 +162,7 @@ main(void)
 		cmocka_unit_test(test_redacted_formatter),
 		cmocka_unit_test(test_logger_never_prints_secret),
 		cmocka_unit_test(test_log_one_line_per_event),
+		cmocka_unit_test(test_log_strips_terminal_controls),
 		cmocka_unit_test(test_wipe),
 		cmocka_unit_test(test_constant_time_eq),
 		cmocka_unit_test(test_from_file),
