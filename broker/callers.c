@@ -34,6 +34,7 @@ struct callers {
 	char			*review_url;
 	char			*review_token_file;
 	char			**allowed;
+	char			*audience;	/* NULL: any audience */
 	pthread_mutex_t		 lock;
 	struct callers_seen	 seen[CALLERS_CACHE];
 	size_t			 next_seen;
@@ -96,6 +97,8 @@ callers_new(const struct broker_cfg *cfg, struct err *e)
 		c->review_token_file = strdup(cfg->callers_tokenreview_token_file != NULL ?
 		    cfg->callers_tokenreview_token_file : cfg->vault_sa_token_file);
 		c->allowed = callers_strv_dup(cfg->callers_allowed);
+		if (cfg->callers_audience != NULL && cfg->callers_audience[0] != '\0')
+			c->audience = strdup(cfg->callers_audience);
 	}
 	return c;
 }
@@ -108,6 +111,7 @@ callers_free(struct callers *c)
 	secret_free(c->client_secret);
 	free(c->review_url);
 	free(c->review_token_file);
+	free(c->audience);
 	for (size_t i = 0; c->allowed != NULL && c->allowed[i] != NULL; i++)
 		free(c->allowed[i]);
 	free(c->allowed);
@@ -145,6 +149,18 @@ callers_allowed_sa(struct callers *c, const char *username, char *who, size_t wh
 	return 0;
 }
 
+static int
+callers_has_audience(const json_t *status, const char *audience)
+{
+	size_t	 i;
+	json_t	*v;
+
+	json_array_foreach(json_object_get(status, "audiences"), i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), audience) == 0)
+			return 1;
+	return 0;
+}
+
 /* Ask the Kubernetes API whether this service-account token is genuine. */
 static int
 callers_review(struct callers *c, const char *token, char *who, size_t wholen,
@@ -159,8 +175,13 @@ callers_review(struct callers *c, const char *token, char *who, size_t wholen,
 	int			 rc = -1, ok = 0;
 
 	snprintf(url, sizeof url, "%s/apis/authentication.k8s.io/v1/tokenreviews", c->review_url);
+	/* With an audience, a token the forwarder got for some other service
+	 * cannot be replayed here: the API server checks it is ours. */
 	doc = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "authentication.k8s.io/v1",
 	    "kind", "TokenReview", "spec", "token", token);
+	if (doc != NULL && c->audience != NULL)
+		json_object_set_new(json_object_get(doc, "spec"), "audiences",
+		    json_pack("[s]", c->audience));
 	body = jsonx_dump(doc);
 	json_decref(doc);
 	if (body == NULL)
@@ -205,6 +226,12 @@ callers_review(struct callers *c, const char *token, char *who, size_t wholen,
 		why = jsonx_str(json_object_get(j, "status"), "error");
 		err_set(e, 401, "caller_unauthenticated", "the caller's service-account token was "
 		    "not accepted by TokenReview%s%s", why ? ": " : "", why ? why : "");
+		goto out;
+	}
+	if (c->audience != NULL && !callers_has_audience(json_object_get(j, "status"),
+	    c->audience)) {
+		err_set(e, 401, "caller_unauthenticated", "the caller's service-account token "
+		    "was not issued for audience '%s'", c->audience);
 		goto out;
 	}
 	if (!callers_allowed_sa(c, user, who, wholen)) {

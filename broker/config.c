@@ -114,6 +114,8 @@ const struct conf_entry broker_conf_table[] = {
 	  "Bearer token the broker uses for the TokenReview API (default: vault_sa_token_file)" },
 	{ "callers_allowed", CONF_LIST, O(callers_allowed), 0, NULL, 0, 0, NULL,
 	  "Service accounts allowed to call, as namespace/name, comma-separated" },
+	{ "callers_audience", CONF_STR, O(callers_audience), 0, "tenantgate-broker", 0, 0, NULL,
+	  "Audience a forwarder's service-account token must be issued for (a projected token); empty = any" },
 	{ "admin_token_file", CONF_PATH, O(admin_token_file), 0, NULL, 0, 0, NULL,
 	  "File with the token /v1/revoke requires in X-Tenantgate-Admin; unset disables /v1/revoke" },
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL },

@@ -66,6 +66,7 @@ struct broker_cfg {
 	char	*callers_tokenreview_url;
 	char	*callers_tokenreview_token_file;
 	char	**callers_allowed;
+	char	*callers_audience;
 	char	*admin_token_file;
 };
 

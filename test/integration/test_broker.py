@@ -308,10 +308,15 @@ def test_user_assertion_alone_cannot_redeem(tg, broker, client):
 
 
 def test_forwarder_service_account_via_tokenreview(tg, broker):
-    sa = tg.s.tokenreview.mint_sa_token("tenantgate", "forwarder")
+    tr = tg.s.tokenreview
+    sa = tr.mint_sa_token("tenantgate", "forwarder", audiences=["tenantgate-broker"])
     ok = Client(tg, broker.url, caller=sa)
     assert ok.grants(tg.user_token("alice@example.com")).status_code == 200
-    other = tg.s.tokenreview.mint_sa_token("tenantgate", "intruder")
+    # the forwarder's token for another service cannot be replayed here
+    vault_aud = tr.mint_sa_token("tenantgate", "forwarder", audiences=["vault"])
+    r = Client(tg, broker.url, caller=vault_aud).grants(tg.user_token("alice@example.com"))
+    assert r.status_code == 401
+    other = tr.mint_sa_token("tenantgate", "intruder", audiences=["tenantgate-broker"])
     r = Client(tg, broker.url, caller=other).grants(
         tg.user_token("alice@example.com"))
     assert r.status_code == 401
