@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -58,11 +59,11 @@ const struct store_stmt_def store_stmts[STORE_Q__COUNT] = {
 
 	[STORE_Q_REVOKE_USER] = { "tg_revoke_user",
 	    "INSERT INTO user_revocations (email, revoked_before, revoked_by) "
-	    "VALUES ($1, clock_timestamp(), $2) "
+	    "VALUES ($1, to_timestamp($3::double precision), $2) "
 	    "ON CONFLICT (email) DO UPDATE SET"
 	    " revoked_before = greatest(user_revocations.revoked_before,"
 	    "  excluded.revoked_before),"
-	    " revoked_by = excluded.revoked_by", 2, 0 },
+	    " revoked_by = excluded.revoked_by", 3, 0 },
 
 	/* iat has whole seconds: a grant from the revocation's own second
 	 * counts as revoked. */
@@ -291,11 +292,18 @@ int
 store_revoke_user(struct store *s, const char *email, const char *by,
     struct err *e)
 {
-	const char	*params[2] = { email, by };
+	struct timespec	 now;
+	char		 at[32];
+	const char	*params[3] = { email, by, at };
 	PGresult	*r;
 
 	if (store_need(email, "email", e) == -1)
 		return -1;
+	/* The revocation is compared with grants' iat, which comes from this
+	 * process's clock: take the time from the same clock, not the
+	 * database's, so skew between the two cannot let a grant through. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(at, sizeof at, "%lld.%03ld", (long long)now.tv_sec, now.tv_nsec / 1000000);
 	if (store_exec(s, STORE_Q_REVOKE_USER, params, &r, e) == -1)
 		return -1;
 	PQclear(r);

@@ -441,6 +441,15 @@ usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const jso
 			*result = usertools_result_error(e);
 			return 0;
 		}
+		/* A built-in this caller may not use is refused here: asking the
+		 * tenant's MCP backends would redeem a credential for nothing. */
+		if (te != NULL && grants_integration(g, te->kind) != NULL) {
+			metric_inc(&r->fwd->metrics[FM_TOOL_REFUSED]);
+			log_warnx("tool call refused: %s%s%s not granted (role %s)", tenant,
+			    USERTOOLS_SEP, tool, g->role);
+			return err_set(e, 403, "tool_not_granted", "tool '%s' is not granted to you "
+			    "in tenant '%s' (role %s)", tool, tenant, g->role);
+		}
 		found = usertools_run_backend(r, g, tool, args, result, &renew, e);
 		if (found == -1)
 			return -1;
@@ -460,12 +469,6 @@ usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const jso
 			return 0;
 		}
 		metric_inc(&r->fwd->metrics[FM_TOOL_REFUSED]);
-		if (te != NULL && grants_integration(g, te->kind) != NULL) {
-			log_warnx("tool call refused: %s%s%s not granted (role %s)", tenant,
-			    USERTOOLS_SEP, tool, g->role);
-			return err_set(e, 403, "tool_not_granted", "tool '%s' is not granted to you "
-			    "in tenant '%s' (role %s)", tool, tenant, g->role);
-		}
 		return err_set(e, 404, "unknown_tool", "tenant '%s' has no tool '%.80s'", tenant,
 		    tool);
 	}
