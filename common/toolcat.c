@@ -110,3 +110,38 @@ toolcat_schema(const struct toolcat_entry *te)
 	pthread_once(&toolcat_once, toolcat_parse_schemas);
 	return toolcat_schemas[te - toolcat];
 }
+
+void
+toolcat_docs(FILE *f)
+{
+	fputs("# Built-in tools\n\n<!-- generated from common/toolcat.c by "
+	    "`tenantgate-forwarder --tools-docs`; do not edit -->\n\n"
+	    "Each tenant integration of kind `jira` or `confluence` offers these tools, "
+	    "named `<tenant>__<tool>` in MCP and reached at "
+	    "`POST /tools/{tenant}/{tool}/execute` in the OpenAPI server. "
+	    "Members with the `viewer` role get the read tools only.\n\n"
+	    "| tool | kind | access | upstream | arguments (* = required) | what it does |\n"
+	    "|---|---|---|---|---|---|\n", f);
+	for (size_t i = 0; i < toolcat_len; i++) {
+		const struct toolcat_entry	*te = &toolcat[i];
+		const json_t			*schema = toolcat_schema(te);
+		const json_t			*req = json_object_get(schema, "required");
+		const char			*key;
+		json_t				*prop, *v;
+		size_t				 k;
+		int				 first = 1;
+
+		fprintf(f, "| `%s` | %s | %s | `%s` | ", te->name, te->kind,
+		    te->access == TOOL_READ ? "read" : "write", te->upstream);
+		json_object_foreach((json_t *)json_object_get(schema, "properties"), key, prop) {
+			int required = 0;
+
+			json_array_foreach(req, k, v)
+				required |= strcmp(json_string_value(v), key) == 0;
+			fprintf(f, "%s`%s`%s %s", first ? "" : ", ", key, required ? "*" : "",
+			    json_string_value(json_object_get(prop, "type")));
+			first = 0;
+		}
+		fprintf(f, " | %s |\n", te->description);
+	}
+}

@@ -9,6 +9,7 @@
 #define TG_TOOLCAT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -31,6 +32,9 @@ const struct toolcat_entry *toolcat_find(const char *name);
 /* The entry's input schema, parsed once per process and shared read-only:
  * json_incref() it to hand it on, never modify it. */
 const json_t *toolcat_schema(const struct toolcat_entry *);
+/* Markdown reference of every row (docs/tools.md), arguments read from
+ * the schemas, so docs and code cannot disagree. */
+void	toolcat_docs(FILE *);
 /* May a member with `role` (viewer|editor|admin) use this tool? */
 int	toolcat_role_allows(const char *role, enum tool_access);
 /* Is `kind` one we have built-in tools for (jira, confluence)? */

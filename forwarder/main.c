@@ -31,6 +31,7 @@
 static const char usage_text[] =
 "usage: tenantgate-forwarder [-c file] [-o key=value]... [--check-config]\n"
 "                            [--show-config] [--config-docs] [--tool-catalogue]\n"
+"                            [--tools-docs]\n"
 "                            [--version] [--help]\n"
 "\n"
 "NAME\n"
@@ -54,6 +55,7 @@ static const char usage_text[] =
 "     --show-config       print the effective config (secrets as ***), exit\n"
 "     --config-docs       print the config reference (markdown), exit\n"
 "     --tool-catalogue    print the built-in tools (JSON), exit\n"
+"     --tools-docs        print the built-in tools reference (Markdown), exit\n"
 "     -h, --help          this text\n"
 "     --version           print the version\n"
 "\n"
@@ -224,6 +226,7 @@ main(int argc, char *argv[])
 		{ "config-docs", no_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "tool-catalogue", no_argument, NULL, 'T' },
+		{ "tools-docs", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct main_state	 m;
@@ -261,6 +264,9 @@ main(int argc, char *argv[])
 			break;
 		case 'D':
 			conf_docs(fwdconf_table, "tenantgate-forwarder configuration", stdout);
+			return 0;
+		case 'W':
+			toolcat_docs(stdout);
 			return 0;
 		case 'T':
 			return main_catalogue();

@@ -71,6 +71,15 @@ def test_config_docs_match_the_table(prog):
     assert doc.read_text() == r.stdout, f"{doc} is stale: run make docs"
 
 
+def test_tools_docs_match_the_catalogue():
+    exe = built("tenantgate-forwarder")
+    r = subprocess.run([exe, "--tools-docs"], capture_output=True, text=True,
+                       timeout=10, check=True)
+    doc = REPO / "docs/tools.md"
+    assert doc.read_text() == r.stdout, f"{doc} is stale: run make docs"
+    assert "`jira_search`" in r.stdout and "`confluence_get_page`" in r.stdout
+
+
 def test_bad_config_reports_every_error_with_line_numbers(tmp_path):
     exe = built("tenantgate-broker")
     conf = tmp_path / "b.conf"
