@@ -220,26 +220,39 @@ ops_member_add(struct admin *a, const char *email, const char *tenant, const cha
 	    "member.role", tenant, email, old_role, changed, e);
 }
 
+/* Delete a membership or a group mapping (query del, params p) and audit
+ * the role it had; `missing` is the 404 message when there was none. */
+static int
+ops_remove_role(struct admin *a, enum db_q del, const char *const *p, const char *action,
+    const char *tenant, const char *subject, const char *missing_code,
+    const char *missing, struct err *e)
+{
+	PGconn	*c;
+	json_t	*row;
+	int	 rc;
+
+	if ((c = ops_begin(a, e)) == NULL)
+		return -1;
+	if ((rc = db_one(c, del, p, &row, e)) != 1) {
+		if (rc == 0)
+			err_set(e, 404, missing_code, "%s", missing);
+		return ops_fail(c);
+	}
+	rc = ops_finish(a, c, action, tenant, subject,
+	    json_pack("{s:O}", "old_role", json_object_get(row, "role")), e);
+	json_decref(row);
+	return rc;
+}
+
 int
 ops_member_remove(struct admin *a, const char *email, const char *tenant, struct err *e)
 {
 	const char	*p[2] = { email, tenant };
-	PGconn		*c;
-	json_t		*row;
-	int		 rc;
+	char		 missing[ERR_MSG_MAX];
 
-	if ((c = ops_begin(a, e)) == NULL)
-		return -1;
-	if ((rc = db_one(c, DBQ_MEMBER_DELETE, p, &row, e)) != 1) {
-		if (rc == 0)
-			err_set(e, 404, "not_member", "%s is not a member of tenant '%s'", email,
-			    tenant);
-		return ops_fail(c);
-	}
-	rc = ops_finish(a, c, "member.remove", tenant, email,
-	    json_pack("{s:O}", "old_role", json_object_get(row, "role")), e);
-	json_decref(row);
-	return rc;
+	snprintf(missing, sizeof missing, "%s is not a member of tenant '%s'", email, tenant);
+	return ops_remove_role(a, DBQ_MEMBER_DELETE, p, "member.remove", tenant, email,
+	    "not_member", missing, e);
 }
 
 int
@@ -270,22 +283,12 @@ int
 ops_group_remove(struct admin *a, const char *group, const char *tenant, struct err *e)
 {
 	const char	*p[2] = { group, tenant };
-	PGconn		*c;
-	json_t		*row;
-	int		 rc;
+	char		 missing[ERR_MSG_MAX];
 
-	if ((c = ops_begin(a, e)) == NULL)
-		return -1;
-	if ((rc = db_one(c, DBQ_GROUP_DELETE, p, &row, e)) != 1) {
-		if (rc == 0)
-			err_set(e, 404, "no_mapping", "group '%s' is not mapped to tenant '%s'",
-			    group, tenant);
-		return ops_fail(c);
-	}
-	rc = ops_finish(a, c, "group.remove", tenant, group,
-	    json_pack("{s:O}", "old_role", json_object_get(row, "role")), e);
-	json_decref(row);
-	return rc;
+	snprintf(missing, sizeof missing, "group '%s' is not mapped to tenant '%s'", group,
+	    tenant);
+	return ops_remove_role(a, DBQ_GROUP_DELETE, p, "group.remove", tenant, group,
+	    "no_mapping", missing, e);
 }
 
 int
