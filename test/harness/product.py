@@ -177,9 +177,9 @@ class Tenantgate:
 
     # ---- daemons ----------------------------------------------------------
 
-    def broker_config(self, port, **overrides):
+    def broker_config(self, port, also_listen=None, **overrides):
         cfg = {
-            "listen": f"127.0.0.1:{port}",
+            "listen": f"127.0.0.1:{port}" + (f",{also_listen}" if also_listen else ""),
             "log_level": "info",
             "database_url": self.s.pg.dsn,
             "vault_addr": self.s.bao.addr,

@@ -629,3 +629,38 @@ def test_grant_never_outlives_the_user_token(client, tg):
     c = claims_of(r.json()["grants"][0]["token"])
     assert c["exp"] - c["iat"] <= 61
     assert r.json()["grants"][0]["expires_at"] == c["exp"]
+
+
+def test_unix_socket_and_static_vault_token(tg, tmp_path):
+    """Outside Kubernetes: a Unix socket next to the TCP listener, and a
+    static Vault token (development mode, never the default)."""
+    import http.client
+    import socket as so
+
+    token = tg.s.bao.create_token(["tenantgate-broker"], ttl="1h")
+    tg_secrets.register(token)
+    tfile = tmp_path / "vault-token"
+    tfile.write_text(token + "\n")
+    sock = str(tmp_path / "broker.sock")
+    b = tg.start_broker(name="broker-unix", vault_auth="token",
+                        vault_token_file=str(tfile), also_listen=f"unix:{sock}")
+    try:
+        assert b.log_contains("development only")
+
+        class UnixConnection(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+                self.sock.connect(sock)
+
+        c = UnixConnection("localhost", timeout=10)
+        body = json.dumps({"assertion": tg.user_token("alice@example.com")})
+        c.request("POST", "/v1/grants", body=body, headers={
+            "Authorization": f"Bearer {tg.caller_secret}",
+            "Content-Type": "application/json"})
+        r = c.getresponse()
+        assert r.status == 200
+        grant = json.loads(r.read())["grants"][0]["token"]
+        # the credential comes through the static token's Vault policy
+        assert Client(tg, b.url).redeem(grant).status_code == 200
+    finally:
+        b.stop()
