@@ -22,41 +22,20 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "err.h"
 #include "httpc.h"
 #include "secret.h"
+#include "testsrv.h"
 
 static struct {
-	int		 lfd;
-	int		 port;
-	pthread_t	 th;
-	int		 stop;		/* under mu */
+	struct testsrv	 ts;
 	pthread_mutex_t	 mu;
 	int		 requests;	/* under mu */
 	int		 flaky_left;	/* 503s still to send on /flaky */
 	size_t		 big_sent;
 	char		 last[8192];	/* last request head + body */
-} srv = { .lfd = -1, .mu = PTHREAD_MUTEX_INITIALIZER };
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-send_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0 && (w = send(fd, p, n, MSG_NOSIGNAL)) > 0) {
-		p += w;
-		n -= (size_t)w;
-	}
-}
+} srv = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void
 reply(int fd, const char *status, const char *extra, const char *body)
@@ -66,8 +45,8 @@ reply(int fd, const char *status, const char *extra, const char *body)
 	snprintf(head, sizeof head, "HTTP/1.1 %s\r\nConnection: close\r\n"
 	    "Content-Type: text/plain\r\n%sContent-Length: %zu\r\n\r\n",
 	    status, extra, strlen(body));
-	send_all(fd, head, strlen(head));
-	send_all(fd, body, strlen(body));
+	testsrv_send_all(fd, head, strlen(head));
+	testsrv_send_all(fd, body, strlen(body));
 }
 
 /* Read the head and a Content-Length body; bounded by size and 2 s. */
@@ -137,7 +116,7 @@ handle(int fd)
 		ssize_t		w;
 
 		memset(chunk, 'x', sizeof chunk);
-		send_all(fd, h, strlen(h));
+		testsrv_send_all(fd, h, strlen(h));
 		while (sent < 64u * 1024 * 1024 &&
 		    (w = send(fd, chunk, sizeof chunk, MSG_NOSIGNAL)) > 0)
 			sent += (size_t)w;
@@ -160,68 +139,18 @@ handle(int fd)
 		reply(fd, "404 Not Found", "", "no");
 }
 
-static void *
-serve(void *arg)
-{
-	struct pollfd	pfd = { srv.lfd, POLLIN, 0 };
-	int		fd, stop;
-
-	(void)arg;
-	for (;;) {
-		pthread_mutex_lock(&srv.mu);
-		stop = srv.stop;
-		pthread_mutex_unlock(&srv.mu);
-		if (stop)
-			break;
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		if ((fd = accept(srv.lfd, NULL, NULL)) == -1)
-			continue;
-		handle(fd);
-		close(fd);
-	}
-	return NULL;
-}
-
-static int
-listen_any(int *port, int backlog)
-{
-	struct sockaddr_in	sin = { .sin_family = AF_INET };
-	socklen_t		sl = sizeof sin;
-	int			fd, one = 1;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    listen(fd, backlog) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &sl) == -1) {
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
 static int
 group_setup(void **state)
 {
 	(void)state;
-	if ((srv.lfd = listen_any(&srv.port, 16)) == -1)
-		return -1;
-	return pthread_create(&srv.th, NULL, serve, NULL) == 0 ? 0 : -1;
+	return testsrv_start(&srv.ts, handle);
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	pthread_mutex_lock(&srv.mu);
-	srv.stop = 1;
-	pthread_mutex_unlock(&srv.mu);
-	pthread_join(srv.th, NULL);
-	close(srv.lfd);
+	testsrv_stop(&srv.ts);
 	return 0;
 }
 
@@ -261,7 +190,7 @@ url(const char *path)
 {
 	static char buf[128];
 
-	snprintf(buf, sizeof buf, "http://127.0.0.1:%d%s", srv.port, path);
+	snprintf(buf, sizeof buf, "http://127.0.0.1:%d%s", srv.ts.port, path);
 	return buf;
 }
 
@@ -305,11 +234,11 @@ test_timeout(void **state)
 	struct httpc_req	req = { .url = url("/slow"), .timeout_ms = 300 };
 	struct httpc_resp	resp;
 	struct err		e = { 0 };
-	long			t0 = now_ms();
+	long			t0 = clock_now_ms();
 
 	(void)state;
 	assert_int_equal(httpc_do(&req, &resp, &e), -1);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(clock_now_ms() - t0 < 2000);
 	assert_int_equal(e.status, 504);
 	assert_string_equal(e.code, "upstream_timeout");
 	assert_non_null(strstr(e.msg, "127.0.0.1"));
@@ -323,11 +252,11 @@ test_too_large_streamed(void **state)
 	struct httpc_req	req = { .url = url("/big"), .max_response = 65536 };
 	struct httpc_resp	resp;
 	struct err		e = { 0 };
-	long			t0 = now_ms();
+	long			t0 = clock_now_ms();
 
 	(void)state;
 	assert_int_equal(httpc_do(&req, &resp, &e), -1);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(clock_now_ms() - t0 < 2000);
 	assert_int_equal(e.status, 502);
 	assert_string_equal(e.code, "upstream_too_large");
 	assert_null(resp.body);
@@ -349,11 +278,11 @@ test_too_large_declared(void **state)
 	struct httpc_req	req = { .url = url("/biglen"), .max_response = 1024 };
 	struct httpc_resp	resp;
 	struct err		e = { 0 };
-	long			t0 = now_ms();
+	long			t0 = clock_now_ms();
 
 	(void)state;
 	assert_int_equal(httpc_do(&req, &resp, &e), -1);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(clock_now_ms() - t0 < 2000);
 	assert_int_equal(e.status, 502);
 	assert_string_equal(e.code, "upstream_too_large");
 }
@@ -412,13 +341,13 @@ test_retry_bounded_by_timeout(void **state)
 	    .timeout_ms = 250 };
 	struct httpc_resp	resp;
 	struct err		e = { 0 };
-	long			t0 = now_ms();
+	long			t0 = clock_now_ms();
 
 	(void)state;
 	set_flaky(100);
 	assert_int_equal(httpc_do(&req, &resp, &e), 0);
 	assert_int_equal(resp.status, 503);
-	assert_true(now_ms() - t0 < 1000);
+	assert_true(clock_now_ms() - t0 < 1000);
 	assert_true(requests() < 11);
 	httpc_resp_free(&resp);
 }
@@ -468,7 +397,7 @@ test_secret_header(void **state)
 	assert_null(strstr(e.msg, "s3cr3t"));
 	assert_null(strstr(e.code, "s3cr3t"));
 
-	fd = listen_any(&port, 1);
+	fd = testsrv_listen(&port, 1);
 	close(fd);	/* nothing listens there now */
 	{
 		char u[64];

@@ -23,10 +23,12 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "err.h"
 #include "httpc.h"
 #include "secret.h"
 #include "vault.h"
+#include "testsrv.h"
 
 #define FAKE_TOKEN	"hvs.FAKEt0kenFAKEt0kenFAKE"
 #define SA_JWT		"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzYSJ9.c2lnbmF0dXJlc2ln"
@@ -38,27 +40,16 @@ struct route {
 };
 
 static struct {
-	int		 lfd, port;
-	pthread_t	 th;
+	struct testsrv	 ts;
 	pthread_mutex_t	 mu;
-	int		 stop;
 	struct route	 routes[8];
 	int		 nroutes;
 	int		 hits;
 	char		 last[8192];
 	char		 last_login[8192];
-} fk = { .lfd = -1, .mu = PTHREAD_MUTEX_INITIALIZER };
+} fk = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static char	sa_path[256];
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 route(const char *prefix, int status, const char *body)
@@ -85,17 +76,6 @@ hits(void)
 	n = fk.hits;
 	pthread_mutex_unlock(&fk.mu);
 	return n;
-}
-
-static void
-send_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0 && (w = send(fd, p, n, MSG_NOSIGNAL)) > 0) {
-		p += w;
-		n -= (size_t)w;
-	}
 }
 
 static void
@@ -139,49 +119,8 @@ handle(int fd)
 	snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nConnection: close\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
 	    status, strlen(body));
-	send_all(fd, head, strlen(head));
-	send_all(fd, body, strlen(body));
-}
-
-static void *
-serve(void *arg)
-{
-	struct pollfd	pfd = { fk.lfd, POLLIN, 0 };
-	int		fd, stop;
-
-	(void)arg;
-	for (;;) {
-		pthread_mutex_lock(&fk.mu);
-		stop = fk.stop;
-		pthread_mutex_unlock(&fk.mu);
-		if (stop)
-			break;
-		if (poll(&pfd, 1, 50) <= 0 || (fd = accept(fk.lfd, NULL, NULL)) == -1)
-			continue;
-		handle(fd);
-		close(fd);
-	}
-	return NULL;
-}
-
-static int
-listen_any(int *port)
-{
-	struct sockaddr_in	sin = { .sin_family = AF_INET };
-	socklen_t		sl = sizeof sin;
-	int			fd;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    listen(fd, 16) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &sl) == -1) {
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(sin.sin_port);
-	return fd;
+	testsrv_send_all(fd, head, strlen(head));
+	testsrv_send_all(fd, body, strlen(body));
 }
 
 static int
@@ -202,20 +141,14 @@ group_setup(void **state)
 	snprintf(sa_path, sizeof sa_path, "/tmp/tg-test-vault-sa-%d", (int)getpid());
 	if (write_file(sa_path, SA_JWT "\n") == -1)
 		return -1;
-	if ((fk.lfd = listen_any(&fk.port)) == -1)
-		return -1;
-	return pthread_create(&fk.th, NULL, serve, NULL) == 0 ? 0 : -1;
+	return testsrv_start(&fk.ts, handle);
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	pthread_mutex_lock(&fk.mu);
-	fk.stop = 1;
-	pthread_mutex_unlock(&fk.mu);
-	pthread_join(fk.th, NULL);
-	close(fk.lfd);
+	testsrv_stop(&fk.ts);
 	unlink(sa_path);
 	return 0;
 }
@@ -250,7 +183,7 @@ k8s_vault(int ttl, int stale)
 	struct err		e = { 0 };
 	struct vault		*v;
 
-	snprintf(addr, sizeof addr, "http://127.0.0.1:%d/", fk.port);
+	snprintf(addr, sizeof addr, "http://127.0.0.1:%d/", fk.ts.port);
 	cfg.addr = addr;
 	cfg.auth = VAULT_AUTH_KUBERNETES;
 	cfg.k8s_role = "broker";
@@ -523,7 +456,7 @@ test_token_auth(void **state)
 	struct vault		*v;
 
 	(void)state;
-	snprintf(addr, sizeof addr, "http://127.0.0.1:%d", fk.port);
+	snprintf(addr, sizeof addr, "http://127.0.0.1:%d", fk.ts.port);
 	cfg.addr = addr;
 	v = vault_new(&cfg, &e);
 	secret_free(tok);
@@ -568,13 +501,13 @@ test_timeout_and_unreachable(void **state)
 	(void)state;
 	cfg.sa_token_path = sa_path;
 	/* Accepts (the kernel completes the handshake) but never answers. */
-	fd = listen_any(&port);
+	fd = testsrv_listen(&port, 16);
 	snprintf(addr, sizeof addr, "http://127.0.0.1:%d", port);
 	cfg.addr = addr;
 	v = vault_new(&cfg, &e);
-	t0 = now_ms();
+	t0 = clock_now_ms();
 	assert_int_equal(vault_login(v, &e), -1);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(clock_now_ms() - t0 < 2000);
 	assert_int_equal(e.status, 504);
 	assert_string_equal(e.code, "vault_timeout");
 	assert_int_equal(vault_kv_read(v, "a/b", &d, &ver, NULL, &e), -1);
@@ -617,9 +550,9 @@ test_thread_stops_at_once(void **state)
 	vault_status(v, &st);
 	assert_true(st.errors >= 1);
 	assert_int_equal(st.logged_in, 0);
-	t0 = now_ms();
+	t0 = clock_now_ms();
 	vault_stop(v);
-	assert_true(now_ms() - t0 < 500);
+	assert_true(clock_now_ms() - t0 < 500);
 	vault_free(v);
 
 	/* Against the fake: logs in from the thread. */
