@@ -28,7 +28,7 @@ struct metric broker_metrics[BM__COUNT] = {
 #undef C
 
 struct histogram broker_latency = { "tenantgate_broker_request_seconds",
-    "Broker API request latency", { 0 }, 0, 0 };
+    "Broker API request latency", NULL, { 0 }, 0, 0 };
 
 static struct metric g_open = { "tenantgate_http_open_connections", NULL, METRIC_GAUGE,
     "Open client connections", 0 };

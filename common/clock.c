@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "clock.h"
+#include "coro.h"
 
 long
 clock_now_ms(void)
@@ -33,6 +34,11 @@ clock_sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
 
+	/* In a coroutine, sleeping parks it instead of the whole loop. */
+	if (coro_self() != NULL) {
+		coro_sleep_ms(ms);
+		return;
+	}
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }

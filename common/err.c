@@ -11,6 +11,7 @@ err_clear(struct err *e)
 	if (e == NULL)
 		return;
 	e->status = 0;
+	e->retry_after = 0;
 	e->code[0] = '\0';
 	e->msg[0] = '\0';
 }
@@ -23,6 +24,7 @@ err_set(struct err *e, int status, const char *code, const char *fmt, ...)
 	if (e == NULL)
 		return -1;
 	e->status = status;
+	e->retry_after = 0;
 	snprintf(e->code, sizeof e->code, "%s", code != NULL ? code : "error");
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);

@@ -14,6 +14,7 @@ struct err {
 	int	status;			/* HTTP-ish: 400, 401, 403, 404, 409, 413, 429, 500, 502, 503, 504 */
 	char	code[32];		/* short machine-readable reason, e.g. "vault_sealed" */
 	char	msg[ERR_MSG_MAX];	/* one human sentence, no secret */
+	int	retry_after;		/* seconds a 429/503 asks the caller to wait; 0 none */
 };
 
 void	err_clear(struct err *);

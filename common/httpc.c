@@ -19,6 +19,8 @@
 
 #include "err.h"
 #include "clock.h"
+#include "coro.h"
+#include "evcurl.h"
 #include "httpc.h"
 #include "log.h"
 #include "secret.h"
@@ -300,6 +302,9 @@ static int
 httpc_fail(struct err *e, CURLcode rc, const struct httpc_sink *s,
     const char *method, const char *origin, long timeout_ms, size_t max)
 {
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return err_set(e, 499, "client_gone",
+		    "%s %s: the caller went away; the call was stopped", method, origin);
 	if (s->too_large || rc == CURLE_FILESIZE_EXCEEDED)
 		return err_set(e, 502, "upstream_too_large",
 		    "%s %s: response larger than %zu bytes", method, origin, max);
@@ -403,11 +408,14 @@ httpc_attempt(const struct httpc_req *req, const char *method,
 	CURL		*c;
 	CURLcode	 rc;
 	char		*ct = NULL;
+	/* In a coroutine on a loop thread the transfer parks the coroutine;
+	 * elsewhere (the admin tool, helper threads) it blocks as before. */
+	int		 async = evcurl_usable();
 
 	memset(s, 0, sizeof *s);
 	s->max = max;
 	s->retry_after = -1;
-	if ((c = httpc_handle()) == NULL)
+	if ((c = async ? evcurl_easy_get() : httpc_handle()) == NULL)
 		return CURLE_OUT_OF_MEMORY;
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -442,7 +450,7 @@ httpc_attempt(const struct httpc_req *req, const char *method,
 		}
 	}
 
-	rc = curl_easy_perform(c);
+	rc = async ? evcurl_perform(c) : curl_easy_perform(c);
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 		if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
@@ -463,6 +471,8 @@ httpc_attempt(const struct httpc_req *req, const char *method,
 	 * freed (and wiped) by the caller. */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+	if (async)
+		evcurl_easy_put(c);
 	return rc;
 }
 
@@ -491,6 +501,13 @@ httpc_do(const struct httpc_req *req, struct httpc_resp *resp, struct err *e)
 	httpc_url_origin(req->url, origin, sizeof origin);
 
 	timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : HTTPC_TIMEOUT_MS_DEFAULT;
+	/* A request's deadline covers everything it waits for, queueing
+	 * included: never add this call's timeout on top of time spent. */
+	if (coro_remaining_ms() < timeout_ms)
+		timeout_ms = coro_remaining_ms();
+	if (timeout_ms <= 0)
+		return err_set(e, 504, "upstream_timeout",
+		    "%s %s: the request's deadline passed before the call", method, origin);
 	connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms :
 	    HTTPC_CONNECT_TIMEOUT_MS_DEFAULT;
 	max = req->max_response > 0 ? req->max_response : HTTPC_MAX_RESPONSE_DEFAULT;

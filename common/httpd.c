@@ -33,7 +33,9 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "coro.h"
 #include "err.h"
+#include "evcurl.h"
 #include "httpd.h"
 #include "jsonx.h"
 #include "log.h"
@@ -73,6 +75,7 @@ struct httpd_req {
 	struct evkeyvalq	 out_headers;
 	int			 replied;
 	struct httpd_req	*next;		/* job or done queue */
+	struct coro		*co;		/* running it, in coroutine mode */
 };
 
 struct httpd {
@@ -152,6 +155,9 @@ httpd_conn_close(struct evhttp_connection *evcon, void *arg)
 	if (c->pending != NULL) {
 		c->pending->evreq = NULL;
 		c->pending->conn = NULL;
+		/* Stop what it waits for (an upstream call, a queue): nobody
+		 * is left to read the answer. */
+		coro_cancel(c->pending->co);
 	}
 	log_debug("conn=%llu peer=%s closed: age=%.3fs requests=%lu bytes_out=%zu reason=%s",
 	    (unsigned long long)c->id, c->peer, httpd_since(&c->born), c->requests,
@@ -421,6 +427,28 @@ httpd_req_new(struct httpd *h, struct evhttp_request *evreq, struct httpd_conn *
 	return r;
 }
 
+/* Coroutine mode: the handler runs on the loop thread and parks whenever
+ * it waits on the network; the reply is written from the loop's stack. */
+static void
+httpd_coro_run(void *arg)
+{
+	struct httpd_req *r = arg;
+
+	log_ctx_set("req=%s", r->rid);
+	r->route->fn(r, r->h->arg);
+	if (!r->replied)
+		httpd_reply_error(r, 500, "internal", "the handler produced no reply");
+}
+
+static void
+httpd_coro_done(void *arg)
+{
+	struct httpd_req *r = arg;
+
+	r->co = NULL;
+	httpd_req_finish(r);
+}
+
 static void
 httpd_gencb(struct evhttp_request *evreq, void *arg)
 {
@@ -482,6 +510,16 @@ httpd_gencb(struct evhttp_request *evreq, void *arg)
 			httpd_reply_error(r, 500, "internal", "the handler produced no reply");
 		log_ctx_clear();
 		httpd_req_finish(r);
+		return;
+	}
+	if (h->lim.coroutines) {
+		c->pending = r;
+		h->st.in_flight++;
+		if (coro_spawn(httpd_coro_run, httpd_coro_done, r, &r->co) == -1) {
+			r->co = NULL;
+			httpd_reply_error(r, 503, "busy", "out of memory; retry shortly");
+			httpd_req_finish(r);
+		}
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
@@ -590,6 +628,14 @@ httpd_new(struct event_base *base, const struct httpd_limits *lim,
 	evhttp_set_default_content_type(h->http, "application/json");
 	evhttp_set_gencb(h->http, httpd_gencb, h);
 
+	if (h->lim.coroutines) {
+		if (coro_init(base) == -1 || evcurl_init(base) == -1) {
+			err_set(e, 500, "nomem", "out of memory");
+			httpd_free(h);
+			return NULL;
+		}
+		return h;
+	}
 	if ((h->threads = calloc((size_t)h->lim.workers, sizeof *h->threads)) == NULL) {
 		err_set(e, 500, "nomem", "out of memory");
 		httpd_free(h);
@@ -862,6 +908,12 @@ httpd_reply_error(struct httpd_req *r, int status, const char *code, const char 
 void
 httpd_reply_err(struct httpd_req *r, const struct err *e)
 {
+	if (e->retry_after > 0) {
+		char v[16];
+
+		snprintf(v, sizeof v, "%d", e->retry_after);
+		httpd_add_header(r, "Retry-After", v);
+	}
 	httpd_reply_error(r, e->status != 0 ? e->status : 500,
 	    e->code[0] != '\0' ? e->code : "internal", "%s", e->msg);
 }

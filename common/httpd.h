@@ -28,6 +28,10 @@ struct httpd_limits {
 	int	timeout_s;		/* idle read/write timeout, default 30 */
 	int	workers;		/* handler threads, default 4 */
 	int	max_queue;		/* queued requests before 503, default 1024 */
+	/* Run handlers as coroutines on the loop thread (no workers): a
+	 * handler that waits on the network parks, so nothing waits behind
+	 * it. Handlers must only block through httpc/clock (see coro.h). */
+	int	coroutines;
 };
 
 typedef void (*httpd_fn)(struct httpd_req *, void *arg);

@@ -14,7 +14,10 @@ static int		 log_journal;
 static void		(*log_sink)(enum log_level, const char *, void *);
 static void		*log_sink_arg;
 static pthread_mutex_t	 log_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Thread_local char log_ctx[192];
+static _Thread_local char log_ctx_own[LOG_CTX_MAX];
+/* A coroutine brings its own context buffer (coro.c binds it on switch). */
+static _Thread_local char *log_ctx_bound;
+#define log_ctx (log_ctx_bound != NULL ? log_ctx_bound : log_ctx_own)
 
 static const struct {
 	const char	*name;
@@ -91,7 +94,7 @@ log_ctx_set(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(log_ctx, sizeof log_ctx, fmt, ap);
+	vsnprintf(log_ctx, LOG_CTX_MAX, fmt, ap);
 	va_end(ap);
 }
 
@@ -99,6 +102,12 @@ void
 log_ctx_clear(void)
 {
 	log_ctx[0] = '\0';
+}
+
+void
+log_ctx_bind(char *buf)
+{
+	log_ctx_bound = buf;
 }
 
 static void

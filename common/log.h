@@ -29,6 +29,10 @@ void	log_clean(char *s, int keep_newlines);
 /* Per-thread context prefix, e.g. "req=7f3a user=alice@example.com". */
 void	log_ctx_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_ctx_clear(void);
+/* Use buf (LOG_CTX_MAX bytes) as this thread's context until bound to
+ * NULL again: each coroutine keeps its own. */
+#define LOG_CTX_MAX	192
+void	log_ctx_bind(char *buf);
 
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

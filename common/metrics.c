@@ -95,21 +95,33 @@ metrics_render(struct metric *const *rows, size_t n, struct histogram *const *hi
 		    m->labels ? m->labels : "", m->labels ? "}" : "",
 		    (unsigned long long)atomic_load(&m->v));
 	}
+	last = "";
 	for (size_t i = 0; i < nh; i++) {
 		const struct histogram	*h = hists[i];
 		uint64_t		 cum = 0;
+		const char		*l = h->labels != NULL ? h->labels : "";
+		const char		*sep = h->labels != NULL ? "," : "";
 
-		metrics_printf(&b, "# HELP %s %s\n# TYPE %s histogram\n", h->name, h->help, h->name);
+		if (strcmp(h->name, last) != 0)
+			metrics_printf(&b, "# HELP %s %s\n# TYPE %s histogram\n", h->name,
+			    h->help, h->name);
+		last = h->name;
 		for (size_t k = 0; k < METRICS_BUCKETS; k++) {
 			cum += atomic_load(&h->counts[k]);
-			metrics_printf(&b, "%s_bucket{le=\"%g\"} %llu\n", h->name, metrics_bounds[k],
-			    (unsigned long long)cum);
+			metrics_printf(&b, "%s_bucket{%s%sle=\"%g\"} %llu\n", h->name, l, sep,
+			    metrics_bounds[k], (unsigned long long)cum);
 		}
 		cum += atomic_load(&h->counts[METRICS_BUCKETS]);
-		metrics_printf(&b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
-		    h->name, (unsigned long long)cum, h->name,
-		    (double)atomic_load(&h->sum_us) / 1e6, h->name,
-		    (unsigned long long)atomic_load(&h->count));
+		metrics_printf(&b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", h->name, l, sep,
+		    (unsigned long long)cum);
+		if (h->labels != NULL)
+			metrics_printf(&b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", h->name, l,
+			    (double)atomic_load(&h->sum_us) / 1e6, h->name, l,
+			    (unsigned long long)atomic_load(&h->count));
+		else
+			metrics_printf(&b, "%s_sum %.6f\n%s_count %llu\n", h->name,
+			    (double)atomic_load(&h->sum_us) / 1e6, h->name,
+			    (unsigned long long)atomic_load(&h->count));
 	}
 	*len = b.len;
 	return b.p;

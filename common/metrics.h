@@ -24,6 +24,7 @@ struct metric {
 struct histogram {
 	const char		*name;
 	const char		*help;
+	const char		*labels;	/* `tenant="google"` or NULL */
 	_Atomic uint64_t	 counts[METRICS_BUCKETS + 1];	/* last = +Inf */
 	_Atomic uint64_t	 sum_us;
 	_Atomic uint64_t	 count;

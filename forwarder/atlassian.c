@@ -11,6 +11,7 @@
 
 #include "adf.h"
 #include "atlassian.h"
+#include "clock.h"
 #include "err.h"
 #include "fwdconf.h"
 #include "httpc.h"
@@ -599,13 +600,11 @@ atl_status_err(const struct httpc_resp *resp, const struct atl_call *c, const ch
 	    c->what, s, m[0] != '\0' ? ": " : "", m);
 }
 
+/* Parks the request's coroutine (clock.h), never the loop. */
 static void
 atl_sleep(long seconds)
 {
-	struct timespec ts = { seconds, 0 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	clock_sleep_ms(seconds * 1000);
 }
 
 int
@@ -685,9 +684,11 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 	}
 	if (resp.status < 200 || resp.status > 299) {
 		atl_status_err(&resp, &c, t->tenant, e);
-		if (resp.status == 429 && resp.retry_after >= 0)
+		if (resp.status == 429 && resp.retry_after >= 0) {
 			snprintf(e->msg + strlen(e->msg), sizeof e->msg - strlen(e->msg),
 			    " (Retry-After: %ld s)", resp.retry_after);
+			e->retry_after = resp.retry_after > 3600 ? 3600 : (int)resp.retry_after;
+		}
 		httpc_resp_free(&resp);
 		goto out;
 	}

@@ -12,7 +12,10 @@
 #include <strings.h>
 
 #include "broker_client.h"
+#include "bulkhead.h"
 #include "err.h"
+#include "clock.h"
+#include "coro.h"
 #include "front.h"
 #include "fwd.h"
 #include "grants.h"
@@ -100,6 +103,10 @@ front_begin(struct httpd_req *r, struct fwd *f, struct fwdreq *fr, int jsonrpc)
 	fwdreq_init(fr, f);
 	fr->rid = httpd_request_id(r);
 	err_clear(&e);
+	/* One deadline for the whole request: time queued behind a busy
+	 * tenant or spent at the broker comes out of it, never on top. */
+	coro_set_deadline(clock_now_ms() + (long)fr->conf->upstream_timeout * 1000 +
+	    FRONT_DEADLINE_MARGIN_MS);
 	/* DNS rebinding: a page on another site that resolves to us. */
 	if (!front_host_ok(httpd_header(r, "Host"), fr->conf->allowed_hosts, fr->conf->listen)) {
 		log_warnx("refused Host %.100s from %s", httpd_header(r, "Host"), httpd_peer(r));
@@ -357,19 +364,29 @@ front_health(struct httpd_req *r, void *arg)
 	httpd_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* Ready means "can serve": a single failed probe of the broker (a blip, a
+ * rolling restart) does not take every forwarder out of its Service; only
+ * a broker unreachable for FRONT_READY_GRACE_MS does. */
 static void
 front_readyz(struct httpd_req *r, void *arg)
 {
 	struct fwd		*f = arg;
 	struct fwdconf_snap	*snap = fwd_conf(f);
 	struct err		 e;
+	long			 now = clock_now_ms();
 	int			 ok;
 
 	err_clear(&e);
 	ok = broker_client_ready(f->broker, fwdconf_get(snap), &e) == 0;
 	fwdconf_unref(snap);
 	if (ok)
+		f->broker_ok_ms = now;
+	if (ok)
 		httpd_reply_json(r, 200, json_pack("{s:s,s:s}", "status", "ready", "broker", "ok"));
+	else if (f->broker_ok_ms != 0 && now - f->broker_ok_ms < FRONT_READY_GRACE_MS)
+		httpd_reply_json(r, 200, json_pack("{s:s,s:s,s:{s:s,s:s},s:I}", "status", "ready",
+		    "broker", "degraded", "error", "code", e.code, "message", e.msg,
+		    "broker_last_ok_ms_ago", (json_int_t)(now - f->broker_ok_ms)));
 	else
 		httpd_reply_json(r, 503, json_pack("{s:s,s:{s:s,s:s},s:{s:s,s:s}}", "status",
 		    "not_ready", "broker", "code", e.code, "message", e.msg, "error", "code",
@@ -380,15 +397,27 @@ static void
 front_metrics(struct httpd_req *r, void *arg)
 {
 	struct fwd		*f = arg;
-	struct metric		*rows[FM__COUNT];
-	struct histogram	*hists[1] = { &f->latency };
-	char			*text;
-	size_t			 len = 0;
+	struct metric		**rows = NULL, **brows = NULL;
+	struct histogram	**hists = NULL, **bhists = NULL;
+	size_t			 nb = 0, nbh = 0, len = 0, n = 0;
+	char			*text = NULL;
 
 	metric_set(&f->metrics[FM_GRANT_CACHE_SIZE], grants_count(f->grants));
-	for (int i = 0; i < FM__COUNT; i++)
-		rows[i] = &f->metrics[i];
-	if ((text = metrics_render(rows, FM__COUNT, hists, 1, &len)) == NULL) {
+	if (bulkhead_metrics(f->bulkheads, &brows, &nb, &bhists, &nbh) == 0 &&
+	    (rows = calloc(FM__COUNT + nb, sizeof *rows)) != NULL &&
+	    (hists = calloc(1 + nbh, sizeof *hists)) != NULL) {
+		for (int i = 0; i < FM__COUNT; i++)
+			rows[n++] = &f->metrics[i];
+		memcpy(rows + n, brows, nb * sizeof *rows);
+		hists[0] = &f->latency;
+		memcpy(hists + 1, bhists, nbh * sizeof *hists);
+		text = metrics_render(rows, n + nb, hists, 1 + nbh, &len);
+	}
+	free(brows);
+	free(bhists);
+	free(rows);
+	free(hists);
+	if (text == NULL) {
 		httpd_reply_error(r, 500, "nomem", "out of memory");
 		return;
 	}

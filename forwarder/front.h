@@ -13,6 +13,10 @@ struct fwd;
 struct fwdreq;
 
 #define FRONT_ASSERTION_MAX	16384
+/* A request may take upstream_timeout plus this, from arrival to reply. */
+#define FRONT_DEADLINE_MARGIN_MS 500
+/* /readyz stays ready this long after the broker last answered. */
+#define FRONT_READY_GRACE_MS	30000
 #define FRONT_VERSION		"0.1.0"
 
 extern const struct httpd_route front_routes[];

@@ -4,6 +4,7 @@
 
 #include "backend_mcp.h"
 #include "broker_client.h"
+#include "bulkhead.h"
 #include "err.h"
 #include "fwd.h"
 #include "grants.h"
@@ -56,7 +57,8 @@ fwd_new(struct fwdconf_snap *snap, struct err *e)
 	f->latency.help = "Time to answer a request";
 	if ((f->broker = broker_client_new()) == NULL ||
 	    (f->grants = grants_cache_new(f->broker)) == NULL ||
-	    (f->backends = backend_mcp_new()) == NULL) {
+	    (f->backends = backend_mcp_new()) == NULL ||
+	    (f->bulkheads = bulkhead_new()) == NULL) {
 		err_set(e, 500, "nomem", "out of memory");
 		f->snap = NULL;
 		fwd_free(f);
@@ -71,6 +73,7 @@ fwd_free(struct fwd *f)
 	if (f == NULL)
 		return;
 	backend_mcp_free(f->backends);
+	bulkhead_free(f->bulkheads);
 	grants_cache_free(f->grants);
 	broker_client_free(f->broker);
 	fwdconf_unref(f->snap);

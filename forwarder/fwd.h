@@ -14,6 +14,7 @@
 struct broker_client;
 struct grants_cache;
 struct backend_cache;
+struct bulkhead_set;
 struct grantset;
 struct err;
 
@@ -29,6 +30,8 @@ struct fwd {
 	struct broker_client	*broker;
 	struct grants_cache	*grants;
 	struct backend_cache	*backends;
+	struct bulkhead_set	*bulkheads;	/* loop thread only */
+	long			 broker_ok_ms;	/* last good /readyz probe; loop thread */
 	struct metric		 metrics[FM__COUNT];
 	struct histogram	 latency;
 };

@@ -44,6 +44,14 @@ struct fwdconf {
 	int	  retry_after_max;
 	int	  backend_tools_ttl;
 	int	  backend_max_tools;
+
+	int	  tenant_max_inflight;
+	int	  tenant_max_queue;
+	int	  tenant_queue_timeout;
+	int	  tenant_rate;
+	int	  tenant_burst;
+	int	  user_rate;
+	int	  user_burst;
 };
 
 extern const struct conf_entry fwdconf_table[];

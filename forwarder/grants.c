@@ -561,16 +561,18 @@ grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct gra
 			err_set(e, 500, "nomem", "out of memory");
 		return out;
 	}
-	/* Held across the redeem: this user's parallel calls wait for one. */
 	if (g->expires_at <= now) {
 		pthread_mutex_unlock(&gs->lock);
 		err_set(e, 401, "grant_invalid", "the grant for tenant '%s' has expired", g->tenant);
 		return NULL;
 	}
-	if (broker_client_redeem(c->broker, conf, g->token, gi->name, &answer, e) == -1) {
-		pthread_mutex_unlock(&gs->lock);
+	/* Never held across the redeem: the caller may be a coroutine that
+	 * parks there, and the next one on this thread would deadlock. Two
+	 * parallel first calls may both redeem; the later answer wins. */
+	pthread_mutex_unlock(&gs->lock);
+	if (broker_client_redeem(c->broker, conf, g->token, gi->name, &answer, e) == -1)
 		return NULL;
-	}
+	pthread_mutex_lock(&gs->lock);
 	tenant = jsonx_str(answer, "tenant");
 	integ = jsonx_str(answer, "integration");
 	url = jsonx_str(answer, "base_url");

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "backend_mcp.h"
+#include "bulkhead.h"
 #include "conf.h"
 #include "daemon.h"
 #include "err.h"
@@ -180,12 +181,18 @@ main_janitor(evutil_socket_t fd, short ev, void *arg)
 	struct main_state	*m = arg;
 	time_t			 now = time(NULL);
 	size_t			 n;
+	unsigned long		 refused;
 
 	(void)fd;
 	(void)ev;
 	if ((n = grants_sweep(m->fwd->grants, now)) > 0)
 		log_debug("janitor: %zu expired grant set(s) wiped", n);
 	backend_mcp_sweep(m->fwd->backends, now);
+	bulkhead_sweep(m->fwd->bulkheads, now);
+	/* One line per interval, never one per refused call. */
+	if ((refused = bulkhead_take_rejections(m->fwd->bulkheads)) > 0)
+		log_notice("%lu call(s) refused by tenant limits in the last %d s (see "
+		    "tenantgate_forwarder_tenant_rejected_total)", refused, JANITOR_INTERVAL_S);
 }
 
 /* The built-in tools as JSON: for docs and for test stand-ins, so nothing
@@ -318,6 +325,7 @@ main(int argc, char *argv[])
 	lim.timeout_s = c->request_timeout;
 	lim.workers = c->workers;
 	lim.max_queue = c->max_queue;
+	lim.coroutines = 1;
 	if ((m.httpd = httpd_new(m.base, &lim, front_routes, m.fwd, &e)) == NULL)
 		fatalx("%s", e.msg);
 	for (size_t i = 0; c->listen[i] != NULL; i++) {

@@ -12,6 +12,7 @@
 
 #include "atlassian.h"
 #include "backend_mcp.h"
+#include "bulkhead.h"
 #include "err.h"
 #include "fwd.h"
 #include "grants.h"
@@ -301,6 +302,7 @@ usertools_run_builtin(struct fwdreq *r, const struct grant *g, const struct tool
 {
 	struct grant_integ	*gi = grants_integration(g, te->kind);
 	struct atlassian_target	 t;
+	struct bulkhead_slot	 slot;
 	secret_t		*cred;
 	int			 rc;
 
@@ -312,7 +314,14 @@ usertools_run_builtin(struct fwdreq *r, const struct grant *g, const struct tool
 	t.tenant = g->tenant;
 	t.base_url = gi->base_url;
 	t.auth = cred;
+	if (bulkhead_enter(r->fwd->bulkheads, g->tenant, r->gs->user, r->conf, &slot, e) == -1) {
+		secret_free(cred);
+		return -1;
+	}
 	rc = atlassian_exec(te, args, &t, r->conf, structured, e);
+	bulkhead_leave(&slot);
+	if (rc == -1 && e->status == 429 && e->retry_after > 0)
+		bulkhead_backoff(r->fwd->bulkheads, g->tenant, e->retry_after);
 	usertools_scrub(structured, e, cred, g->tenant);
 	secret_free(cred);
 	if (rc == 0 && *structured == NULL)
@@ -334,6 +343,8 @@ usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
 	for (size_t k = 0; k < g->ninteg; k++) {
 		struct grant_integ	*gi = &g->integ[k];
 		struct backend_target	 t;
+		struct bulkhead_slot	 slot;
+		char			 pool[160];
 		enum mcp_perm		 perm;
 		const json_t		*def;
 		json_t			*tools, *res;
@@ -374,7 +385,15 @@ usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
 			return -1;
 		}
 		json_decref(tools);
+		snprintf(pool, sizeof pool, "%s/%s", g->tenant, gi->name);
+		if (bulkhead_enter(r->fwd->bulkheads, pool, r->gs->user, r->conf, &slot,
+		    e) == -1) {
+			secret_free(cred);
+			*result = usertools_result_error(e);
+			return 1;
+		}
 		rc = backend_mcp_call(r->fwd->backends, r->conf, &t, tool, args, &res, e);
+		bulkhead_leave(&slot);
 		usertools_scrub(&res, e, cred, g->tenant);
 		secret_free(cred);
 		if (rc == -1 || res == NULL) {

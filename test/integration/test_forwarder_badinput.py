@@ -244,19 +244,31 @@ def test_429_with_short_retry_after_is_retried_once(env, atl):
 
 
 def test_429_with_long_retry_after_is_a_tool_error(env, atl):
-    atl.fault("google", status=429, retry_after=30)
+    atl.fault("google", status=429, retry_after=6)
     t0 = time.monotonic()
     r = call(env, "alice@example.com", "google__jira_get_issue", {"issue_key": "GOOG-1"})
     assert time.monotonic() - t0 < 5
     res = r.json()["result"]
     assert res["isError"] is True
     text = res["content"][0]["text"]
-    assert "rate-limiting" in text and "Retry-After: 30 s" in text
-    # and twice in a row: one retry at most
+    assert "rate-limiting" in text and "Retry-After: 6 s" in text
+    settled_calls(atl, 1)
+    # The back-off is the tenant's, not the caller's: another user's call
+    # in the window is answered at once and never reaches Atlassian.
+    n = len(atl.calls)
+    r = call(env, "bob@example.com", "google__jira_get_issue", {"issue_key": "GOOG-1"})
+    res = r.json()
+    assert "asked us to slow down" in json.dumps(res), res
+    assert len(atl.calls) == n
+    wait_for(lambda: "slow down" not in call(env, "alice@example.com",
+             "google__jira_get_issue", {"issue_key": "GOOG-1"}).text,
+             timeout=10, what="the tenant's back-off to end")
+    atl.reset_calls()
+    # and twice in a row with a short wait: one retry at most
     atl.fault("google", status=429, retry_after=0, count=2)
     r = call(env, "alice@example.com", "google__jira_get_issue", {"issue_key": "GOOG-1"})
     assert r.json()["result"]["isError"] is True
-    assert [c.status for c in settled_calls(atl, 3)] == [429, 429, 429]
+    assert [c.status for c in settled_calls(atl, 2)] == [429, 429]
 
 
 @pytest.mark.parametrize("status,words", [(500, "Atlassian failed"),
