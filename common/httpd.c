@@ -76,6 +76,7 @@ struct httpd_req {
 	int			 replied;
 	struct httpd_req	*next;		/* job or done queue */
 	struct coro		*co;		/* running it, in coroutine mode */
+	struct event		*watch;		/* notices the client hanging up */
 };
 
 struct httpd {
@@ -446,7 +447,49 @@ httpd_coro_done(void *arg)
 	struct httpd_req *r = arg;
 
 	r->co = NULL;
+	if (r->watch != NULL) {
+		event_free(r->watch);
+		r->watch = NULL;
+	}
 	httpd_req_finish(r);
+}
+
+/* evhttp stops reading a connection while its request is handled, so it
+ * would see a client hang up only when the reply is written. Peek at the
+ * socket instead: EOF or an error means nobody waits for the answer, and
+ * the coroutine's upstream call is stopped now. Data (a pipelined request,
+ * a TLS record) ends the watch. */
+static void
+httpd_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd_req	*r = arg;
+	char			 b;
+	ssize_t			 n;
+
+	(void)what;
+	n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	event_del(r->watch);
+	if (n <= 0) {
+		log_info("req=%s: the client went away; stopping its call", r->rid);
+		coro_cancel(r->co);
+	}
+}
+
+static void
+httpd_watch_start(struct httpd_req *r)
+{
+	struct bufferevent	*bev;
+	evutil_socket_t		 fd;
+
+	if (r->evreq == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(r->evreq)))
+	    == NULL || (fd = bufferevent_getfd(bev)) < 0)
+		return;
+	if ((r->watch = event_new(r->h->base, fd, EV_READ | EV_PERSIST, httpd_watch_cb, r))
+	    != NULL)
+		event_add(r->watch, NULL);
 }
 
 static void
@@ -515,10 +558,13 @@ httpd_gencb(struct evhttp_request *evreq, void *arg)
 	if (h->lim.coroutines) {
 		c->pending = r;
 		h->st.in_flight++;
+		/* Watch first: the handler may finish (and free r) before
+		 * coro_spawn() returns; its done callback frees the watch. */
+		httpd_watch_start(r);
 		if (coro_spawn(httpd_coro_run, httpd_coro_done, r, &r->co) == -1) {
 			r->co = NULL;
 			httpd_reply_error(r, 503, "busy", "out of memory; retry shortly");
-			httpd_req_finish(r);
+			httpd_coro_done(r);
 		}
 		return;
 	}

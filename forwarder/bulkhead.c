@@ -117,14 +117,16 @@ bulkhead_free(struct bulkhead_set *s)
 	free(s);
 }
 
-/* Prometheus label values: tenant and integration names are slugs, but a
- * label must never break the exposition, whatever a config holds. */
+/* A Prometheus label value: tenant and integration names are slugs, but
+ * the exposition must never break, whatever a config holds. */
 static void
-bh_label_clean(char *s)
+bh_label_value(char *out, size_t n, const char *s, size_t len)
 {
-	for (; *s != '\0'; s++)
-		if (*s == '"' || *s == '\\' || *s == '\n')
-			*s = '_';
+	size_t i;
+
+	for (i = 0; i + 1 < n && i < len && s[i] != '\0'; i++)
+		out[i] = (s[i] == '"' || s[i] == '\\' || s[i] == '\n') ? '_' : s[i];
+	out[i] = '\0';
 }
 
 static struct bulkhead_pool *
@@ -133,7 +135,7 @@ bh_pool_get(struct bulkhead_set *s, const char *name)
 	unsigned		 h = bh_hash(name, NULL) % BH_POOL_BUCKETS;
 	struct bulkhead_pool	*p;
 	const char		*slash;
-	char			 lab[256];
+	char			 lab[256], tv[100], bv[100];
 
 	for (p = s->pools[h]; p != NULL; p = p->next)
 		if (strcmp(p->name, name) == 0)
@@ -144,12 +146,14 @@ bh_pool_get(struct bulkhead_set *s, const char *name)
 	}
 	p->set = s;
 	p->bucket.tokens = -1;		/* filled to the burst on first use */
-	if ((slash = strchr(name, '/')) != NULL)
-		snprintf(lab, sizeof lab, "tenant=\"%.*s\",backend=\"%s\"",
-		    (int)(slash - name), name, slash + 1);
-	else
-		snprintf(lab, sizeof lab, "tenant=\"%s\"", name);
-	bh_label_clean(lab);
+	slash = strchr(name, '/');
+	bh_label_value(tv, sizeof tv, name, slash != NULL ? (size_t)(slash - name) :
+	    strlen(name));
+	if (slash != NULL) {
+		bh_label_value(bv, sizeof bv, slash + 1, strlen(slash + 1));
+		snprintf(lab, sizeof lab, "tenant=\"%s\",backend=\"%s\"", tv, bv);
+	} else
+		snprintf(lab, sizeof lab, "tenant=\"%s\"", tv);
 	p->labels = strdup(lab);
 	for (int i = 0; i < BH__REASONS; i++) {
 		char rl[320];
