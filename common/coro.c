@@ -355,6 +355,14 @@ coro_set_deadline(long deadline_ms)
 }
 
 long
+coro_deadline(void)
+{
+	struct coro *co = coro_self();
+
+	return co != NULL ? co->deadline : 0;
+}
+
+long
 coro_remaining_ms(void)
 {
 	struct coro	*co = coro_self();

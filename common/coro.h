@@ -63,6 +63,8 @@ int		 coro_sleep_ms(long ms);
 /* An absolute deadline (clock_now_ms() scale) for everything the running
  * coroutine does from now on; 0 clears it. */
 void		 coro_set_deadline(long deadline_ms);
+/* The running coroutine's deadline, 0 for none (to restore it later). */
+long		 coro_deadline(void);
 /* Milliseconds left before the running coroutine's deadline: LONG_MAX with
  * none (or outside a coroutine), 0 once passed. */
 long		 coro_remaining_ms(void);

@@ -13,6 +13,8 @@
 #include "atlassian.h"
 #include "backend_mcp.h"
 #include "bulkhead.h"
+#include "clock.h"
+#include "coro.h"
 #include "err.h"
 #include "fwd.h"
 #include "grants.h"
@@ -233,12 +235,23 @@ usertools_list(struct fwdreq *r, struct err *e)
 			json_t			*tools, *t;
 			struct err		 be;
 			size_t			 j;
+			long			 saved, bound;
+			int			 rc;
 
 			if (strcmp(gi->kind, "mcp") != 0 ||
 			    (perm = usertools_mcp_perm(g, gi->name)) == PERM_NONE)
 				continue;
 			err_clear(&be);
-			if (usertools_backend_tools(r, g, gi, &tools, &be) == -1) {
+			/* One slow backend must not hold up the whole list (the
+			 * user's other tenants): it gets a short bound and is left
+			 * out of this answer if it misses it. */
+			saved = coro_deadline();
+			bound = clock_now_ms() + USERTOOLS_LIST_BACKEND_MS;
+			if (saved == 0 || bound < saved)
+				coro_set_deadline(bound);
+			rc = usertools_backend_tools(r, g, gi, &tools, &be);
+			coro_set_deadline(saved);
+			if (rc == -1) {
 				log_warnx("tools/list: tenant %s backend %s left out: %s", g->tenant,
 				    gi->name, be.msg);
 				continue;

@@ -16,6 +16,8 @@ struct err;
 struct fwdreq;
 
 #define USERTOOLS_SEP	"__"
+/* How long tools/list waits for one tenant MCP backend's tool list. */
+#define USERTOOLS_LIST_BACKEND_MS	3000
 
 /* Every tool the caller may use, as MCP tool objects (name, title,
  * description, inputSchema, annotations). A backend that fails is left out

@@ -126,3 +126,53 @@ def test_client_gone_cancels_the_upstream_call(atlassian, fresh_atlassian):
     finally:
         atlassian.clear_faults()
         env.close()
+
+
+def test_a_hung_mcp_backend_does_not_hold_up_tools_list(atlassian, fresh_atlassian):
+    """hank is in google (built-in tools) and in stallco, whose own MCP
+    server accepts connections and never answers. His tools/list comes back
+    within the per-backend bound with google's tools, stallco left out."""
+    import socket
+    import threading
+
+    from .fake_broker import Integration, atlassian_tenants
+
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def hold():
+        lsock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(lsock.accept()[0])
+            except OSError:
+                pass
+    th = threading.Thread(target=hold, daemon=True)
+    th.start()
+    url = f"http://127.0.0.1:{lsock.getsockname()[1]}/mcp"
+    tenants = atlassian_tenants(atlassian, ("google",))
+    tenants["stallco"] = [Integration("bot", "mcp", url,
+                                      {"header": "Authorization", "value": "Bearer x"})]
+    env = FwdEnv(atlassian, tenants=tenants, name="forwarder-stall",
+                 users={"hank@example.com": {"google": "editor", "stallco": "editor"}},
+                 upstream_timeout="10s")
+    try:
+        t0 = time.monotonic()
+        r = env.post_mcp("hank@example.com", {"jsonrpc": "2.0", "id": 1,
+                                              "method": "tools/list"})
+        took = time.monotonic() - t0
+        names = {t["name"] for t in r.json()["result"]["tools"]}
+        assert "google__jira_search" in names
+        assert not any(n.startswith("stallco__") for n in names)
+        assert took < 5, took
+        assert "left out" in env.fwd.proc.log_tail(200)
+    finally:
+        stop.set()
+        th.join()
+        for c in held:
+            c.close()
+        lsock.close()
+        env.close()
