@@ -900,6 +900,29 @@ httpd_add_header(struct httpd_req *r, const char *name, const char *value)
 }
 
 void
+httpd_reply_take(struct httpd_req *r, int status, const char *content_type, char *body,
+    size_t len)
+{
+	if (r->replied) {
+		log_warnx("handler replied twice to %s %s; second reply dropped", r->method, r->path);
+		if (body != NULL) {
+			secret_wipe(body, len);
+			free(body);
+		}
+		return;
+	}
+	r->replied = 1;
+	r->status = status;
+	if (content_type != NULL)
+		httpd_add_header(r, "Content-Type", content_type);
+	if (len > 0) {
+		r->out_body = body;
+		r->out_len = len;
+	} else
+		free(body);
+}
+
+void
 httpd_reply(struct httpd_req *r, int status, const char *content_type, const char *body,
     size_t len)
 {

@@ -80,6 +80,10 @@ void		 httpd_add_header(struct httpd_req *, const char *name, const char *value)
 /* Exactly one reply per request. Bodies are copied. */
 void		 httpd_reply(struct httpd_req *, int status, const char *content_type,
 		    const char *body, size_t len);
+/* The same without the copy: takes body (malloc'ed, len bytes), which is
+ * wiped and freed once written. */
+void		 httpd_reply_take(struct httpd_req *, int status, const char *content_type,
+		    char *body, size_t len);
 /* Steals the reference to v. */
 void		 httpd_reply_json(struct httpd_req *, int status, json_t *v);
 void		 httpd_reply_error(struct httpd_req *, int status, const char *code,

@@ -1,7 +1,9 @@
 /*
- * atlassian: one row per built-in tool: request builder + result trimmer.
- * Also owns the upstream error policy (which status becomes which tool
- * error, one bounded retry after a 429) and the size cap on results.
+ * atlassian: the one request builder behind every built-in tool (a row of
+ * forwarder/builtin.c: method, path template, query map, body), the
+ * upstream call, its error policy (which status becomes which tool error,
+ * one bounded retry after a 429) and the size cap on results. A result
+ * leaves here serialised, once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,19 +11,22 @@
 #include <string.h>
 #include <time.h>
 
-#include "adf.h"
 #include "atlassian.h"
+#include "builtin.h"
 #include "clock.h"
 #include "err.h"
 #include "fwdconf.h"
 #include "httpc.h"
+#include "jbuf.h"
 #include "jsonx.h"
 #include "log.h"
+#include "secret.h"
+#include "toolargs.h"
 #include "toolcat.h"
 
 #define ATL_URL_MAX	8192
 
-/* What a builder produces: method, path+query (below base_url), body. */
+/* What the builder produces: method, path+query (below base_url), body. */
 struct atl_call {
 	const char	*method;
 	char		 path[ATL_URL_MAX];
@@ -30,34 +35,24 @@ struct atl_call {
 	char		 what_buf[160];
 };
 
-typedef int (*atl_build_fn)(const json_t *args, struct atl_call *, struct err *);
-typedef json_t *(*atl_trim_fn)(const json_t *up, const char *base, const json_t *args);
+/* --- the request builder -------------------------------------------------------- */
 
-struct atl_row {
-	const char	*tool;
-	atl_build_fn	 build;
-	atl_trim_fn	 trim;
-};
-
-/* --- small helpers ---------------------------------------------------------- */
-
+/* An argument as text: strings as they are, integers in decimal. */
 static const char *
-atl_arg(const json_t *args, const char *k)
+atl_arg_text(const json_t *v, char *num, size_t sz)
 {
-	return jsonx_str(args, k);
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(num, sz, "%lld", (long long)json_integer_value(v));
+		return num;
+	}
+	return NULL;
 }
 
-static long long
-atl_int(const json_t *args, const char *k, long long dflt)
-{
-	json_t *v = json_object_get(args, k);
-
-	return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-/* Append "&k=urlencoded(v)" (or "?k=..." first) to path. */
+/* Append the URL-encoded v to path. */
 static int
-atl_query(char *path, size_t sz, const char *k, const char *v, struct err *e)
+atl_put_enc(char *path, size_t sz, const char *v, const char *arg, struct err *e)
 {
 	char	*enc = httpc_urlencode(v);
 	size_t	 n = strlen(path);
@@ -65,402 +60,117 @@ atl_query(char *path, size_t sz, const char *k, const char *v, struct err *e)
 
 	if (enc == NULL)
 		return err_set(e, 500, "nomem", "out of memory");
-	w = snprintf(path + n, sz - n, "%s%s=%s", strchr(path, '?') != NULL ? "&" : "?", k, enc);
+	w = snprintf(path + n, sz - n, "%s", enc);
 	free(enc);
 	if (w < 0 || (size_t)w >= sz - n)
-		return err_set(e, 400, "bad_arguments", "argument '%s' is too long", k);
+		return arg != NULL ? err_set(e, 400, "bad_arguments", "argument '%s' is too long",
+		    arg) : err_set(e, 400, "bad_arguments", "argument is too long");
 	return 0;
 }
 
-/* path = pre + url-encoded segment + post. */
+/* Expand "{name}" in tmpl from args into out: URL-encoded for a path,
+ * as-is (cut at 60 bytes) for a message. */
 static int
-atl_path1(struct atl_call *c, const char *pre, const char *seg, const char *post,
+atl_expand(const char *tmpl, const json_t *args, int encode, char *out, size_t sz,
     struct err *e)
 {
-	char *enc = httpc_urlencode(seg);
-	int   w;
+	const char	*p = tmpl, *open, *close;
+	char		 name[64], num[32];
+	size_t		 n;
 
-	if (enc == NULL)
-		return err_set(e, 500, "nomem", "out of memory");
-	w = snprintf(c->path, sizeof c->path, "%s%s%s", pre, enc, post);
-	free(enc);
-	if (w < 0 || (size_t)w >= sizeof c->path)
+	out[0] = '\0';
+	while ((open = strchr(p, '{')) != NULL && (close = strchr(open, '}')) != NULL) {
+		const char *v;
+
+		n = strlen(out);
+		snprintf(out + n, sz - n, "%.*s", (int)(open - p), p);
+		snprintf(name, sizeof name, "%.*s", (int)(close - open - 1), open + 1);
+		if ((v = atl_arg_text(json_object_get(args, name), num, sizeof num)) == NULL)
+			v = "";
+		if (encode) {
+			if (atl_put_enc(out, sz, v, NULL, e) == -1)
+				return -1;
+		} else {
+			n = strlen(out);
+			snprintf(out + n, sz - n, "%.60s", v);
+		}
+		p = close + 1;
+	}
+	n = strlen(out);
+	if ((size_t)snprintf(out + n, sz - n, "%s", p) >= sz - n)
 		return err_set(e, 400, "bad_arguments", "argument is too long");
 	return 0;
 }
 
-static void
-atl_set_str(json_t *o, const char *k, const char *v)
-{
-	if (v != NULL)
-		json_object_set_new(o, k, json_string(v));
-}
-
-static const char *
-atl_dig(const json_t *v, const char *a, const char *b)
-{
-	return jsonx_str(json_object_get(v, a), b);
-}
-
-/* --- builders ------------------------------------------------------------- */
-
-#define JIRA_LIST_FIELDS "summary,status,assignee,updated,priority,issuetype"
-#define JIRA_ISSUE_FIELDS "summary,status,assignee,reporter,priority,issuetype,project," \
-	"created,updated,description,labels"
-
+/* The row's request for args (already checked against its schema). */
 static int
-atl_b_search(const json_t *args, struct atl_call *c, struct err *e)
+atl_build(const struct toolcat_entry *te, const json_t *args, struct atl_call *c,
+    struct err *e)
 {
-	char n[32];
+	const struct builtin	*b = builtin_of(te);
+	const struct toolargs	*ta = builtin_args(te);
+	char			 num[32];
 
-	c->method = "GET";
-	snprintf(c->path, sizeof c->path, "/rest/api/3/search/jql");
-	snprintf(n, sizeof n, "%lld", atl_int(args, "max_results", 20));
-	c->what = "the JQL search";
-	if (atl_query(c->path, sizeof c->path, "jql", atl_arg(args, "jql"), e) == -1 ||
-	    atl_query(c->path, sizeof c->path, "maxResults", n, e) == -1 ||
-	    atl_query(c->path, sizeof c->path, "fields", JIRA_LIST_FIELDS, e) == -1)
-		return -1;
-	if (atl_arg(args, "next_page_token") != NULL &&
-	    atl_query(c->path, sizeof c->path, "nextPageToken", atl_arg(args,
-	    "next_page_token"), e) == -1)
-		return -1;
-	return 0;
-}
-
-static int
-atl_issue_what(struct atl_call *c, const json_t *args)
-{
-	snprintf(c->what_buf, sizeof c->what_buf, "issue %.60s", atl_arg(args, "issue_key"));
-	c->what = c->what_buf;
-	return 0;
-}
-
-static int
-atl_b_get_issue(const json_t *args, struct atl_call *c, struct err *e)
-{
-	c->method = "GET";
-	atl_issue_what(c, args);
-	if (atl_path1(c, "/rest/api/3/issue/", atl_arg(args, "issue_key"), "", e) == -1)
-		return -1;
-	return atl_query(c->path, sizeof c->path, "fields", JIRA_ISSUE_FIELDS, e);
-}
-
-static int
-atl_b_create(const json_t *args, struct atl_call *c, struct err *e)
-{
-	const char	*desc = atl_arg(args, "description");
-	const char	*type = atl_arg(args, "issue_type");
-	json_t		*fields;
-
-	c->method = "POST";
-	snprintf(c->path, sizeof c->path, "/rest/api/3/issue");
-	snprintf(c->what_buf, sizeof c->what_buf, "project %.40s", atl_arg(args, "project_key"));
-	c->what = c->what_buf;
-	fields = json_pack("{s:{s:s},s:s,s:{s:s}}", "project", "key",
-	    atl_arg(args, "project_key"), "summary", atl_arg(args, "summary"),
-	    "issuetype", "name", type != NULL ? type : "Task");
-	if (fields == NULL)
-		return err_set(e, 500, "nomem", "out of memory");
-	if (desc != NULL && desc[0] != '\0')
-		json_object_set_new(fields, "description", adf_from_text(desc));
-	c->body = json_pack("{s:o}", "fields", fields);
-	return c->body == NULL ? err_set(e, 500, "nomem", "out of memory") : 0;
-}
-
-static int
-atl_b_comment(const json_t *args, struct atl_call *c, struct err *e)
-{
-	json_t *doc;
-
-	c->method = "POST";
-	atl_issue_what(c, args);
-	if (atl_path1(c, "/rest/api/3/issue/", atl_arg(args, "issue_key"), "/comment",
-	    e) == -1)
-		return -1;
-	if ((doc = adf_from_text(atl_arg(args, "body"))) == NULL ||
-	    (c->body = json_pack("{s:o}", "body", doc)) == NULL)
-		return err_set(e, 500, "nomem", "out of memory");
-	return 0;
-}
-
-static int
-atl_b_transitions(const json_t *args, struct atl_call *c, struct err *e)
-{
-	c->method = "GET";
-	atl_issue_what(c, args);
-	return atl_path1(c, "/rest/api/3/issue/", atl_arg(args, "issue_key"), "/transitions", e);
-}
-
-static int
-atl_b_transition(const json_t *args, struct atl_call *c, struct err *e)
-{
-	c->method = "POST";
-	atl_issue_what(c, args);
-	if (atl_path1(c, "/rest/api/3/issue/", atl_arg(args, "issue_key"), "/transitions",
-	    e) == -1)
-		return -1;
-	c->body = json_pack("{s:{s:s}}", "transition", "id", atl_arg(args, "transition_id"));
-	return c->body == NULL ? err_set(e, 500, "nomem", "out of memory") : 0;
-}
-
-static int
-atl_b_cql(const json_t *args, struct atl_call *c, struct err *e)
-{
-	char n[32];
-
-	c->method = "GET";
-	c->what = "the CQL search";
-	snprintf(c->path, sizeof c->path, "/wiki/rest/api/search");
-	snprintf(n, sizeof n, "%lld", atl_int(args, "limit", 10));
-	if (atl_query(c->path, sizeof c->path, "cql", atl_arg(args, "cql"), e) == -1)
-		return -1;
-	return atl_query(c->path, sizeof c->path, "limit", n, e);
-}
-
-static int
-atl_b_page(const json_t *args, struct atl_call *c, struct err *e)
-{
-	c->method = "GET";
-	snprintf(c->what_buf, sizeof c->what_buf, "page %.40s", atl_arg(args, "page_id"));
-	c->what = c->what_buf;
-	if (atl_path1(c, "/wiki/api/v2/pages/", atl_arg(args, "page_id"), "", e) == -1)
-		return -1;
-	return atl_query(c->path, sizeof c->path, "body-format", "storage", e);
-}
-
-/* --- trimmers ------------------------------------------------------------- */
-
-static json_t *
-atl_issue_brief(const json_t *is, const char *base)
-{
-	const json_t	*f = json_object_get(is, "fields");
-	const char	*key = jsonx_str(is, "key");
-	json_t		*o = json_object();
-	char		 url[1024];
-
-	atl_set_str(o, "key", key);
-	atl_set_str(o, "summary", jsonx_str(f, "summary"));
-	atl_set_str(o, "status", atl_dig(f, "status", "name"));
-	atl_set_str(o, "type", atl_dig(f, "issuetype", "name"));
-	atl_set_str(o, "priority", atl_dig(f, "priority", "name"));
-	json_object_set_new(o, "assignee", atl_dig(f, "assignee", "displayName") != NULL ?
-	    json_string(atl_dig(f, "assignee", "displayName")) : json_null());
-	atl_set_str(o, "updated", jsonx_str(f, "updated"));
-	if (key != NULL) {
-		snprintf(url, sizeof url, "%s/browse/%s", base, key);
-		json_object_set_new(o, "url", json_string(url));
-	}
-	return o;
-}
-
-static json_t *
-atl_t_search(const json_t *up, const char *base, const json_t *args)
-{
-	json_t	*list = json_array(), *is;
-	size_t	 i;
-
-	(void)args;
-	json_array_foreach(json_object_get(up, "issues"), i, is)
-		json_array_append_new(list, atl_issue_brief(is, base));
-	json_t *o = json_pack("{s:o,s:I}", "issues", list, "count",
-	    (json_int_t)json_array_size(list));
-	if (jsonx_str(up, "nextPageToken") != NULL)
-		json_object_set_new(o, "next_page_token",
-		    json_string(jsonx_str(up, "nextPageToken")));
-	json_object_set_new(o, "is_last", json_boolean(jsonx_str(up, "nextPageToken") == NULL));
-	return o;
-}
-
-static json_t *
-atl_t_get_issue(const json_t *up, const char *base, const json_t *args)
-{
-	const json_t	*f = json_object_get(up, "fields");
-	json_t		*o = atl_issue_brief(up, base);
-	char		*desc;
-
-	(void)args;
-	atl_set_str(o, "project", atl_dig(f, "project", "key"));
-	atl_set_str(o, "reporter", atl_dig(f, "reporter", "displayName"));
-	atl_set_str(o, "created", jsonx_str(f, "created"));
-	if (json_is_array(json_object_get(f, "labels")))
-		json_object_set(o, "labels", json_object_get(f, "labels"));
-	if (json_object_get(f, "description") != NULL &&
-	    !json_is_null(json_object_get(f, "description")) &&
-	    (desc = adf_to_text(json_object_get(f, "description"))) != NULL) {
-		json_object_set_new(o, "description", json_string(desc));
-		free(desc);
+	c->method = b->method;
+	if (strchr(b->what, '{') != NULL) {
+		atl_expand(b->what, args, 0, c->what_buf, sizeof c->what_buf, e);
+		c->what = c->what_buf;
 	} else
-		json_object_set_new(o, "description", json_string(""));
-	return o;
-}
+		c->what = b->what;
+	if (atl_expand(b->path, args, 1, c->path, sizeof c->path, e) == -1)
+		return -1;
+	for (size_t i = 0; b->query[i].param != NULL; i++) {
+		const struct builtin_query	*q = &b->query[i];
+		const char			*v = q->fixed;
+		size_t				 n = strlen(c->path);
 
-static json_t *
-atl_t_create(const json_t *up, const char *base, const json_t *args)
-{
-	const char	*key = jsonx_str(up, "key");
-	json_t		*o = json_object();
-	char		 url[1024];
+		if (q->arg != NULL) {
+			const json_t *a = json_object_get(args, q->arg);
 
-	(void)args;
-	atl_set_str(o, "key", key);
-	atl_set_str(o, "id", jsonx_str(up, "id"));
-	if (key != NULL) {
-		snprintf(url, sizeof url, "%s/browse/%s", base, key);
-		json_object_set_new(o, "url", json_string(url));
-	}
-	return o;
-}
-
-static json_t *
-atl_t_comment(const json_t *up, const char *base, const json_t *args)
-{
-	json_t	*o = json_object();
-	char	 url[1024];
-	char	*text = adf_to_text(json_object_get(up, "body"));
-
-	atl_set_str(o, "id", jsonx_str(up, "id"));
-	atl_set_str(o, "issue_key", atl_arg(args, "issue_key"));
-	atl_set_str(o, "author", atl_dig(up, "author", "displayName"));
-	atl_set_str(o, "created", jsonx_str(up, "created"));
-	atl_set_str(o, "body", text);
-	free(text);
-	if (jsonx_str(up, "id") != NULL) {
-		snprintf(url, sizeof url, "%s/browse/%s?focusedCommentId=%s", base,
-		    atl_arg(args, "issue_key"), jsonx_str(up, "id"));
-		json_object_set_new(o, "url", json_string(url));
-	}
-	return o;
-}
-
-static json_t *
-atl_t_transitions(const json_t *up, const char *base, const json_t *args)
-{
-	json_t	*list = json_array(), *t;
-	size_t	 i;
-
-	(void)base;
-	json_array_foreach(json_object_get(up, "transitions"), i, t) {
-		json_t *o = json_object();
-
-		atl_set_str(o, "id", jsonx_str(t, "id"));
-		atl_set_str(o, "name", jsonx_str(t, "name"));
-		atl_set_str(o, "to_status", atl_dig(t, "to", "name"));
-		json_array_append_new(list, o);
-	}
-	return json_pack("{s:s?,s:o}", "issue_key", atl_arg(args, "issue_key"),
-	    "transitions", list);
-}
-
-static json_t *
-atl_t_transition(const json_t *up, const char *base, const json_t *args)
-{
-	char url[1024];
-
-	(void)up;
-	snprintf(url, sizeof url, "%s/browse/%s", base, atl_arg(args, "issue_key"));
-	return json_pack("{s:s?,s:s?,s:b,s:s}", "issue_key", atl_arg(args, "issue_key"),
-	    "transition_id", atl_arg(args, "transition_id"), "done", 1, "url", url);
-}
-
-static json_t *
-atl_t_cql(const json_t *up, const char *base, const json_t *args)
-{
-	json_t	*list = json_array(), *r;
-	size_t	 i;
-	char	 url[2048];
-
-	(void)args;
-	json_array_foreach(json_object_get(up, "results"), i, r) {
-		const json_t	*ct = json_object_get(r, "content");
-		const char	*webui = atl_dig(ct, "_links", "webui");
-		json_t		*o = json_object();
-		char		*ex = NULL;
-
-		if (webui == NULL)
-			webui = jsonx_str(r, "url");
-		atl_set_str(o, "id", jsonx_str(ct, "id"));
-		atl_set_str(o, "title", jsonx_str(r, "title") != NULL ? jsonx_str(r, "title") :
-		    jsonx_str(ct, "title"));
-		atl_set_str(o, "type", jsonx_str(ct, "type"));
-		if (jsonx_str(r, "excerpt") != NULL &&
-		    (ex = adf_storage_to_text(jsonx_str(r, "excerpt"))) != NULL)
-			json_object_set_new(o, "excerpt", json_string(ex));
-		free(ex);
-		atl_set_str(o, "space", atl_dig(r, "resultGlobalContainer", "title"));
-		atl_set_str(o, "last_modified", jsonx_str(r, "lastModified"));
-		if (webui != NULL) {
-			snprintf(url, sizeof url, "%s/wiki%s", base, webui);
-			json_object_set_new(o, "url", json_string(url));
+			if (a == NULL)
+				a = toolargs_default(ta, q->arg);
+			if ((v = atl_arg_text(a, num, sizeof num)) == NULL)
+				continue;
 		}
-		json_array_append_new(list, o);
+		if ((size_t)snprintf(c->path + n, sizeof c->path - n, "%s%s=", strchr(c->path,
+		    '?') != NULL ? "&" : "?", q->param) >= sizeof c->path - n)
+			return err_set(e, 400, "bad_arguments", "argument '%s' is too long",
+			    q->arg != NULL ? q->arg : q->param);
+		if (atl_put_enc(c->path, sizeof c->path, v, q->arg != NULL ? q->arg : q->param,
+		    e) == -1)
+			return -1;
 	}
-	r = json_pack("{s:o,s:I}", "results", list, "count", (json_int_t)json_array_size(list));
-	if (json_is_integer(json_object_get(up, "totalSize")))
-		json_object_set(r, "total", json_object_get(up, "totalSize"));
-	return r;
-}
-
-static json_t *
-atl_t_page(const json_t *up, const char *base, const json_t *args)
-{
-	json_t		*o = json_object();
-	const char	*webui = atl_dig(up, "_links", "webui");
-	const json_t	*body = json_object_get(json_object_get(up, "body"), "storage");
-	char		 url[2048];
-	char		*text;
-
-	(void)args;
-	atl_set_str(o, "id", jsonx_str(up, "id"));
-	atl_set_str(o, "title", jsonx_str(up, "title"));
-	atl_set_str(o, "status", jsonx_str(up, "status"));
-	if (json_is_integer(json_object_get(json_object_get(up, "version"), "number")))
-		json_object_set(o, "version", json_object_get(json_object_get(up, "version"),
-		    "number"));
-	atl_set_str(o, "created", jsonx_str(up, "createdAt"));
-	if (webui != NULL) {
-		snprintf(url, sizeof url, "%s/wiki%s", base, webui);
-		json_object_set_new(o, "url", json_string(url));
-	}
-	text = adf_storage_to_text(jsonx_str(body, "value") != NULL ? jsonx_str(body, "value") :
-	    "");
-	json_object_set_new(o, "body", json_string(text != NULL ? text : ""));
-	free(text);
-	return o;
-}
-
-static const struct atl_row atl_rows[] = {
-	{ "jira_search", atl_b_search, atl_t_search },
-	{ "jira_get_issue", atl_b_get_issue, atl_t_get_issue },
-	{ "jira_create_issue", atl_b_create, atl_t_create },
-	{ "jira_add_comment", atl_b_comment, atl_t_comment },
-	{ "jira_get_transitions", atl_b_transitions, atl_t_transitions },
-	{ "jira_transition_issue", atl_b_transition, atl_t_transition },
-	{ "confluence_search", atl_b_cql, atl_t_cql },
-	{ "confluence_get_page", atl_b_page, atl_t_page },
-};
-
-static const struct atl_row *
-atl_row(const char *tool)
-{
-	for (size_t i = 0; i < sizeof atl_rows / sizeof atl_rows[0]; i++)
-		if (strcmp(atl_rows[i].tool, tool) == 0)
-			return &atl_rows[i];
-	return NULL;
+	if (b->body != NULL && (c->body = b->body(args)) == NULL)
+		return err_set(e, 500, "nomem", "out of memory");
+	return 0;
 }
 
 int
 atlassian_has(const char *tool)
 {
-	return atl_row(tool) != NULL;
+	const struct toolcat_entry *te = toolcat_find(tool);
+
+	return te != NULL && builtin_of(te)->trim != NULL && builtin_of(te)->method != NULL;
 }
 
-json_t *
-atlassian_trim(const char *tool, const json_t *up, const char *base, const json_t *args)
+int
+atlassian_request(const struct toolcat_entry *te, const json_t *args, char **method,
+    char **path, char **body, struct err *e)
 {
-	const struct atl_row *r = atl_row(tool);
+	struct atl_call c;
 
-	return r != NULL ? r->trim(up, base, args) : NULL;
+	memset(&c, 0, sizeof c);
+	*method = *path = *body = NULL;
+	if (atl_build(te, args, &c, e) == -1) {
+		json_decref(c.body);
+		return -1;
+	}
+	*method = strdup(c.method);
+	*path = strdup(c.path);
+	if (c.body != NULL)
+		*body = jsonx_dump(c.body);
+	json_decref(c.body);
+	return 0;
 }
 
 /* --- the size cap ----------------------------------------------------------- */
@@ -545,6 +255,22 @@ next:		;
 	}
 }
 
+/* Serialise once; only a result over the cap is shortened and written
+ * again. The text is what the echo check scans and the client gets. */
+int
+atlassian_serialise(json_t *result, size_t max, char **text, size_t *len)
+{
+	struct jbuf b = { 0 };
+
+	jbuf_put_json(&b, result);
+	if (!b.failed && b.len > max) {
+		jbuf_free(&b);
+		atlassian_cap(result, max);
+		jbuf_put_json(&b, result);
+	}
+	return (*text = jbuf_steal(&b, len)) != NULL ? 0 : -1;
+}
+
 /* --- the upstream call -------------------------------------------------------- */
 
 /* Up to two messages from a Jira/Confluence error body, never the body. */
@@ -609,23 +335,22 @@ atl_sleep(long seconds)
 
 int
 atlassian_exec(const struct toolcat_entry *te, const json_t *args,
-    const struct atlassian_target *t, const struct fwdconf *conf, json_t **result,
+    const struct atlassian_target *t, const struct fwdconf *conf, char **text, size_t *len,
     struct err *e)
 {
-	const struct atl_row	*row = atl_row(te->name);
+	const struct builtin	*row = builtin_of(te);
 	struct atl_call		 c;
 	struct httpc_req	 req;
 	struct httpc_resp	 resp;
 	char			*url = NULL, *body = NULL;
-	json_t			*up = NULL;
+	json_t			*up = NULL, *result = NULL;
 	int			 rc = -1;
 	size_t			 n;
 
-	*result = NULL;
+	*text = NULL;
+	*len = 0;
 	memset(&c, 0, sizeof c);
-	if (row == NULL)
-		return err_set(e, 500, "no_executor", "no executor for tool %s", te->name);
-	if (row->build(args, &c, e) == -1)
+	if (atl_build(te, args, &c, e) == -1)
 		goto out;
 	n = strlen(t->base_url) + strlen(c.path) + 1;
 	if ((url = malloc(n)) == NULL) {
@@ -698,13 +423,14 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 		goto out;
 	}
 	httpc_resp_free(&resp);
-	if ((*result = row->trim(up, t->base_url, args)) == NULL) {
+	if ((result = row->trim(up, t->base_url, args)) == NULL ||
+	    atlassian_serialise(result, conf->tool_result_max_bytes, text, len) == -1) {
 		err_set(e, 500, "nomem", "out of memory");
 		goto out;
 	}
-	atlassian_cap(*result, conf->tool_result_max_bytes);
 	rc = 0;
 out:
+	json_decref(result);
 	json_decref(up);
 	json_decref(c.body);
 	free(body);

@@ -1,9 +1,9 @@
 /*
- * atlassian: the executors behind the built-in tools of common/toolcat.c.
- * Each toolcat row has one row here: how to build the upstream request and
- * how to trim the answer to what a model needs. Requests go only to the
- * integration's base URL, with the tenant's Basic header; upstream failures
- * become tool errors that never contain the credential.
+ * atlassian: runs the built-in tools of forwarder/builtin.c. One generic
+ * builder turns a row (method, path template, query map, body builder)
+ * and the checked arguments into the upstream request. Requests go only to
+ * the integration's base URL, with the tenant's credential header;
+ * upstream failures become tool errors that never contain the credential.
  */
 #ifndef TG_ATLASSIAN_H
 #define TG_ATLASSIAN_H
@@ -25,23 +25,27 @@ struct atlassian_target {
 };
 
 /*
- * Run tool te with already-validated args. 0 with *result (the trimmed,
- * capped structured result), or -1 with a tool error:
+ * Run tool te with already-validated args. 0 with *text (the trimmed,
+ * capped result, serialised once as compact JSON; *len bytes; caller wipes
+ * and frees), or -1 with a tool error:
  *   400 upstream_rejected, 403 upstream_forbidden, 404 upstream_not_found,
  *   429 upstream_rate_limited, 502 upstream_unauthorized (the stored key
  *   was refused), 502 upstream_unavailable/upstream_too_large/...,
  *   504 upstream_timeout.
  */
 int	atlassian_exec(const struct toolcat_entry *te, const json_t *args,
-	    const struct atlassian_target *, const struct fwdconf *, json_t **result,
-	    struct err *);
-/* Is there an executor for this toolcat row? */
+	    const struct atlassian_target *, const struct fwdconf *, char **text,
+	    size_t *len, struct err *);
+/* Can this tool be run (a catalogue row with a complete builtin row)? */
 int	atlassian_has(const char *tool);
-/* Trim an upstream answer for a tool (exposed for unit tests). */
-json_t	*atlassian_trim(const char *tool, const json_t *upstream, const char *base_url,
-	    const json_t *args);
+/* The request te sends for args, below base_url (for tests and docs):
+ * method, path with query, and the JSON body or NULL. Caller frees. */
+int	atlassian_request(const struct toolcat_entry *te, const json_t *args,
+	    char **method, char **path, char **body, struct err *);
 /* Shrink result until its JSON text fits max bytes: drop list items from
  * the end, then cut long texts; marks "truncated": true. */
 void	atlassian_cap(json_t *result, size_t max);
+/* result as compact JSON text of at most max bytes (capped if needed). */
+int	atlassian_serialise(json_t *result, size_t max, char **text, size_t *len);
 
 #endif

@@ -24,6 +24,7 @@
 #include "mcp.h"
 #include "metrics.h"
 #include "openapi.h"
+#include "toolres.h"
 #include "usertools.h"
 
 /* --- admission ---------------------------------------------------------------- */
@@ -259,14 +260,14 @@ front_host_ok(const char *host, char *const *allowed, char *const *listen)
 
 /* --- /mcp --------------------------------------------------------------------------- */
 
-static json_t *
-front_ops_list(void *arg, struct err *e)
+static char *
+front_ops_list(void *arg, size_t *len, struct err *e)
 {
-	return usertools_list(arg, e);
+	return usertools_list_text(arg, len, e);
 }
 
 static int
-front_ops_call(void *arg, const char *name, const json_t *args, json_t **result,
+front_ops_call(void *arg, const char *name, const json_t *args, struct toolres *result,
     struct err *e)
 {
 	struct fwdreq	*fr = arg;
@@ -278,7 +279,7 @@ front_ops_call(void *arg, const char *name, const json_t *args, json_t **result,
 		return err_set(e, 404, "unknown_tool", "tool names look like <tenant>__<tool>");
 	metric_inc(&fr->fwd->metrics[FM_TOOL_CALLS]);
 	rc = usertools_call(fr, tenant, tool, args, result, e);
-	if (rc == 0 && json_is_true(json_object_get(*result, "isError"))) {
+	if (rc == 0 && result->is_error) {
 		metric_inc(&fr->fwd->metrics[FM_TOOL_ERRORS]);
 		log_info("tools/call %s: tool error %s: %s", name, e->code, e->msg);
 	} else if (rc == 0)
@@ -339,8 +340,7 @@ front_mcp(struct httpd_req *r, void *arg)
 	if (out.body == NULL)
 		httpd_reply(r, out.status, NULL, NULL, 0);
 	else
-		httpd_reply(r, out.status, "application/json", out.body, strlen(out.body));
-	free(out.body);
+		httpd_reply_take(r, out.status, "application/json", out.body, out.len);
 	fwdreq_done(&fr);
 	front_observe(r, f);
 }

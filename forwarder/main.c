@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "backend_mcp.h"
+#include "builtin.h"
 #include "bulkhead.h"
 #include "conf.h"
 #include "daemon.h"
@@ -24,7 +25,6 @@
 #include "httpd.h"
 #include "jsonx.h"
 #include "log.h"
-#include "toolcat.h"
 
 #define JANITOR_INTERVAL_S	5
 #define MAX_OVERRIDES		64
@@ -196,23 +196,13 @@ main_janitor(evutil_socket_t fd, short ev, void *arg)
 }
 
 /* The built-in tools as JSON: for docs and for test stand-ins, so nothing
- * outside common/toolcat.c has to repeat the list. */
+ * outside forwarder/builtin.c has to repeat the list. */
 static int
 main_catalogue(void)
 {
-	json_t	*list = json_array();
-	char	*text;
+	json_t	*list = builtin_catalogue();
+	char	*text = json_dumps(list, JSON_INDENT(2));
 
-	for (size_t i = 0; i < toolcat_len; i++) {
-		const struct toolcat_entry *te = &toolcat[i];
-
-		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:s}", "name",
-		    te->name, "kind", te->kind, "access", te->access == TOOL_READ ? "read" :
-		    "write", "title", te->title, "description", te->description,
-		    "input_schema", (json_t *)toolcat_schema(te), "upstream",
-		    te->upstream));
-	}
-	text = json_dumps(list, JSON_INDENT(2));
 	json_decref(list);
 	if (text == NULL)
 		return 1;
@@ -273,7 +263,7 @@ main(int argc, char *argv[])
 			conf_docs(fwdconf_table, "tenantgate-forwarder configuration", stdout);
 			return 0;
 		case 'W':
-			toolcat_docs(stdout);
+			builtin_docs(stdout);
 			return 0;
 		case 'T':
 			return main_catalogue();

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 struct err;
+struct toolres;
 
 #define MCP_MODERN_VERSION	"2026-07-28"
 #define MCP_HANDSHAKE_LATEST	"2025-11-25"
@@ -39,6 +40,7 @@ struct mcp_in {
 struct mcp_out {
 	int	 status;		/* HTTP status */
 	char	*body;			/* NULL: no body (202 Accepted); caller frees */
+	size_t	 len;
 	char	 version[16];		/* the revision the request was served at */
 };
 
@@ -47,12 +49,14 @@ struct mcp_ops {
 	const char	*server_name;
 	const char	*server_version;
 	const char	*instructions;
-	/* tools/list: a new array of MCP tool objects, or NULL with e. */
-	json_t		*(*list)(void *arg, struct err *);
-	/* tools/call: 0 with a CallToolResult; -1 with e when refused before
-	 * running (403/404: unknown to this caller) or on an internal fault. */
+	/* tools/list: the MCP tool objects as JSON array text (caller frees,
+	 * *len bytes), or NULL with e. Written into the reply as it is. */
+	char		*(*list)(void *arg, size_t *len, struct err *);
+	/* tools/call: 0 with the result in res (its serialised text goes into
+	 * the reply as it is); -1 with e when refused before running (403/404:
+	 * unknown to this caller) or on an internal fault. */
 	int		 (*call)(void *arg, const char *name, const json_t *args,
-			    json_t **result, struct err *);
+			    struct toolres *res, struct err *);
 };
 
 void	mcp_handle(const struct mcp_in *, const struct mcp_ops *, struct mcp_out *);

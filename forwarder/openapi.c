@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "err.h"
 #include "front.h"
 #include "fwd.h"
@@ -16,6 +17,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "openapi.h"
+#include "toolres.h"
 #include "toolcat.h"
 #include "usertools.h"
 
@@ -85,15 +87,17 @@ openapi_document(const char *version)
 	    "#/components/schemas/TenantList"))));
 	for (size_t i = 0; i < toolcat_len; i++) {
 		const struct toolcat_entry	*te = &toolcat[i];
-		json_t				*schema = (json_t *)toolcat_schema(te);
-		char				 path[160], desc[512];
+		const struct builtin		*b = builtin_of(te);
+		json_t				*schema = (json_t *)builtin_schema(te);
+		char				 path[160], desc[1024], up[512];
 
+		builtin_upstream(te, up, sizeof up);
 		snprintf(path, sizeof path, "/tools/{tenant}/%s/execute", te->name);
-		snprintf(desc, sizeof desc, "%s (%s, %s). Upstream: %s.", te->description,
-		    te->kind, te->access == TOOL_READ ? "read" : "write", te->upstream);
+		snprintf(desc, sizeof desc, "%s (%s, %s). Upstream: %s.", b->description,
+		    te->kind, te->access == TOOL_READ ? "read" : "write", up);
 		json_object_set_new(paths, path, json_pack("{s:{s:s,s:s,s:s,s:[O],"
 		    "s:{s:b,s:{s:{s:O}}},s:o}}", "post", "operationId", te->name, "summary",
-		    te->title, "description", desc, "parameters", tenant_param, "requestBody",
+		    b->title, "description", desc, "parameters", tenant_param, "requestBody",
 		    "required", 1, "content", "application/json", "schema",
 		    schema, "responses",
 		    openapi_responses("The trimmed result", json_pack("{s:s}", "type",
@@ -202,7 +206,8 @@ openapi_h_execute(struct httpd_req *r, void *arg)
 	char		 tenant[64], tool[128];
 	struct fwdreq	 fr;
 	struct err	 e;
-	json_t		*args = NULL, *res = NULL, *sc;
+	json_t		*args = NULL, *sc;
+	struct toolres	 res;
 	size_t		 len;
 	int		 n = 0;
 
@@ -215,6 +220,7 @@ openapi_h_execute(struct httpd_req *r, void *arg)
 	if (front_begin(r, arg, &fr, 0) == -1)
 		return;
 	err_clear(&e);
+	memset(&res, 0, sizeof res);
 	body = httpd_body(r, &len);
 	if (len == 0)
 		args = json_object();
@@ -228,20 +234,25 @@ openapi_h_execute(struct httpd_req *r, void *arg)
 		httpd_reply_err(r, &e);
 		goto out;
 	}
-	if (json_is_true(json_object_get(res, "isError"))) {
+	if (res.is_error) {
 		metric_inc(&fr.fwd->metrics[FM_TOOL_ERRORS]);
 		log_info("execute %s/%s: tool error %s", tenant, tool, e.code);
 		httpd_reply_err(r, &e);
 		goto out;
 	}
 	log_info("execute %s/%s: ok", tenant, tool);
-	if ((sc = json_object_get(res, "structuredContent")) != NULL && json_is_object(sc))
+	if (res.text != NULL) {
+		/* The one serialised result becomes the body as it is. */
+		httpd_reply_take(r, 200, "application/json", res.text, res.len);
+		res.text = NULL;
+	} else if ((sc = json_object_get(res.call, "structuredContent")) != NULL &&
+	    json_is_object(sc))
 		httpd_reply_json(r, 200, json_incref(sc));
 	else
 		httpd_reply_json(r, 200, json_pack("{s:O}", "content",
-		    json_object_get(res, "content")));
+		    json_object_get(res.call, "content")));
 out:
-	json_decref(res);
+	toolres_clear(&res);
 	json_decref(args);
 	fwdreq_done(&fr);
 	front_observe(r, arg);

@@ -12,16 +12,19 @@
 
 #include "atlassian.h"
 #include "backend_mcp.h"
+#include "builtin.h"
 #include "bulkhead.h"
 #include "clock.h"
 #include "coro.h"
 #include "err.h"
 #include "fwd.h"
 #include "grants.h"
+#include "jbuf.h"
 #include "jsonx.h"
 #include "log.h"
 #include "toolargs.h"
 #include "toolcat.h"
+#include "toolres.h"
 #include "usertools.h"
 
 enum mcp_perm { PERM_NONE, PERM_READONLY, PERM_ALL };
@@ -110,6 +113,26 @@ usertools_scrub(json_t **result, struct err *e, const secret_t *line, const char
 	    "its own credential in the text; the answer was withheld", tenant);
 }
 
+/* The same for a built-in tool's result, checked in the one text the
+ * client would get. */
+static void
+usertools_scrub_text(char **text, size_t *len, struct err *e, const secret_t *line,
+    const char *tenant)
+{
+	if (!usertools_leaks(*text, line) && !usertools_leaks(e->msg, line))
+		return;
+	log_warnx("an upstream of tenant '%s' echoed the tenant credential; result withheld",
+	    tenant);
+	if (*text != NULL) {
+		secret_wipe(*text, *len);
+		free(*text);
+	}
+	*text = NULL;
+	*len = 0;
+	err_set(e, 502, "upstream_echoed_credential", "tenant '%s''s upstream answered with "
+	    "its own credential in the text; the answer was withheld", tenant);
+}
+
 static enum mcp_perm
 usertools_mcp_perm(const struct grant *g, const char *integ)
 {
@@ -134,22 +157,6 @@ usertools_builtin_ok(const struct grant *g, const struct toolcat_entry *te)
 {
 	return te != NULL && grants_has_tool(g, te->name) &&
 	    grants_integration(g, te->kind) != NULL && toolcat_role_allows(g->role, te->access);
-}
-
-static json_t *
-usertools_builtin_tool(const struct grant *g, const struct toolcat_entry *te)
-{
-	char	 name[128], title[160], desc[1024];
-	json_t	*schema = (json_t *)toolcat_schema(te);
-
-	snprintf(name, sizeof name, "%s%s%s", g->tenant, USERTOOLS_SEP, te->name);
-	snprintf(title, sizeof title, "%s (%s)", te->title, g->tenant);
-	snprintf(desc, sizeof desc, "%s in tenant '%s'. %s", te->title, g->tenant,
-	    te->description);
-	return json_pack("{s:s,s:s,s:s,s:O,s:{s:b,s:b,s:b}}", "name", name, "title", title,
-	    "description", desc, "inputSchema", schema,
-	    "annotations", "readOnlyHint", te->access == TOOL_READ, "destructiveHint", 0,
-	    "openWorldHint", 1);
 }
 
 static json_t *
@@ -212,23 +219,49 @@ usertools_find_named(const json_t *tools, const char *name)
 	return NULL;
 }
 
-json_t *
-usertools_list(struct fwdreq *r, struct err *e)
-{
-	json_t	*out;
+/* Where a tools/list goes: a JSON array (OpenAPI) or JSON text (MCP),
+ * the text built from the precomputed per-tenant fragments. */
+struct usertools_sink {
+	json_t		*arr;
+	struct jbuf	*text;
+	int		 n;
+};
 
-	if (fwdreq_grants(r, e) == -1)
-		return NULL;
-	if ((out = json_array()) == NULL) {
-		err_set(e, 500, "nomem", "out of memory");
-		return NULL;
+static void
+usertools_sink_builtin(struct usertools_sink *s, const struct grant *g,
+    const struct toolcat_entry *te)
+{
+	if (s->arr != NULL) {
+		json_array_append_new(s->arr, builtin_tool_json(g->tenant, te));
+		return;
 	}
+	jbuf_puts(s->text, s->n++ > 0 ? "," : "");
+	builtin_tool_fragment(g->tenant, te, s->text);
+}
+
+static void
+usertools_sink_json(struct usertools_sink *s, json_t *tool)
+{
+	if (s->arr != NULL) {
+		json_array_append_new(s->arr, tool);
+		return;
+	}
+	jbuf_puts(s->text, s->n++ > 0 ? "," : "");
+	jbuf_put_json(s->text, tool);
+	json_decref(tool);
+}
+
+static int
+usertools_collect(struct fwdreq *r, struct usertools_sink *s, struct err *e)
+{
+	if (fwdreq_grants(r, e) == -1)
+		return -1;
 	for (size_t i = 0; i < r->gs->n; i++) {
 		const struct grant *g = &r->gs->g[i];
 
 		for (size_t k = 0; k < toolcat_len; k++)
 			if (usertools_builtin_ok(g, &toolcat[k]))
-				json_array_append_new(out, usertools_builtin_tool(g, &toolcat[k]));
+				usertools_sink_builtin(s, g, &toolcat[k]);
 		for (size_t k = 0; k < g->ninteg; k++) {
 			struct grant_integ	*gi = &g->integ[k];
 			enum mcp_perm		 perm;
@@ -263,12 +296,46 @@ usertools_list(struct fwdreq *r, struct err *e)
 					continue;
 				if (usertools_builtin_ok(g, te))
 					continue;	/* the built-in tool keeps its name */
-				json_array_append_new(out, usertools_backend_tool(g, gi, t));
+				usertools_sink_json(s, usertools_backend_tool(g, gi, t));
 			}
 			json_decref(tools);
 		}
 	}
-	return out;
+	return 0;
+}
+
+json_t *
+usertools_list(struct fwdreq *r, struct err *e)
+{
+	struct usertools_sink s = { NULL, NULL, 0 };
+
+	if ((s.arr = json_array()) == NULL) {
+		err_set(e, 500, "nomem", "out of memory");
+		return NULL;
+	}
+	if (usertools_collect(r, &s, e) == -1) {
+		json_decref(s.arr);
+		return NULL;
+	}
+	return s.arr;
+}
+
+char *
+usertools_list_text(struct fwdreq *r, size_t *len, struct err *e)
+{
+	struct jbuf		b = { 0 };
+	struct usertools_sink	s = { NULL, &b, 0 };
+	char			*text;
+
+	jbuf_put(&b, "[", 1);
+	if (usertools_collect(r, &s, e) == -1) {
+		jbuf_free(&b);
+		return NULL;
+	}
+	jbuf_put(&b, "]", 1);
+	if ((text = jbuf_steal(&b, len)) == NULL)
+		err_set(e, 500, "nomem", "out of memory");
+	return text;
 }
 
 /* Keep what MCP defines of a backend's CallToolResult, within the cap. */
@@ -311,7 +378,7 @@ usertools_backend_result(const json_t *res, size_t max, struct err *e)
 
 static int
 usertools_run_builtin(struct fwdreq *r, const struct grant *g, const struct toolcat_entry *te,
-    const json_t *args, json_t **structured, int *renew, struct err *e)
+    const json_t *args, char **text, size_t *len, int *renew, struct err *e)
 {
 	struct grant_integ	*gi = grants_integration(g, te->kind);
 	struct atlassian_target	 t;
@@ -331,13 +398,13 @@ usertools_run_builtin(struct fwdreq *r, const struct grant *g, const struct tool
 		secret_free(cred);
 		return -1;
 	}
-	rc = atlassian_exec(te, args, &t, r->conf, structured, e);
+	rc = atlassian_exec(te, args, &t, r->conf, text, len, e);
 	bulkhead_leave(&slot);
 	if (rc == -1 && e->status == 429 && e->retry_after > 0)
 		bulkhead_backoff(r->fwd->bulkheads, g->tenant, e->retry_after);
-	usertools_scrub(structured, e, cred, g->tenant);
+	usertools_scrub_text(text, len, e, cred, g->tenant);
 	secret_free(cred);
-	if (rc == 0 && *structured == NULL)
+	if (rc == 0 && *text == NULL)
 		rc = -1;
 	if (rc == -1 && strcmp(e->code, "upstream_unauthorized") == 0) {
 		/* The stored key was refused: maybe rotated since the grant. */
@@ -350,7 +417,7 @@ usertools_run_builtin(struct fwdreq *r, const struct grant *g, const struct tool
 /* Find the tool among the tenant's backends; 1 found (ran), 0 not there. */
 static int
 usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
-    const json_t *args, json_t **result, int *renew, struct err *e)
+    const json_t *args, struct toolres *result, int *renew, struct err *e)
 {
 	*renew = 0;
 	for (size_t k = 0; k < g->ninteg; k++) {
@@ -369,7 +436,7 @@ usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
 			continue;
 		if ((cred = grants_credential(r->fwd->grants, r->conf, r->gs, g, gi, e)) == NULL) {
 			*renew = e->status == 401;
-			*result = usertools_result_error(e);
+			toolres_set_error(result, e);
 			return 1;
 		}
 		t.tenant = g->tenant;
@@ -382,7 +449,7 @@ usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
 				    "server answered with its own credential in the text",
 				    g->tenant);
 			secret_free(cred);
-			*result = usertools_result_error(e);
+			toolres_set_error(result, e);
 			return 1;
 		}
 		if ((def = usertools_find_named(tools, tool)) == NULL) {
@@ -402,7 +469,7 @@ usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
 		if (bulkhead_enter(r->fwd->bulkheads, pool, r->gs->user, r->conf, &slot,
 		    e) == -1) {
 			secret_free(cred);
-			*result = usertools_result_error(e);
+			toolres_set_error(result, e);
 			return 1;
 		}
 		rc = backend_mcp_call(r->fwd->backends, r->conf, &t, tool, args, &res, e);
@@ -410,10 +477,11 @@ usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
 		usertools_scrub(&res, e, cred, g->tenant);
 		secret_free(cred);
 		if (rc == -1 || res == NULL) {
-			*result = usertools_result_error(e);
+			toolres_set_error(result, e);
 			return 1;
 		}
-		*result = usertools_backend_result(res, r->conf->tool_result_max_bytes, e);
+		toolres_set_call(result, usertools_backend_result(res,
+		    r->conf->tool_result_max_bytes, e));
 		json_decref(res);
 		return 1;
 	}
@@ -422,15 +490,16 @@ usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
 
 int
 usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const json_t *args,
-    json_t **result, struct err *e)
+    struct toolres *result, struct err *e)
 {
 	const struct toolcat_entry	*te = toolcat_find(tool);
 	const struct grant		*g;
-	json_t				*structured;
+	char				*text;
+	size_t				 len;
 	long long			 old_ver;
 	int				 renew, found;
 
-	*result = NULL;
+	toolres_clear(result);
 	if (fwdreq_grants(r, e) == -1)
 		return -1;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -442,14 +511,14 @@ usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const jso
 			    tenant);
 		}
 		if (usertools_builtin_ok(g, te)) {
-			if (toolargs_check(toolcat_schema(te), args, e) == -1) {
-				*result = usertools_result_error(e);
+			if (toolargs_check(builtin_args(te), args, e) == -1) {
+				toolres_set_error(result, e);
 				return 0;
 			}
 			old_ver = grants_cred_version(r->gs, grants_integration(g, te->kind));
 
-			if (usertools_run_builtin(r, g, te, args, &structured, &renew, e) == 0) {
-				*result = usertools_result_ok(structured);
+			if (usertools_run_builtin(r, g, te, args, &text, &len, &renew, e) == 0) {
+				toolres_set_text(result, text, len);
 				return 0;
 			}
 			if (attempt == 0 && renew) {
@@ -470,7 +539,7 @@ usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const jso
 					continue;
 				}
 			}
-			*result = usertools_result_error(e);
+			toolres_set_error(result, e);
 			return 0;
 		}
 		/* A built-in this caller may not use is refused here: asking the
@@ -489,8 +558,7 @@ usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const jso
 			if (attempt == 0 && renew) {
 				struct err re;
 
-				json_decref(*result);
-				*result = NULL;
+				toolres_clear(result);
 				err_clear(&re);
 				if (fwdreq_renew(r, &re) == -1) {
 					*e = re;

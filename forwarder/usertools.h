@@ -14,6 +14,7 @@
 
 struct err;
 struct fwdreq;
+struct toolres;
 
 #define USERTOOLS_SEP	"__"
 /* How long tools/list waits for one tenant MCP backend's tool list. */
@@ -23,17 +24,21 @@ struct fwdreq;
  * description, inputSchema, annotations). A backend that fails is left out
  * (logged); the caller's own grants failing is an error. */
 json_t	*usertools_list(struct fwdreq *, struct err *);
+/* The same list as JSON array text (*len bytes, caller frees): built from
+ * the per-tenant fragments of builtin.c, for MCP tools/list. */
+char	*usertools_list_text(struct fwdreq *, size_t *len, struct err *);
 
 /*
  * Run tenant's tool with args. -1 when the call is refused before anything
  * runs: 403 not_member (tenant not the caller's), 404 unknown_tool, 403
  * tool_not_granted (e.g. a write tool for a viewer), or the caller's grants
- * could not be resolved (401/503). 0 with *result = an MCP CallToolResult
- * ({content, structuredContent?, isError}); when isError is true, e holds
- * the failure (status and code) for callers that map it to HTTP.
+ * could not be resolved (401/503). 0 with *result set (a built-in tool's
+ * result is its one serialised text; see toolres.h); when result->is_error,
+ * e holds the failure (status and code) for callers that map it to HTTP.
+ * The caller toolres_clear()s result.
  */
 int	usertools_call(struct fwdreq *, const char *tenant, const char *tool,
-	    const json_t *args, json_t **result, struct err *);
+	    const json_t *args, struct toolres *result, struct err *);
 
 /* "google__jira_search" -> tenant "google", tool "jira_search". */
 int	usertools_split(const char *name, char *tenant, size_t tsz, const char **tool);

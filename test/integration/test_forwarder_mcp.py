@@ -332,3 +332,35 @@ def test_grants_are_cached_per_token(env, atl):
     # the forwarder never logs a token, only what the broker said about it
     log = env.fwd.log()
     assert env.token(user) not in log and other not in log
+
+
+def test_one_serialised_result_is_both_text_and_structured_content(env, atl):
+    """The result is serialised once: the text content is exactly that JSON
+    text, and structuredContent is the same value, in both revisions."""
+    r = modern(env, "bob@example.com", "tools/call",
+               {"name": "google__jira_search",
+                "arguments": {"jql": "project = GOOG", "max_results": 2}},
+               name="google__jira_search")
+    res = r.json()["result"]
+    text = res["content"][0]["text"]
+    assert json.loads(text) == res["structuredContent"]
+    assert json.dumps(res["structuredContent"], separators=(",", ":"),
+                      ensure_ascii=False) == text
+    assert res["structuredContent"]["count"] == 2
+    r = env.post_mcp("bob@example.com", {
+        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "google__jira_get_issue",
+                   "arguments": {"issue_key": "GOOG-3"}}}, version="2025-11-25")
+    res = r.json()["result"]
+    assert json.loads(res["content"][0]["text"]) == res["structuredContent"]
+    assert "resultType" not in res
+
+
+def test_tools_list_tells_the_model_jql_needs_a_restriction(env):
+    r = modern(env, "bob@example.com", "tools/list")
+    tools = {t["name"]: t for t in r.json()["result"]["tools"]}
+    desc = tools["google__jira_search"]["description"]
+    assert "must restrict" in desc and "order by created DESC" in desc
+    # the same precomputed fragment on every request
+    again = modern(env, "bob@example.com", "tools/list", rid="again")
+    assert again.json()["result"]["tools"] == r.json()["result"]["tools"]

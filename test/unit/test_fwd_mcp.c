@@ -14,21 +14,26 @@
 
 #include "err.h"
 #include "../../forwarder/mcp.h"
+#include "../../forwarder/toolres.h"
 
 static int calls;
 static char last_name[128];
 
-static json_t *
-stub_list(void *arg, struct err *e)
+static char *
+stub_list(void *arg, size_t *len, struct err *e)
 {
+	static const char list[] = "[{\"name\":\"acme__jira_search\",\"description\":\"d\","
+	    "\"inputSchema\":{\"type\":\"object\"}}]";
+
 	(void)arg;
 	(void)e;
-	return json_pack("[{s:s,s:s,s:{s:s}}]", "name", "acme__jira_search", "description",
-	    "d", "inputSchema", "type", "object");
+	*len = sizeof list - 1;
+	return strdup(list);
 }
 
 static int
-stub_call(void *arg, const char *name, const json_t *args, json_t **result, struct err *e)
+stub_call(void *arg, const char *name, const json_t *args, struct toolres *result,
+    struct err *e)
 {
 	(void)arg;
 	calls++;
@@ -37,8 +42,15 @@ stub_call(void *arg, const char *name, const json_t *args, json_t **result, stru
 		return err_set(e, 403, "not_member", "you are not a member of tenant 'other'");
 	if (strcmp(name, "acme__broken") == 0)
 		return err_set(e, 503, "broker_unavailable", "the broker is down");
-	*result = json_pack("{s:[{s:s,s:s}],s:{s:O},s:b}", "content", "type", "text", "text",
-	    "ok", "structuredContent", "args", args, "isError", 0);
+	if (strcmp(name, "acme__text") == 0) {
+		/* A built-in tool's result: already serialised, used as it is. */
+		static const char text[] = "{\"key\":\"A-1\",\"q\":\"say \\\"hi\\\"\\n\"}";
+
+		toolres_set_text(result, strdup(text), sizeof text - 1);
+		return 0;
+	}
+	toolres_set_call(result, json_pack("{s:[{s:s,s:s}],s:{s:O},s:b}", "content", "type",
+	    "text", "text", "ok", "structuredContent", "args", args, "isError", 0));
 	return 0;
 }
 
@@ -194,6 +206,75 @@ test_tools_call_params(void **state)
 	json_decref(r.v);
 }
 
+/* A serialised result goes into the reply as it is: the text content is
+ * that text, structuredContent is the same JSON, in both revisions. */
+static void
+test_tools_call_text(void **state)
+{
+	static const char want[] = "{\"key\":\"A-1\",\"q\":\"say \\\"hi\\\"\\n\"}";
+	struct res	 r;
+	json_t		*res, *sc;
+
+	(void)state;
+	r = run("{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"tools/call\",\"params\":{\"name\":"
+	    "\"acme__text\"}}", "2025-11-25", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	res = json_object_get(r.v, "result");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(res,
+	    "content"), 0), "text")), want);
+	sc = json_object_get(res, "structuredContent");
+	assert_string_equal(json_string_value(json_object_get(sc, "q")), "say \"hi\"\n");
+	assert_true(json_is_false(json_object_get(res, "isError")));
+	assert_null(json_object_get(res, "resultType"));
+	assert_string_equal(json_string_value(json_object_get(r.v, "id")), "x");
+	json_decref(r.v);
+	r = run("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+	    "\"acme__text\"," MODERN_META "}}", "2026-07-28", "tools/call", "acme__text");
+	assert_int_equal(r.status, 200);
+	res = json_object_get(r.v, "result");
+	assert_string_equal(json_string_value(json_object_get(res, "resultType")), "complete");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+	    res, "_meta"), "io.modelcontextprotocol/serverInfo"), "name")), "tg-test");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(res,
+	    "structuredContent"), "key")), "A-1");
+	json_decref(r.v);
+	/* tools/list: the fragments' text inside the envelope. */
+	r = run("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/list\"," "\"params\":{"
+	    MODERN_META "}}", "2026-07-28", "tools/list", NULL);
+	assert_int_equal(r.status, 200);
+	res = json_object_get(r.v, "result");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(res,
+	    "tools"), 0), "name")), "acme__jira_search");
+	assert_string_equal(json_string_value(json_object_get(res, "cacheScope")), "private");
+	json_decref(r.v);
+}
+
+/* Methods exist per revision (the dispatch table): ping and initialize
+ * are handshake-only, server/discover modern-only. */
+static void
+test_methods_per_revision(void **state)
+{
+	struct res r;
+
+	(void)state;
+	r = run("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\"}", "2025-11-25",
+	    NULL, NULL);
+	assert_int_equal(err_code(r.v), -32601);
+	json_decref(r.v);
+	r = run("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{" MODERN_META "}}",
+	    "2026-07-28", "ping", NULL);
+	assert_int_equal(r.status, 404);
+	assert_int_equal(err_code(r.v), -32601);
+	json_decref(r.v);
+	r = run("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+	    "\"protocolVersion\":\"2025-03-26\"}}]", "2025-03-26", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(err_code(json_array_get(r.v, 0)), -32600);
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(
+	    json_array_get(r.v, 0), "error"), "message")), "initialize must not be part of a batch"));
+	json_decref(r.v);
+}
+
 static void
 test_batches(void **state)
 {
@@ -307,6 +388,8 @@ main(void)
 		cmocka_unit_test(test_notifications_get_202),
 		cmocka_unit_test(test_jsonrpc_errors),
 		cmocka_unit_test(test_tools_call_params),
+		cmocka_unit_test(test_tools_call_text),
+		cmocka_unit_test(test_methods_per_revision),
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_modern_envelope),
 		cmocka_unit_test(test_unsupported_version),
