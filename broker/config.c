@@ -118,6 +118,8 @@ const struct conf_entry broker_conf_table[] = {
 	  "Bearer token the broker uses for the TokenReview API (default: vault_sa_token_file)" },
 	{ "callers_allowed", CONF_LIST, O(callers_allowed), 0, NULL, 0, 0, NULL,
 	  "Service accounts allowed to call, as namespace/name, comma-separated" },
+	{ "callers_review_rate", CONF_INT, O(callers_review_rate), 0, "5", 1, 1000, NULL,
+	  "TokenReview calls per second for caller tokens not seen before (burst twice that, at most 2 at a time); beyond it callers get 429" },
 	{ "callers_audience", CONF_STR, O(callers_audience), 0, "tenantgate-broker", 0, 0, NULL,
 	  "Audience a forwarder's service-account token must be issued for (a projected token); empty = any" },
 	{ "admin_token_file", CONF_PATH, O(admin_token_file), 0, NULL, 0, 0, NULL,

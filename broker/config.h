@@ -69,6 +69,7 @@ struct broker_cfg {
 	char	*callers_tokenreview_token_file;
 	char	**callers_allowed;
 	char	*callers_audience;
+	int	 callers_review_rate;
 	char	*admin_token_file;
 };
 

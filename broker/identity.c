@@ -593,6 +593,19 @@ identity_free(struct idv *v)
 	free(v);
 }
 
+long
+identity_jwks_age(struct idv *v)
+{
+	time_t	now = identity_now(v);
+	long	age = -1;
+
+	pthread_mutex_lock(&v->mu);
+	if (v->ks != NULL)
+		age = now > v->fetched_at ? (long)(now - v->fetched_at) : 0;
+	pthread_mutex_unlock(&v->mu);
+	return age;
+}
+
 void
 identity_set_hooks(struct idv *v, const struct identity_hooks *h)
 {

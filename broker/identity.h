@@ -69,6 +69,10 @@ void	 identity_free(struct idv *);
 int	 identity_verify(struct idv *, const char *token, struct identity *, struct err *);
 void	 identity_clear(struct identity *);
 
+/* Seconds since the IdP's key set was fetched; -1 when none is held (OIDC
+ * off, or not fetched yet). For /readyz and metrics. */
+long	 identity_jwks_age(struct idv *);
+
 /* Test hooks. fetch() GETs url into a malloc()ed body (the default uses
  * httpc); now() is the clock (default time()). Set them before any
  * identity_verify() runs. identity_set_jwks() installs a JWKS document as
