@@ -86,9 +86,13 @@ ready_eval(struct broker *b, int probe, struct ready *r)
 	}
 	if (!r->vault_ok)
 		r->vault_ok = b->probe_ok;
-	vault_at = vs.last_ok > b->vault_ok_at ? vs.last_ok : b->vault_ok_at;
+	/* Vault answering is not enough: only a working token of ours
+	 * counts (a failed login still gets answers). */
 	if (r->vault_ok)
-		vault_at = now;
+		b->vault_ok_at = now;
+	vault_at = b->vault_ok_at;
+	if (vs.logged_in && vs.last_ok > vault_at)
+		vault_at = vs.last_ok;
 	r->db_ok = b->db_probe_ok;
 	r->db_stale_s = r->db_ok ? 0 : ready_age(now, b->db_ok_at);
 	ready_scrubbed(r->db_error, sizeof r->db_error, r->db_ok ? "" : b->db_error);
