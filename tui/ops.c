@@ -44,7 +44,9 @@ ops_email_canon(struct admin *a, const char *in, char *out, struct err *e)
 
 	(void)email_mode_parse(a->cfg.email_non_ascii, &m);	/* an enum row */
 	if (email_canon(in, m, out, e) == -1)
-		return err_prefix(e, "user email");
+		return strcmp(e->code, "bad_email") == 0 ?
+		    err_prefix(e, "'%.64s' is not an email address", in) :
+		    err_prefix(e, "user email");
 	return 0;
 }
 
