@@ -15,6 +15,7 @@
 #include "broker.h"
 #include "callers.h"
 #include "clock.h"
+#include "email.h"
 #include "err.h"
 #include "grant.h"
 #include "httpc.h"
@@ -25,7 +26,9 @@
 #include "log.h"
 #include "members.h"
 #include "secret.h"
+#include "ready.h"
 #include "store.h"
+#include "usermsg.h"
 #include "vault.h"
 
 #define CALLER_MAX 128
@@ -49,12 +52,22 @@ api_audit(struct broker *b, const char *actor, const char *action, const char *t
 	free(d);
 }
 
+/* Every error reply goes out here: the user gets usermsg's text (no
+ * internal host, port or URL, cut at a word boundary; internal failures
+ * as 503 with a sentence for users), the log gets the original. */
 static void
 api_reply_err(struct httpd_req *r, const struct err *e)
 {
-	if (e->status == 401)
+	struct err out;
+
+	if (usermsg_from_err(e, &out))
+		log_warnx("%s %s: %s (%s, HTTP %d; the caller was told: HTTP %d)",
+		    httpd_method(r), httpd_path(r), e->msg, e->code, e->status, out.status);
+	if (out.status == 401)
 		httpd_add_header(r, "WWW-Authenticate", "Bearer realm=\"tenantgate\"");
-	httpd_reply_err(r, e);
+	else if (out.status == 429 || out.status == 503)
+		httpd_add_header(r, "Retry-After", out.status == 429 ? "1" : "5");
+	httpd_reply_err(r, &out);
 }
 
 /* The forwarder (or other caller) must prove who it is. */
@@ -328,7 +341,7 @@ api_redeem_credential(struct broker *b, struct httpd_req *r, const json_t *claim
 		metric_inc(&broker_metrics[BM_VAULT_ERRORS]);
 		metric_inc(&broker_metrics[BM_REDEEM_REFUSED]);
 		log_warnx("redeem: credential for %s/%s unavailable: %s", in->tenant, in->name, e.msg);
-		httpd_reply_err(r, &e);
+		api_reply_err(r, &e);
 		return;
 	}
 	if ((cj = jsonx_parse_object(secret_bytes(cred), secret_len(cred), &e)) == NULL) {
@@ -384,7 +397,7 @@ api_redeem(struct httpd_req *r, void *arg)
 	log_ctx_set("user=%s tenant=%s", jsonx_str(claims, "sub"), jsonx_str(claims, "tenant"));
 	if (store_integrations(b->store, jsonx_str(claims, "tenant"), &ints, &nints, &e) == -1) {
 		metric_inc(&broker_metrics[BM_DB_ERRORS]);
-		httpd_reply_err(r, &e);
+		api_reply_err(r, &e);
 		goto out;
 	}
 	if ((in = api_find_integration(ints, nints, name)) == NULL || !in->enabled) {
@@ -409,7 +422,7 @@ api_revoke(struct httpd_req *r, void *arg)
 	const char	*body = httpd_body(r, &len), *jti = NULL, *user = NULL;
 	const char	*admin = httpd_header(r, "X-Tenantgate-Admin");
 	json_t		*req = NULL;
-	char		 caller[CALLER_MAX];
+	char		 caller[CALLER_MAX], canon[EMAIL_MAX + 1];
 
 	err_clear(&e);
 	if (api_caller(b, r, caller, &e) == -1) {
@@ -425,17 +438,28 @@ api_revoke(struct httpd_req *r, void *arg)
 	if ((req = jsonx_parse_object(body, len, &e)) == NULL ||
 	    jsonx_get_str(req, "jti", 0, &jti, &e) == -1 ||
 	    jsonx_get_str(req, "user", 0, &user, &e) == -1) {
-		httpd_reply_err(r, &e);
+		api_reply_err(r, &e);
 		goto out;
 	}
 	if ((jti == NULL) == (user == NULL)) {
 		httpd_reply_error(r, 400, "bad_request", "give exactly one of 'jti' or 'user'");
 		goto out;
 	}
+	/* The revocation names the user as grants do: canonical. */
+	if (user != NULL) {
+		enum email_mode m = EMAIL_ASCII;
+
+		(void)email_mode_parse(b->cfg.email_non_ascii, &m);
+		if (email_canon(user, m, canon, &e) == -1) {
+			api_reply_err(r, &e);
+			goto out;
+		}
+		user = canon;
+	}
 	if ((jti != NULL ? store_revoke_jti(b->store, jti, time(NULL) + 300, caller, &e) :
 	    store_revoke_user(b->store, user, caller, &e)) == -1) {
 		metric_inc(&broker_metrics[BM_DB_ERRORS]);
-		httpd_reply_err(r, &e);
+		api_reply_err(r, &e);
 		goto out;
 	}
 	metric_inc(&broker_metrics[BM_REVOKES]);
@@ -490,55 +514,30 @@ api_healthz(struct httpd_req *r, void *arg)
 	httpd_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* GET /readyz: "can issue grants now" (ready.h), with staleness. */
 static void
 api_readyz(struct httpd_req *r, void *arg)
 {
-	struct broker		*b = arg;
-	struct vault_status	 vs;
-	struct httpc_resp	 resp;
-	struct err		 e;
-	int			 db_ok, ready, vault_ok;
+	struct broker	*b = arg;
+	struct ready	 st;
 
-	err_clear(&e);
-	vault_status(b->vault, &vs);
-	vault_ok = vs.logged_in && !vs.sealed && !vs.serving_stale;
-	/* After an outage nothing may have asked Vault yet: ask now, which also
-	 * logs in again if Vault came back without our token. At most once per
-	 * READYZ_PROBE_MS, so probes cannot tie up the workers while Vault is
-	 * slow or gone. */
-	if (!vault_ok) {
-		long now = clock_now_ms();
-
-		pthread_mutex_lock(&b->probe_lock);
-		if (now - b->probe_at_ms >= READYZ_PROBE_MS) {
-			b->probe_at_ms = now;
-			b->probe_ok = vault_request(b->vault, "GET", "auth/token/lookup-self",
-			    NULL, &resp, &e) == 0 && resp.status == 200;
-			httpc_resp_free(&resp);
-		}
-		vault_ok = b->probe_ok;
-		pthread_mutex_unlock(&b->probe_lock);
-		vault_status(b->vault, &vs);
-	}
-	err_clear(&e);
-	db_ok = store_ping(b->store, &e) == 0;
-	ready = vault_ok && db_ok && b->keys != NULL;
-	httpd_reply_json(r, ready ? 200 : 503, json_pack(
-	    "{s:b,s:{s:b,s:b,s:b,s:b,s:I,s:s},s:{s:b,s:s},s:{s:b,s:s}}",
-	    "ready", ready,
-	    "vault", "ok", vault_ok, "logged_in", vs.logged_in, "sealed", vs.sealed,
-	    "serving_stale", vs.serving_stale, "token_ttl_s", (json_int_t)vs.token_ttl_s,
-	    "last_error", vs.last_error,
-	    "database", "ok", db_ok, "error", db_ok ? "" : e.msg,
-	    "signing_key", "loaded", b->keys != NULL, "kid", b->keys ? b->keys->kid : ""));
+	ready_eval(b, 1, &st);
+	httpd_reply_json(r, st.ready ? 200 : 503, ready_json(&st));
 }
 
 static void
 api_metrics(struct httpd_req *r, void *arg)
 {
 	struct broker	*b = arg;
+	struct ready	 st;
 	size_t		 len;
-	char		*text = broker_metrics_render(b, &len);
+	char		*text;
+
+	/* The gauges from the last probes; no probe runs here. */
+	pthread_rwlock_rdlock(&b->reload_lock);
+	ready_eval(b, 0, &st);
+	pthread_rwlock_unlock(&b->reload_lock);
+	text = broker_metrics_render(b, &len);
 
 	httpd_reply(r, 200, "text/plain; version=0.0.4", text != NULL ? text : "", len);
 	free(text);

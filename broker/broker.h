@@ -8,6 +8,7 @@
 #define TG_BROKER_H
 
 #include <pthread.h>
+#include <time.h>
 
 #include "config.h"
 #include "httpd.h"
@@ -40,10 +41,16 @@ struct broker {
 	secret_t		*admin_token;
 	secret_t		*owui_secret;
 
-	/* /readyz asks Vault itself at most every READYZ_PROBE_MS. */
+	/* /readyz asks Vault and PostgreSQL itself at most every
+	 * READYZ_PROBE_MS (ready.c); all under probe_lock. */
 	pthread_mutex_t		 probe_lock;
 	long			 probe_at_ms;
 	int			 probe_ok;
+	time_t			 vault_ok_at;	/* wall clock of the last good probe */
+	long			 db_probe_at_ms;
+	int			 db_probe_ok;
+	time_t			 db_ok_at;
+	char			 db_error[256];	/* for the log-side detail only */
 };
 
 #define READYZ_PROBE_MS	2000
@@ -60,7 +67,13 @@ enum broker_metric {
 	BM_GRANTS_ISSUED, BM_DENIED_NOT_MEMBER, BM_DENIED_IDENTITY, BM_DENIED_CALLER,
 	BM_DENIED_UNAVAILABLE, BM_REDEEMS, BM_REDEEM_REFUSED, BM_REVOKES,
 	BM_VAULT_ERRORS, BM_DB_ERRORS, BM_MEMBERS_HITS, BM_MEMBERS_MISSES,
-	BM_MEMBERS_STALE, BM__COUNT
+	BM_MEMBERS_STALE,
+	/* callers.c: TokenReview calls made, refusals answered from the
+	 * negative cache, checks refused by the rate limit */
+	BM_CALLERS_REVIEWS, BM_CALLERS_NEG_HITS, BM_CALLERS_LIMITED,
+	/* ready.c, set at scrape time: readiness and how stale each source is */
+	BM_READY, BM_DB_STALE_S, BM_VAULT_STALE_S, BM_JWKS_AGE_S,
+	BM__COUNT
 };
 extern struct metric	 broker_metrics[BM__COUNT];
 extern struct histogram	 broker_latency;

@@ -1,4 +1,19 @@
-/* callers: authenticate forwarders by client secret or TokenReview. */
+/*
+ * callers: authenticate forwarders by client secret or TokenReview.
+ *
+ * The TokenReview path faces anyone who can reach the broker, so it must
+ * not become a way to load the Kubernetes API or to learn from it:
+ *  - only a JWT-shaped service-account token (asymmetric alg, sub
+ *    "system:serviceaccount:NS:NAME" naming an allowed account, not
+ *    expired) is ever sent; user tokens and garbage are refused locally;
+ *  - a refused token is remembered (negative cache, bounded, by digest),
+ *    so repeating it costs nothing;
+ *  - new tokens are reviewed at most callers_review_rate per second (burst
+ *    twice that) and at most CALLERS_REVIEW_INFLIGHT at a time, so garbage
+ *    can never tie up every worker for the review timeout; beyond: 429;
+ *  - the caller gets a generic message; TokenReview's own text goes to the
+ *    log only.
+ */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +25,14 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "broker.h"
 #include "callers.h"
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "httpc.h"
 #include "jsonx.h"
+#include "jwt.h"
 #include "log.h"
 #include "secret.h"
 
@@ -22,6 +40,17 @@
 #define CALLERS_TOKEN_MAX	16384
 #define CALLERS_CACHE		32
 #define CALLERS_CACHE_TTL	60	/* seconds a positive review is reused */
+#define CALLERS_NEG_CACHE	256	/* refused token digests remembered */
+#define CALLERS_NEG_TTL		60	/* seconds a refusal is remembered */
+#define CALLERS_REVIEW_INFLIGHT	2	/* concurrent TokenReview calls */
+#define CALLERS_REVIEW_TIMEOUT_MS 3000
+#define CALLERS_SA_PREFIX	"system:serviceaccount:"
+
+struct callers_refused {
+	unsigned char	digest[32];
+	char		code[32];
+	time_t		until;
+};
 
 struct callers_seen {
 	unsigned char	digest[32];
@@ -38,6 +67,13 @@ struct callers {
 	pthread_mutex_t		 lock;
 	struct callers_seen	 seen[CALLERS_CACHE];
 	size_t			 next_seen;
+	struct callers_refused	 refused[CALLERS_NEG_CACHE];
+	size_t			 next_refused;
+	/* Token bucket for reviews of tokens not seen before, under lock. */
+	int			 rate;		/* per second */
+	double			 bucket;
+	long			 bucket_ms;
+	int			 inflight;
 };
 
 const char *
@@ -97,6 +133,9 @@ callers_new(const struct broker_cfg *cfg, struct err *e)
 		c->review_token_file = strdup(cfg->callers_tokenreview_token_file != NULL ?
 		    cfg->callers_tokenreview_token_file : cfg->vault_sa_token_file);
 		c->allowed = callers_strv_dup(cfg->callers_allowed);
+		c->rate = cfg->callers_review_rate > 0 ? cfg->callers_review_rate : 5;
+		c->bucket = 2.0 * c->rate;
+		c->bucket_ms = clock_now_ms();
 		if (cfg->callers_audience != NULL && cfg->callers_audience[0] != '\0')
 			c->audience = strdup(cfg->callers_audience);
 	}
@@ -117,6 +156,7 @@ callers_free(struct callers *c)
 	free(c->allowed);
 	pthread_mutex_destroy(&c->lock);
 	secret_wipe(c->seen, sizeof c->seen);
+	secret_wipe(c->refused, sizeof c->refused);
 	free(c);
 }
 
@@ -206,7 +246,7 @@ callers_review(struct callers *c, const char *token, char *who, size_t wholen,
 	req.body = body;
 	req.body_len = strlen(body);
 	req.secret_header = hdr;
-	req.timeout_ms = 5000;
+	req.timeout_ms = CALLERS_REVIEW_TIMEOUT_MS;
 	if (httpc_do(&req, &resp, e) == -1) {
 		err_prefix(e, "cannot reach the TokenReview API");
 		e->status = 503;
@@ -224,8 +264,11 @@ callers_review(struct callers *c, const char *token, char *who, size_t wholen,
 	user = jsonx_str(json_object_get(json_object_get(j, "status"), "user"), "username");
 	if (!ok || user == NULL) {
 		why = jsonx_str(json_object_get(j, "status"), "error");
-		err_set(e, 401, "caller_unauthenticated", "the caller's service-account token was "
-		    "not accepted by TokenReview%s%s", why ? ": " : "", why ? why : "");
+		/* TokenReview's text is for our log, never for the caller. */
+		log_warnx("callers: TokenReview refused a token: %.200s",
+		    why != NULL ? why : "not authenticated");
+		err_set(e, 401, "caller_unauthenticated",
+		    "the caller's service-account token was not accepted");
 		goto out;
 	}
 	if (c->audience != NULL && !callers_has_audience(json_object_get(j, "status"),
@@ -249,13 +292,165 @@ out:
 	return rc;
 }
 
+/* A base64url JSON object segment of a JWT, or NULL. */
+static json_t *
+callers_segment(const char *p, size_t n)
+{
+	unsigned char	*raw;
+	size_t		 len;
+	json_t		*j;
+
+	if (n == 0 || (raw = jwt_b64url_decode(p, n, &len)) == NULL)
+		return NULL;
+	j = json_loadb((const char *)raw, len, 0, NULL);
+	free(raw);
+	if (j != NULL && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+/*
+ * Is `token` worth asking the Kubernetes API about? Three base64url
+ * segments, an asymmetric alg (service-account tokens are RS256 or ES256;
+ * HS256 is Open WebUI's, "none" nobody's), an unexpired payload whose sub
+ * names a service account. Fills nsname ("ns/name", unverified) on 1.
+ */
+int
+callers_sa_shaped(const char *token, time_t now, char *nsname, size_t nslen)
+{
+	const char	*d1, *d2, *alg, *sub, *colon;
+	json_t		*h = NULL, *p = NULL, *exp;
+	size_t		 i, n = strlen(token);
+	int		 ok = 0;
+
+	for (i = 0; i < n; i++)
+		if (!(token[i] == '.' || token[i] == '-' || token[i] == '_' ||
+		    (token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'z') ||
+		    (token[i] >= 'A' && token[i] <= 'Z')))
+			return 0;
+	if ((d1 = strchr(token, '.')) == NULL || (d2 = strchr(d1 + 1, '.')) == NULL ||
+	    strchr(d2 + 1, '.') != NULL || d2[1] == '\0')
+		return 0;
+	if ((h = callers_segment(token, (size_t)(d1 - token))) == NULL ||
+	    (p = callers_segment(d1 + 1, (size_t)(d2 - d1 - 1))) == NULL)
+		goto out;
+	alg = jsonx_str(h, "alg");
+	if (alg == NULL || strlen(alg) != 5 || strspn(alg + 2, "0123456789") != 3 ||
+	    (strncmp(alg, "RS", 2) != 0 && strncmp(alg, "ES", 2) != 0 &&
+	    strncmp(alg, "PS", 2) != 0))
+		goto out;
+	exp = json_object_get(p, "exp");
+	if (!json_is_number(exp) || json_number_value(exp) <= (double)now)
+		goto out;
+	sub = jsonx_str(p, "sub");
+	if (sub == NULL || strncmp(sub, CALLERS_SA_PREFIX, strlen(CALLERS_SA_PREFIX)) != 0)
+		goto out;
+	sub += strlen(CALLERS_SA_PREFIX);
+	if ((colon = strchr(sub, ':')) == NULL || colon == sub || colon[1] == '\0' ||
+	    strchr(colon + 1, ':') != NULL || strlen(sub) >= nslen)
+		goto out;
+	snprintf(nsname, nslen, "%.*s/%s", (int)(colon - sub), sub, colon + 1);
+	ok = 1;
+out:
+	json_decref(h);
+	json_decref(p);
+	return ok;
+}
+
+static int
+callers_in_list(struct callers *c, const char *nsname)
+{
+	for (size_t i = 0; c->allowed[i] != NULL; i++)
+		if (strcmp(c->allowed[i], nsname) == 0)
+			return 1;
+	return 0;
+}
+
+/* A review slot: a token from the bucket and one of the in-flight places. */
+static int
+callers_review_begin(struct callers *c)
+{
+	long	now = clock_now_ms();
+	int	ok = 0;
+
+	pthread_mutex_lock(&c->lock);
+	c->bucket += (double)(now - c->bucket_ms) * c->rate / 1000.0;
+	if (c->bucket > 2.0 * c->rate)
+		c->bucket = 2.0 * c->rate;
+	c->bucket_ms = now;
+	if (c->bucket >= 1.0 && c->inflight < CALLERS_REVIEW_INFLIGHT) {
+		c->bucket -= 1.0;
+		c->inflight++;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+static void
+callers_review_end(struct callers *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->inflight--;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Has this token been refused within CALLERS_NEG_TTL? Fills code. */
+static int
+callers_was_refused(struct callers *c, const unsigned char *digest, time_t now, char *code,
+    size_t codelen)
+{
+	int hit = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < CALLERS_NEG_CACHE && !hit; i++) {
+		if (c->refused[i].until > now &&
+		    CRYPTO_memcmp(c->refused[i].digest, digest, 32) == 0) {
+			snprintf(code, codelen, "%s", c->refused[i].code);
+			hit = 1;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return hit;
+}
+
+/* Oldest entry out: a flood of distinct garbage only evicts garbage (and
+ * costs the flooder the rate limit, not us a review each). */
+static void
+callers_remember_refusal(struct callers *c, const unsigned char *digest, time_t now,
+    const char *code)
+{
+	struct callers_refused *r;
+
+	pthread_mutex_lock(&c->lock);
+	r = &c->refused[c->next_refused];
+	memcpy(r->digest, digest, 32);
+	snprintf(r->code, sizeof r->code, "%s", code);
+	r->until = now + CALLERS_NEG_TTL;
+	c->next_refused = (c->next_refused + 1) % CALLERS_NEG_CACHE;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int
+callers_refuse(struct err *e, const char *code)
+{
+	if (strcmp(code, "caller_not_allowed") == 0)
+		return err_set(e, 401, code,
+		    "this service account is not allowed to call the broker");
+	return err_set(e, 401, "caller_unauthenticated", "caller credential not accepted");
+}
+
 int
 callers_check(struct callers *c, const char *authorization, char *who, size_t wholen,
     struct err *e)
 {
 	const char	*token = callers_bearer(authorization);
 	unsigned char	 digest[32];
+	char		 nsname[256], code[32];
 	time_t		 now = time(NULL);
+	struct err	 re;
 
 	if (token == NULL)
 		return err_set(e, 401, "caller_unauthenticated",
@@ -268,6 +463,16 @@ callers_check(struct callers *c, const char *authorization, char *who, size_t wh
 	}
 	if (c->review_url == NULL)
 		return err_set(e, 401, "caller_unauthenticated", "caller credential not accepted");
+	/* Only a service-account token of an allowed account goes out. */
+	if (!callers_sa_shaped(token, now, nsname, sizeof nsname)) {
+		log_warnx("callers: credential is not an unexpired service-account JWT; "
+		    "not sent to TokenReview");
+		return callers_refuse(e, "caller_unauthenticated");
+	}
+	if (!callers_in_list(c, nsname)) {
+		log_warnx("callers: service account %s is not in callers_allowed", nsname);
+		return callers_refuse(e, "caller_not_allowed");
+	}
 
 	callers_digest(token, digest);
 	pthread_mutex_lock(&c->lock);
@@ -280,9 +485,31 @@ callers_check(struct callers *c, const char *authorization, char *who, size_t wh
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
-
-	if (callers_review(c, token, who, wholen, e) == -1)
-		return -1;
+	if (callers_was_refused(c, digest, now, code, sizeof code)) {
+		metric_inc(&broker_metrics[BM_CALLERS_NEG_HITS]);
+		return callers_refuse(e, code);
+	}
+	if (!callers_review_begin(c)) {
+		metric_inc(&broker_metrics[BM_CALLERS_LIMITED]);
+		log_warnx("callers: TokenReview rate limit reached (%d/s, %d in flight)",
+		    c->rate, CALLERS_REVIEW_INFLIGHT);
+		return err_set(e, 429, "caller_check_limited", "too many new caller credentials "
+		    "to check right now; try again in a second");
+	}
+	metric_inc(&broker_metrics[BM_CALLERS_REVIEWS]);
+	err_clear(&re);
+	if (callers_review(c, token, who, wholen, &re) == -1) {
+		callers_review_end(c);
+		if (re.status == 401) {
+			log_warnx("callers: %s", re.msg);
+			callers_remember_refusal(c, digest, now, re.code);
+			return callers_refuse(e, re.code);
+		}
+		log_warnx("callers: TokenReview failed: %s", re.msg);
+		return err_set(e, 503, "caller_check_unavailable",
+		    "the broker cannot check the caller's credential right now; try again shortly");
+	}
+	callers_review_end(c);
 	pthread_mutex_lock(&c->lock);
 	memcpy(c->seen[c->next_seen].digest, digest, sizeof digest);
 	snprintf(c->seen[c->next_seen].who, sizeof c->seen[0].who, "%s", who);

@@ -55,6 +55,8 @@ struct broker_cfg {
 	char	*oidc_ca_file;
 	char	**oidc_algs;
 	char	*email_claim;
+	char	*email_non_ascii;
+	int	 require_email_verified;
 	char	*groups_claim;
 	int	 clock_skew;
 	int	 jwks_refresh;
@@ -67,6 +69,7 @@ struct broker_cfg {
 	char	*callers_tokenreview_token_file;
 	char	**callers_allowed;
 	char	*callers_audience;
+	int	 callers_review_rate;
 	char	*admin_token_file;
 };
 

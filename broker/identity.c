@@ -10,13 +10,13 @@
  * unknown kid (at most once per 30 s, for IdP key rollover), and after a
  * failure no sooner than 10 s later. A failed refresh keeps the old set.
  */
-#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "email.h"
 #include "err.h"
 #include "httpc.h"
 #include "identity.h"
@@ -31,7 +31,6 @@
 #define IDENTITY_RETRY_S		10	/* after a failed fetch */
 #define IDENTITY_FETCH_TIMEOUT_MS	5000
 #define IDENTITY_FETCH_MAX		(512 * 1024)
-#define IDENTITY_EMAIL_MAX		254
 #define IDENTITY_DISCOVERY		"/.well-known/openid-configuration"
 
 struct keyset {
@@ -55,6 +54,8 @@ struct idv {
 	long		 skew_s;
 	long		 refresh_s;
 	size_t		 max_len;
+	enum email_mode	 email_mode;
+	int		 require_email_verified;
 	struct identity_hooks hooks;
 
 	pthread_mutex_t	 fetch_mu;	/* one fetch at a time */
@@ -280,23 +281,6 @@ identity_keys(struct idv *v, int force, struct err *e)
 	return ks;
 }
 
-/* Exactly one '@' with something either side, no space or control
- * character, at most 254 bytes (RFC 5321's path limit). */
-static int
-email_ok(const char *s)
-{
-	const char	*at = strchr(s, '@');
-	size_t		 i, len = strlen(s);
-
-	if (len > IDENTITY_EMAIL_MAX || at == NULL || at == s || at[1] == '\0' ||
-	    strchr(at + 1, '@') != NULL)
-		return 0;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 static int
 identity_groups(const json_t *claim, struct identity *id, struct err *e)
 {
@@ -325,33 +309,81 @@ identity_groups(const json_t *claim, struct identity *id, struct err *e)
 	return 0;
 }
 
+/*
+ * A NumericDate claim, range-checked before it becomes a time_t: jwt_verify()
+ * compares doubles, but a cast of 1e300 would be undefined behaviour. 1 with
+ * *out set, 0 absent, -1 malformed or out of range.
+ */
 static int
-identity_from_claims(const json_t *c, const char *email_claim, const char *groups_claim,
-    const char *source, struct identity *id, struct err *e)
+identity_time(const json_t *c, const char *name, time_t *out, struct err *e)
+{
+	const json_t	*v = json_object_get(c, name);
+	double		 d;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_number(v))
+		return err_set(e, 401, "token_malformed", "claim '%s' must be a number", name);
+	d = json_number_value(v);
+	if (!(d >= 0.0 && d <= IDENTITY_TIME_MAX))	/* also false for NaN */
+		return err_set(e, 401, "token_malformed",
+		    "claim '%s' is not a time between 1970 and 9999", name);
+	*out = (time_t)d;
+	return 1;
+}
+
+/*
+ * email_verified, when present, must be the JSON value true: "false", 0,
+ * "true" and null are refused rather than guessed at, since a string
+ * "false" read as truthy is how an unverified address gets in.
+ */
+static int
+identity_email_verified(struct idv *v, const json_t *c, const char *email_claim,
+    int oidc, struct err *e)
+{
+	const json_t *ev = json_object_get(c, "email_verified");
+
+	/* email_verified speaks about the email claim only. */
+	if (strcmp(email_claim, "email") != 0)
+		return 0;
+	if (ev != NULL && !json_is_true(ev))
+		return err_set(e, 401, "email_not_verified", json_is_false(ev) ?
+		    "the identity provider has not verified this email address" :
+		    "the token's email_verified claim is not the JSON value true");
+	if (ev == NULL && oidc && v->require_email_verified)
+		return err_set(e, 401, "email_not_verified", "the token does not say the "
+		    "email address is verified (require_email_verified is set)");
+	return 0;
+}
+
+static int
+identity_from_claims(struct idv *v, const json_t *c, const char *email_claim,
+    const char *groups_claim, const char *source, struct identity *id, struct err *e)
 {
 	const char	*email, *sub;
-	json_t		*v;
-	size_t		 i;
+	struct err	 ce;
+	time_t		 t;
 
 	email = jsonx_str(c, email_claim);
-	if (email == NULL || !email_ok(email))
+	err_clear(&ce);
+	if (email == NULL || (email_canon(email, v->email_mode, id->email, &ce) == -1 &&
+	    strcmp(ce.code, "bad_email") == 0))
 		return err_set(e, 401, "no_email_claim",
 		    "the token's '%s' claim is missing or not an email address", email_claim);
-	/* An IdP that lets users type their own email says so. */
-	if (strcmp(email_claim, "email") == 0 && json_is_false(json_object_get(c, "email_verified")))
-		return err_set(e, 401, "no_email_claim",
-		    "the identity provider has not verified this email address");
-	for (i = 0; email[i] != '\0'; i++)
-		id->email[i] = (char)tolower((unsigned char)email[i]);
-	id->email[i] = '\0';
+	if (err_isset(&ce))
+		return err_set(e, 401, ce.code, "%s", ce.msg);
+	if (identity_email_verified(v, c, email_claim, strcmp(source, "oidc") == 0, e) == -1)
+		return -1;
+	if (identity_time(c, "exp", &id->exp, e) == -1 ||
+	    identity_time(c, "nbf", &t, e) == -1 ||
+	    identity_time(c, "iat", &id->iat, e) == -1)
+		return -1;
 
 	if ((sub = jsonx_str(c, "sub")) != NULL) {
 		if (strlen(sub) >= sizeof id->subject)
 			return err_set(e, 401, "token_malformed", "the token's sub claim is too long");
 		memcpy(id->subject, sub, strlen(sub) + 1);
 	}
-	if (json_is_number(v = json_object_get(c, "exp")))
-		id->exp = (time_t)json_number_value(v);
 	snprintf(id->source, sizeof id->source, "%s", source);
 	if (groups_claim != NULL)
 		return identity_groups(json_object_get(c, groups_claim), id, e);
@@ -373,7 +405,7 @@ identity_owui(struct idv *v, const char *token, struct identity *id, struct err 
 		    "HS256 tokens (Open WebUI) are not accepted: no shared secret is configured");
 	if (jwt_verify(token, &v->owui_key, 1, &o, &claims, e) == -1)
 		return -1;
-	rc = identity_from_claims(claims, "email", NULL, "openwebui", id, e);
+	rc = identity_from_claims(v, claims, "email", NULL, "openwebui", id, e);
 	json_decref(claims);
 	return rc;
 }
@@ -407,7 +439,7 @@ identity_oidc(struct idv *v, enum jwt_alg_pin alg, const char *token, struct ide
 	keyset_unref(v, ks);
 	if (rc == -1)
 		return -1;
-	rc = identity_from_claims(claims, v->email_claim, v->groups_claim, "oidc", id, e);
+	rc = identity_from_claims(v, claims, v->email_claim, v->groups_claim, "oidc", id, e);
 	json_decref(claims);
 	return rc;
 }
@@ -485,6 +517,12 @@ identity_new(const struct identity_cfg *cfg, struct err *e)
 		    "without it any token the IdP issued to any application would be accepted");
 		return NULL;
 	}
+	if (cfg->require_email_verified && cfg->email_claim != NULL &&
+	    strcmp(cfg->email_claim, "email") != 0) {
+		err_set(e, 500, "bad_config", "require_email_verified needs email_claim = email: "
+		    "email_verified says nothing about the '%s' claim", cfg->email_claim);
+		return NULL;
+	}
 	if (cfg->owui_secret != NULL && secret_len(cfg->owui_secret) == 0) {
 		err_set(e, 500, "bad_config", "the Open WebUI secret is empty");
 		return NULL;
@@ -523,6 +561,8 @@ identity_new(const struct identity_cfg *cfg, struct err *e)
 	v->skew_s = cfg->skew_s >= 0 ? cfg->skew_s : IDENTITY_SKEW_DEFAULT;
 	v->refresh_s = cfg->jwks_refresh_s > 0 ? cfg->jwks_refresh_s : IDENTITY_REFRESH_DEFAULT;
 	v->max_len = cfg->max_token_len > 0 ? cfg->max_token_len : JWT_MAX_TOKEN_DEFAULT;
+	v->email_mode = cfg->email_mode;
+	v->require_email_verified = cfg->require_email_verified;
 	if (fail) {
 		identity_free(v);
 		err_set(e, 500, "nomem", "out of memory");
@@ -551,6 +591,19 @@ identity_free(struct idv *v)
 	free(v->owui_issuer);
 	secret_free(v->owui_secret);
 	free(v);
+}
+
+long
+identity_jwks_age(struct idv *v)
+{
+	time_t	now = identity_now(v);
+	long	age = -1;
+
+	pthread_mutex_lock(&v->mu);
+	if (v->ks != NULL)
+		age = now > v->fetched_at ? (long)(now - v->fetched_at) : 0;
+	pthread_mutex_unlock(&v->mu);
+	return age;
 }
 
 void

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "email.h"
 #include "secret.h"
 
 struct err;
@@ -30,18 +31,26 @@ struct identity_cfg {
 	const secret_t	*owui_secret;	/* Open WebUI FORWARD_USER_INFO_HEADER_JWT_SECRET; NULL = disabled */
 	const char	*owui_issuer;	/* NULL = "open-webui" */
 	size_t		 max_token_len;	/* 0 = 8192 */
+	enum email_mode	 email_mode;	/* EMAIL_ASCII (0) refuses non-ASCII emails */
+	int		 require_email_verified; /* OIDC with email_claim "email": the
+					 * claim must be present (and true) */
 };
 
 #define IDENTITY_MAX_GROUPS	256
 
 struct identity {
-	char	  email[256];	/* lowercased, exactly one '@' */
+	char	  email[256];	/* canonical (common/email.h): ASCII lower-cased */
 	char	  subject[256];	/* sub claim, "" if absent */
 	char	  source[16];	/* "oidc" | "openwebui" */
 	char	**groups;	/* strings from the groups claim, at most 256 */
 	size_t	  ngroups;
-	time_t	  exp;
+	time_t	  exp;		/* range-checked: 0 .. IDENTITY_TIME_MAX */
+	time_t	  iat;		/* 0 when the token has none */
 };
+
+/* NumericDate claims past this (9999-12-31T23:59:59Z) are refused before
+ * they are converted, so no double ever overflows a time_t. */
+#define IDENTITY_TIME_MAX	253402300799.0
 
 /* 500 "bad_config" when the configuration cannot work. Does not fetch the
  * JWKS: the first OIDC token does (a down IdP must not stop start-up). */
@@ -53,10 +62,16 @@ void	 identity_free(struct idv *);
  * failure). Thread-safe. The unverified header's alg routes it: HS256 to
  * the Open WebUI path (only with owui_secret), RS256/ES256 to OIDC (only
  * the pinned algs). Errors are jwt_verify()'s 401 codes, plus 401
- * "no_email_claim" and 503 "jwks_unavailable" (no key set could be fetched).
+ * "no_email_claim", "email_non_ascii", "email_not_nfc" (email_canon()),
+ * "email_not_verified", "token_malformed" (exp/nbf/iat out of range) and
+ * 503 "jwks_unavailable" (no key set could be fetched).
  */
 int	 identity_verify(struct idv *, const char *token, struct identity *, struct err *);
 void	 identity_clear(struct identity *);
+
+/* Seconds since the IdP's key set was fetched; -1 when none is held (OIDC
+ * off, or not fetched yet). For /readyz and metrics. */
+long	 identity_jwks_age(struct idv *);
 
 /* Test hooks. fetch() GETs url into a malloc()ed body (the default uses
  * httpc); now() is the clock (default time()). Set them before any

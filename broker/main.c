@@ -102,6 +102,8 @@ broker_identity(const struct broker_cfg *cfg, secret_t *owui, struct err *e)
 	ic.oidc_ca_file = cfg->oidc_ca_file;
 	ic.oidc_algs = (const char *const *)cfg->oidc_algs;
 	ic.email_claim = cfg->email_claim;
+	(void)email_mode_parse(cfg->email_non_ascii, &ic.email_mode);	/* an enum row */
+	ic.require_email_verified = cfg->require_email_verified;
 	ic.groups_claim = cfg->groups_claim != NULL && cfg->groups_claim[0] != '\0' ?
 	    cfg->groups_claim : NULL;
 	ic.skew_s = cfg->clock_skew;

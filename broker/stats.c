@@ -24,6 +24,20 @@ struct metric broker_metrics[BM__COUNT] = {
 	    "Membership lookups, by cache result" },
 	[BM_MEMBERS_MISSES] = { "tenantgate_members_cache_total", "result=\"miss\"", C, "" },
 	[BM_MEMBERS_STALE] = { "tenantgate_members_cache_total", "result=\"stale\"", C, "" },
+	[BM_CALLERS_REVIEWS] = { "tenantgate_callers_tokenreviews_total", NULL, C,
+	    "TokenReview calls made for caller tokens" },
+	[BM_CALLERS_NEG_HITS] = { "tenantgate_callers_refused_cached_total", NULL, C,
+	    "Caller tokens refused again from the negative cache (no TokenReview call)" },
+	[BM_CALLERS_LIMITED] = { "tenantgate_callers_rate_limited_total", NULL, C,
+	    "Caller checks refused with 429 by the TokenReview rate limit" },
+	[BM_READY] = { "tenantgate_broker_ready", NULL, METRIC_GAUGE,
+	    "1 when the broker can issue grants now (what /readyz answers)" },
+	[BM_DB_STALE_S] = { "tenantgate_broker_db_stale_seconds", NULL, METRIC_GAUGE,
+	    "Seconds since PostgreSQL last answered (0 while it does)" },
+	[BM_VAULT_STALE_S] = { "tenantgate_broker_vault_stale_seconds", NULL, METRIC_GAUGE,
+	    "Seconds since Vault last answered (0 while it does)" },
+	[BM_JWKS_AGE_S] = { "tenantgate_broker_jwks_age_seconds", NULL, METRIC_GAUGE,
+	    "Age of the IdP key set in use (0 when none is needed or fetched yet)" },
 };
 #undef C
 

@@ -49,6 +49,8 @@ const struct conf_entry admin_conf_table[] = {
 	  "Longest grant lifetime of the brokers (grants older than this are over)" },
 	{ "actor", CONF_STR, O(actor), 0, NULL, 0, 0, NULL,
 	  "Name recorded in the audit log (unset: $TENANTGATE_ACTOR, then the login name)" },
+	{ "email_non_ascii", CONF_ENUM, O(email_non_ascii), 0, "refuse", 0, 0, "refuse|nfc",
+	  "Users' emails with non-ASCII characters: refuse, or nfc (as the brokers' setting of the same name; keep them equal)" },
 	{ "color", CONF_BOOL, O(color), 0, "true", 0, 0, NULL,
 	  "Use colours in the console when the terminal has them ($NO_COLOR turns them off)" },
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL },

@@ -36,6 +36,7 @@ struct admin_cfg {
 	int	 grant_ttl;
 	char	*actor;
 	int	 color;
+	char	*email_non_ascii;
 };
 
 extern const struct conf_entry admin_conf_table[];

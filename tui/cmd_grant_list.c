@@ -6,6 +6,9 @@
 #include "admin.h"
 #include "cmd.h"
 #include "db.h"
+#include "email.h"
+#include "err.h"
+#include "ops.h"
 #include "out.h"
 
 static const struct cmd_opt cmd_grant_list_opts[] = {
@@ -27,11 +30,16 @@ static const struct out_col cmd_grant_list_cols[] = {
 static int
 cmd_grant_list_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
-	char		 ttl[16];
-	const char	*p[4] = { cmd_get(args, "user"), cmd_get(args, "tenant"), ttl, "1000" };
+	char		 ttl[16], email[EMAIL_MAX + 1];
+	const char	*user = cmd_get(args, "user");
+	const char	*p[4] = { user != NULL ? email : NULL, cmd_get(args, "tenant"), ttl,
+	    "1000" };
 	PGconn		*c;
 	json_t		*rows;
 
+	/* Grants are audited under the canonical email: look that up. */
+	if (user != NULL && ops_email_canon(a, user, email, e) == -1)
+		return CMD_FAIL;
 	snprintf(ttl, sizeof ttl, "%d", a->cfg.grant_ttl);
 	if ((c = admin_db(a, e)) == NULL || (rows = db_select(c, DBQ_GRANTS, p, e)) == NULL)
 		return CMD_FAIL;

@@ -4,7 +4,9 @@
 #include "admin.h"
 #include "cmd.h"
 #include "db.h"
+#include "email.h"
 #include "err.h"
+#include "ops.h"
 #include "out.h"
 
 static const struct out_col cmd_user_show_fields[] = {
@@ -27,11 +29,12 @@ static const struct out_col cmd_user_show_cols[] = {
 static int
 cmd_user_show_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
-	const char	*p[1] = { args->argv[0] };
+	char		 email[EMAIL_MAX + 1];
+	const char	*p[1] = { email };
 	PGconn		*c;
 	json_t		*u = NULL, *ms;
 
-	if ((c = admin_db(a, e)) == NULL)
+	if (ops_email_canon(a, args->argv[0], email, e) == -1 || (c = admin_db(a, e)) == NULL)
 		return CMD_FAIL;
 	switch (db_one(c, DBQ_USER, p, &u, e)) {
 	case 0:

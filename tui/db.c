@@ -152,8 +152,8 @@ static const struct {
 	    " AND a.at > now() - make_interval(secs => $3::int)"
 	    " AND NOT EXISTS (SELECT 1 FROM revoked_grants r WHERE r.jti = a.subject)"
 	    " AND NOT EXISTS (SELECT 1 FROM user_revocations u"
-	    "  WHERE u.email = a.actor::citext AND u.revoked_before > date_trunc('second', a.at))"
-	    " AND ($1::text IS NULL OR a.actor::citext = $1::citext)"
+	    "  WHERE u.email = a.actor AND u.revoked_before > date_trunc('second', a.at))"
+	    " AND ($1::text IS NULL OR a.actor = $1)"
 	    " AND ($2::text IS NULL OR a.tenant_id = $2)"
 	    " ORDER BY a.at DESC LIMIT $4::int", 4 },
 	[DBQ_GRANT] = {

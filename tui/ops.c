@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "db.h"
+#include "email.h"
 #include "err.h"
 #include "ops.h"
 #include "policy.h"
@@ -34,6 +35,19 @@ ops_email_valid(const char *s)
 		if (*p <= 0x20 || *p == 0x7f)
 			return 0;
 	return 1;
+}
+
+int
+ops_email_canon(struct admin *a, const char *in, char *out, struct err *e)
+{
+	enum email_mode m = EMAIL_ASCII;
+
+	(void)email_mode_parse(a->cfg.email_non_ascii, &m);	/* an enum row */
+	if (email_canon(in, m, out, e) == -1)
+		return strcmp(e->code, "bad_email") == 0 ?
+		    err_prefix(e, "'%.64s' is not an email address", in) :
+		    err_prefix(e, "user email");
+	return 0;
 }
 
 /* BEGIN on the operator's connection. */
@@ -145,13 +159,14 @@ ops_tenant_set_status(struct admin *a, const char *tenant, int enable, int *chan
 }
 
 int
-ops_user_add(struct admin *a, const char *email, const char *name, struct err *e)
+ops_user_add(struct admin *a, const char *given, const char *name, struct err *e)
 {
+	char		 email[EMAIL_MAX + 1];
 	const char	*p[2] = { email, name != NULL ? name : "" };
 	PGconn		*c;
 
-	if (!ops_email_valid(email))
-		return err_set(e, 400, "bad_email", "'%s' is not an email address", email);
+	if (ops_email_canon(a, given, email, e) == -1)
+		return -1;
 	if ((c = ops_begin(a, e)) == NULL)
 		return -1;
 	if (db_exec(c, DBQ_USER_INSERT, p, NULL, e) == -1) {
@@ -199,15 +214,18 @@ ops_upsert_role(struct admin *a, PGconn *c, enum db_q get, enum db_q put,
 }
 
 int
-ops_member_add(struct admin *a, const char *email, const char *tenant, const char *role,
+ops_member_add(struct admin *a, const char *given, const char *tenant, const char *role,
     char *old_role, int *changed, struct err *e)
 {
+	char		 email[EMAIL_MAX + 1];
 	const char	*p[4] = { email, tenant, role, a->actor };
 	PGconn		*c;
 	json_t		*row = NULL;
 
 	if (changed != NULL)
 		*changed = 0;
+	if (ops_email_canon(a, given, email, e) == -1)
+		return -1;
 	if (!ops_role_valid(role))
 		return err_set(e, 400, "bad_role", "role must be viewer, editor or admin, "
 		    "not '%s'", role);
@@ -245,11 +263,14 @@ ops_remove_role(struct admin *a, enum db_q del, const char *const *p, const char
 }
 
 int
-ops_member_remove(struct admin *a, const char *email, const char *tenant, struct err *e)
+ops_member_remove(struct admin *a, const char *given, const char *tenant, struct err *e)
 {
+	char		 email[EMAIL_MAX + 1];
 	const char	*p[2] = { email, tenant };
 	char		 missing[ERR_MSG_MAX];
 
+	if (ops_email_canon(a, given, email, e) == -1)
+		return -1;
 	snprintf(missing, sizeof missing, "%s is not a member of tenant '%s'", email, tenant);
 	return ops_remove_role(a, DBQ_MEMBER_DELETE, p, "member.remove", tenant, email,
 	    "not_member", missing, e);
@@ -323,13 +344,14 @@ ops_revoke_grant(struct admin *a, const char *jti, int *known, struct err *e)
 }
 
 int
-ops_revoke_user(struct admin *a, const char *email, struct err *e)
+ops_revoke_user(struct admin *a, const char *given, struct err *e)
 {
+	char		 email[EMAIL_MAX + 1];
 	const char	*p[2] = { email, a->actor };
 	PGconn		*c;
 
-	if (!ops_email_valid(email))
-		return err_set(e, 400, "bad_email", "'%s' is not an email address", email);
+	if (ops_email_canon(a, given, email, e) == -1)
+		return -1;
 	if ((c = ops_begin(a, e)) == NULL)
 		return -1;
 	if (db_exec(c, DBQ_REVOKE_USER, p, NULL, e) == -1)

@@ -17,6 +17,9 @@ struct err;
 int	ops_role_valid(const char *);
 /* A plausible email: one '@', no spaces or control characters, < 255. */
 int	ops_email_valid(const char *);
+/* A user's email in the canonical form the brokers compare (common/email.h,
+ * with the email_non_ascii setting) into out (EMAIL_MAX + 1 bytes). */
+int	ops_email_canon(struct admin *, const char *in, char *out, struct err *);
 
 /* Return 0 and set *changed (may be NULL) to 0 when there was nothing to
  * do (already so: no audit row), 1 when something changed. */

@@ -327,8 +327,7 @@ test_email_rules(void **state)
 	static const char *const bad[] = {
 		"\"email\":\"nobody\"", "\"email\":\"a@b@c\"", "\"email\":\"@b.c\"",
 		"\"email\":\"a@\"", "\"email\":\"a b@c.d\"", "\"email\":\"a@b.c\\n\"",
-		"\"email\":42", "\"email\":\"\"", "\"email\":\"a@b.c\",\"email_verified\":false",
-		"\"mail\":\"a@b.c\"",
+		"\"email\":42", "\"email\":\"\"", "\"mail\":\"a@b.c\"",
 	};
 	struct identity_cfg	 cfg = oidc_cfg();
 	struct identity		 id;
@@ -362,6 +361,157 @@ test_email_rules(void **state)
 	expect_ok(v, t, &id);
 	assert_string_equal(id.email, "e@f.g");
 	identity_clear(&id);
+	free(t);
+	identity_free(v);
+}
+
+/* issue 14: U+0130 and the Kelvin sign never become alice@ or a k-address;
+ * non-ASCII is refused by default and kept exact (never folded) with nfc. */
+static void
+test_email_spoofs(void **state)
+{
+	struct identity_cfg	 cfg = oidc_cfg();
+	struct identity		 id;
+	struct idv		*v = new_idv(&cfg, 1);
+	secret_t		*s = secret_new(OWUI_SECRET, strlen(OWUI_SECRET));
+	char			*t;
+
+	t = mint("ES256", "ec", "ec-1", "{" OIDC_STD ",\"email\":\"al\u0130ce@example.com\"}",
+	    NOW, NOW + 600);
+	expect_fail(v, t, 401, "email_non_ascii");
+	free(t);
+	t = mint("ES256", "ec", "ec-1", "{" OIDC_STD ",\"email\":\"\u212Aate@example.com\"}",
+	    NOW, NOW + 600);
+	expect_fail(v, t, 401, "email_non_ascii");
+	free(t);
+	identity_free(v);
+
+	cfg.email_mode = EMAIL_NFC;
+	cfg.owui_secret = s;
+	v = new_idv(&cfg, 1);
+	t = mint("ES256", "ec", "ec-1", "{" OIDC_STD ",\"email\":\"AL\u0130CE@Example.com\"}",
+	    NOW, NOW + 600);
+	expect_ok(v, t, &id);
+	assert_string_equal(id.email, "al\xc4\xb0" "ce@example.com");
+	identity_clear(&id);
+	free(t);
+	t = mint("ES256", "ec", "ec-1", "{" OIDC_STD ",\"email\":\"\u212Aate@example.com\"}",
+	    NOW, NOW + 600);
+	expect_fail(v, t, 401, "email_not_nfc");
+	free(t);
+	t = mint("ES256", "ec", "ec-1", "{" OIDC_STD ",\"email\":\"jose\u0301@example.com\"}",
+	    NOW, NOW + 600);
+	expect_fail(v, t, 401, "email_not_nfc");
+	free(t);
+	/* The Open WebUI path canonicalises the same way. */
+	t = mint("HS256", OWUI_SECRET, NULL, "{\"iss\":\"open-webui\","
+	    "\"email\":\"\u212Aate@example.com\",\"iat\":%d,\"exp\":%d}", NOW, NOW + 300);
+	expect_fail(v, t, 401, "email_not_nfc");
+	free(t);
+	t = mint("HS256", OWUI_SECRET, NULL, "{\"iss\":\"open-webui\","
+	    "\"email\":\"Bob@Example.com\",\"iat\":%d,\"exp\":%d}", NOW, NOW + 300);
+	expect_ok(v, t, &id);
+	assert_string_equal(id.email, "bob@example.com");
+	identity_clear(&id);
+	free(t);
+	identity_free(v);
+	secret_free(s);
+}
+
+/* email_verified must be the JSON value true when present. */
+static void
+test_email_verified(void **state)
+{
+	static const char *const bad[] = {
+		"false", "\"false\"", "\"true\"", "0", "1", "null", "\"\"", "[]", "{}",
+	};
+	struct identity_cfg	 cfg = oidc_cfg();
+	struct identity		 id;
+	struct idv		*v = new_idv(&cfg, 1);
+	secret_t		*s = secret_new(OWUI_SECRET, strlen(OWUI_SECRET));
+	char			*t;
+	size_t			 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		t = mint("ES256", "ec", "ec-1", "{" OIDC_STD ",\"email\":\"a@b.c\","
+		    "\"email_verified\":%s}", NOW, NOW + 600, bad[i]);
+		expect_fail(v, t, 401, "email_not_verified");
+		free(t);
+	}
+	/* Absent is fine unless required. */
+	t = mint("ES256", "ec", "ec-1", "{" OIDC_STD ",\"email\":\"a@b.c\"}", NOW, NOW + 600);
+	expect_ok(v, t, &id);
+	identity_clear(&id);
+	identity_free(v);
+
+	cfg.require_email_verified = 1;
+	cfg.owui_secret = s;
+	v = new_idv(&cfg, 1);
+	expect_fail(v, t, 401, "email_not_verified");
+	free(t);
+	t = mint("ES256", "ec", "ec-1", "{" OIDC_STD ",\"email\":\"a@b.c\","
+	    "\"email_verified\":true}", NOW, NOW + 600);
+	expect_ok(v, t, &id);
+	identity_clear(&id);
+	free(t);
+	/* Open WebUI's JWT has no such claim: the requirement is OIDC's. */
+	t = fx_read("pyjwt_owui_hs256.jwt");
+	expect_ok(v, t, &id);
+	identity_clear(&id);
+	free(t);
+	/* ... but a wrong value there is refused too. */
+	t = mint("HS256", OWUI_SECRET, NULL, "{\"iss\":\"open-webui\",\"email\":\"a@b.c\","
+	    "\"email_verified\":\"false\",\"iat\":%d,\"exp\":%d}", NOW, NOW + 300);
+	expect_fail(v, t, 401, "email_not_verified");
+	free(t);
+	identity_free(v);
+
+	/* require_email_verified says nothing about upn: a config error. */
+	cfg.email_claim = "upn";
+	{
+		struct err e;
+
+		assert_null(identity_new(&cfg, &e));
+		assert_string_equal(e.code, "bad_config");
+	}
+	secret_free(s);
+}
+
+/* exp/nbf/iat are range-checked before any conversion (UBSan would trap
+ * on (time_t)1e300). */
+static void
+test_numeric_claims(void **state)
+{
+	static const char *const bad[] = {
+		"\"exp\":1e300", "\"exp\":1.8e19", "\"exp\":253402300800",
+		"\"exp\":1767226200,\"nbf\":-1e300", "\"exp\":1767226200,\"iat\":-1",
+		"\"exp\":1767226200,\"nbf\":-0.5", "\"exp\":1767226200,\"iat\":-9.3e18",
+	};
+	struct identity_cfg	 cfg = oidc_cfg();
+	struct identity		 id;
+	struct idv		*v = new_idv(&cfg, 1);
+	char			 claims[256], *t;
+	size_t			 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(claims, sizeof claims, "%s", bad[i]);
+		t = mint("ES256", "ec", "ec-1", "{\"iss\":\"" ISSUER "\",\"aud\":\"" AUDIENCE
+		    "\",\"email\":\"a@b.c\",%s}", claims);
+		expect_fail(v, t, 401, "token_malformed");
+		free(t);
+	}
+	/* The last second of 9999 is still a time; fractions are allowed. */
+	t = mint("ES256", "ec", "ec-1", "{\"iss\":\"" ISSUER "\",\"aud\":\"" AUDIENCE
+	    "\",\"email\":\"a@b.c\",\"exp\":253402300799,\"iat\":%d.5}", NOW);
+	expect_ok(v, t, &id);
+	assert_int_equal(id.exp, 253402300799);
+	assert_int_equal(id.iat, NOW);
+	identity_clear(&id);
+	free(t);
+	/* A string exp is malformed, as before. */
+	t = mint("ES256", "ec", "ec-1", "{\"iss\":\"" ISSUER "\",\"aud\":\"" AUDIENCE
+	    "\",\"email\":\"a@b.c\",\"exp\":\"%d\"}", NOW + 600);
+	expect_fail(v, t, 401, "token_malformed");
 	free(t);
 	identity_free(v);
 }
@@ -907,6 +1057,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_oidc_rs256_pyjwt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oidc_claims_upn_preferred_username, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_spoofs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_verified, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numeric_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owui_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owui_refusals, setup, teardown),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -49,6 +50,27 @@ query_int(PGconn *c, const char *sql)
 	v = atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return v;
+}
+
+/* How many migration files there are: versions may have gaps (branches
+ * number their migrations ahead), so count files, not the last version. */
+static int
+migration_files(void)
+{
+	DIR		*d = opendir(migrations_dir());
+	struct dirent	*de;
+	int		 n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 9 && strspn(de->d_name, "0123456789") == 4 && de->d_name[4] == '_' &&
+		    strcmp(de->d_name + len - 4, ".sql") == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 /* A connection whose search_path is a fresh schema of that name. */
@@ -117,9 +139,10 @@ test_fresh_then_noop(void **state)
 
 	if (migrate_apply(c, migrations_dir(), &applied, &e) != 0)
 		fail_msg("migrate_apply: %s", e.msg);
-	assert_int_equal(applied, codev);
+	assert_int_equal(applied, migration_files());
 	assert_int_equal(query_int(c, "SELECT count(*) FROM schema_migrations"),
-	    codev);
+	    migration_files());
+	assert_int_equal(query_int(c, "SELECT max(version) FROM schema_migrations"), codev);
 	assert_int_equal(query_int(c, "SELECT count(*) FROM schema_migrations "
 	    "WHERE version = 1 AND name = 'init'"), 1);
 	/* The data model is there. */
@@ -268,9 +291,10 @@ test_concurrent_runners(void **state)
 			fail_msg("runner %d: %s", i, r[i].e.msg);
 		total += r[i].applied;
 	}
-	assert_int_equal(total, codev);
+	assert_true(codev >= 1);
+	assert_int_equal(total, migration_files());
 	assert_int_equal(query_int(c, "SELECT count(*) FROM schema_migrations"),
-	    codev);
+	    migration_files());
 	PQfinish(c);
 }
 
