@@ -380,15 +380,16 @@ static void
 front_metrics(struct httpd_req *r, void *arg)
 {
 	struct fwd		*f = arg;
-	struct metric		*rows[FM__COUNT];
+	struct metric		*rows[FM__COUNT + 16];
 	struct histogram	*hists[1] = { &f->latency };
 	char			*text;
-	size_t			 len = 0;
+	size_t			 len = 0, n = 0;
 
 	metric_set(&f->metrics[FM_GRANT_CACHE_SIZE], grants_count(f->grants));
 	for (int i = 0; i < FM__COUNT; i++)
-		rows[i] = &f->metrics[i];
-	if ((text = metrics_render(rows, FM__COUNT, hists, 1, &len)) == NULL) {
+		rows[n++] = &f->metrics[i];
+	n += httpd_metrics(httpd_req_server(r), rows + n, 16);
+	if ((text = metrics_render(rows, n, hists, 1, &len)) == NULL) {
 		httpd_reply_error(r, 500, "nomem", "out of memory");
 		return;
 	}
