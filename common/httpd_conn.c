@@ -42,6 +42,10 @@ static const char *const httpd_conn_state_names[] = {
 #define HC_LOG_INTERVAL_S	10	/* at most one pressure line per interval */
 #define HC_ANSWER_TIMEOUT_S	2	/* time to flush an error answer */
 #define HC_SHED_ON_EMFILE	8	/* connections freed per accept pause */
+/* Shed connections still hold their descriptor until their 503 is flushed
+ * (the next loop iteration): allow this many over the cap before accept
+ * itself stops, so a burst cannot run the process out of descriptors. */
+#define HC_FD_SLACK		16
 
 enum {
 	HM_OPEN, HM_ACCEPTED, HM_SHED_CONN, HM_SHED_FILE, HM_SHED_BUFFER, HM_DEADLINE,
@@ -70,7 +74,8 @@ struct httpd_conns {
 	struct evconnlistener	*lev[HC_MAX_LISTENERS];
 	int			 nlev;
 	struct event		*pause_ev;
-	int			 paused;
+	int			 paused;	/* after EMFILE, until pause_ev */
+	int			 full;		/* open >= cap + HC_FD_SLACK */
 	int			 pause_errno;
 
 	/* Pressure is logged as one line per interval, never per event. */
@@ -262,6 +267,17 @@ httpd_conn_new_request(struct httpd_conn *c)
 	evtimer_add(c->timer, c->cs->hdr_tv);
 }
 
+static void
+httpd_conns_listen(struct httpd_conns *cs, int on)
+{
+	for (int i = 0; i < cs->nlev; i++) {
+		if (on)
+			evconnlistener_enable(cs->lev[i]);
+		else
+			evconnlistener_disable(cs->lev[i]);
+	}
+}
+
 /* --- teardown -------------------------------------------------------------- */
 
 /* evhttp's close callback: the one teardown path. */
@@ -294,6 +310,11 @@ httpd_conn_closed(struct evhttp_connection *evcon, void *arg)
 		cs->byfd[c->fd] = NULL;
 	cs->open--;
 	metric_set(&cs->m[HM_OPEN], (uint64_t)cs->open);
+	if (cs->full && cs->open < cs->cap + HC_FD_SLACK) {
+		cs->full = 0;
+		if (!cs->paused)
+			httpd_conns_listen(cs, 1);
+	}
 	event_free(c->timer);
 	free(c);
 }
@@ -640,6 +661,12 @@ httpd_conns_bev(struct event_base *base, void *arg)
 		httpd_conns_note(cs, HM_REJECTED);
 		httpd_conn_condemn(c, 503, "refused: connection limit");
 	}
+	/* A burst accepted in one go cannot shed itself (the new ones are not
+	 * wired yet): stop accepting until closes bring us back under. */
+	if (cs->open >= cs->cap + HC_FD_SLACK && !cs->full) {
+		cs->full = 1;
+		httpd_conns_listen(cs, 0);
+	}
 	return c->bev;
 }
 
@@ -651,8 +678,8 @@ httpd_conns_resume(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	cs->paused = 0;
-	for (int i = 0; i < cs->nlev; i++)
-		evconnlistener_enable(cs->lev[i]);
+	if (!cs->full)
+		httpd_conns_listen(cs, 1);
 }
 
 /* accept() failed with something other than EAGAIN (EMFILE, ENFILE,
@@ -673,8 +700,7 @@ httpd_conns_accept_error(struct evconnlistener *lev, void *http)
 		return;
 	}
 	cs->pause_errno = err;
-	for (int i = 0; i < cs->nlev; i++)
-		evconnlistener_disable(cs->lev[i]);
+	httpd_conns_listen(cs, 0);
 	if (cs->paused)
 		return;
 	cs->paused = 1;
@@ -771,7 +797,7 @@ void
 httpd_conns_unwatch(struct httpd_conns *cs)
 {
 	cs->nlev = 0;
-	cs->paused = 0;
+	cs->paused = cs->full = 0;
 	evtimer_del(cs->pause_ev);
 }
 
