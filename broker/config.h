@@ -18,6 +18,9 @@ struct broker_cfg {
 	size_t	 max_body;
 	size_t	 max_header;
 	int	 request_timeout;
+	int	 header_timeout;
+	int	 body_timeout;
+	size_t	 max_buffered;
 	char	*tls_cert_file;
 	char	*tls_key_file;
 

@@ -410,6 +410,9 @@ main(int argc, char *argv[])
 	lim.max_connections = b->cfg.max_connections;
 	lim.timeout_s = b->cfg.request_timeout;
 	lim.workers = b->cfg.workers;
+	lim.header_timeout_s = b->cfg.header_timeout;
+	lim.body_timeout_s = b->cfg.body_timeout;
+	lim.max_buffered_bytes = b->cfg.max_buffered;
 	if ((b->httpd = httpd_new(b->base, &lim, broker_routes, b, &e)) == NULL)
 		fatalx("%s", e.msg);
 	if ((b->cfg.tls_cert_file == NULL) != (b->cfg.tls_key_file == NULL))

@@ -44,8 +44,6 @@ struct metric broker_metrics[BM__COUNT] = {
 struct histogram broker_latency = { "tenantgate_broker_request_seconds",
     "Broker API request latency", NULL, { 0 }, 0, 0 };
 
-static struct metric g_open = { "tenantgate_http_open_connections", NULL, METRIC_GAUGE,
-    "Open client connections", 0 };
 static struct metric g_req = { "tenantgate_http_requests_total", NULL, METRIC_COUNTER,
     "HTTP requests received", 0 };
 static struct metric g_login = { "tenantgate_vault_logins_total", NULL, METRIC_COUNTER,
@@ -58,7 +56,7 @@ static struct metric g_vready = { "tenantgate_vault_logged_in", NULL, METRIC_GAU
 char *
 broker_metrics_render(struct broker *b, size_t *len)
 {
-	struct metric		*rows[BM__COUNT + 5];
+	struct metric		*rows[BM__COUNT + 4 + 16];
 	struct histogram	*hist[] = { &broker_latency };
 	struct httpd_stats	 hs;
 	struct vault_status	 vs;
@@ -70,7 +68,6 @@ broker_metrics_render(struct broker *b, size_t *len)
 	metric_set(&broker_metrics[BM_MEMBERS_HITS], hits);
 	metric_set(&broker_metrics[BM_MEMBERS_MISSES], misses);
 	httpd_stats(b->httpd, &hs);
-	metric_set(&g_open, (uint64_t)hs.open_connections);
 	metric_set(&g_req, hs.requests);
 	vault_status(b->vault, &vs);
 	metric_set(&g_login, vs.logins);
@@ -78,7 +75,7 @@ broker_metrics_render(struct broker *b, size_t *len)
 	metric_set(&g_vready, (uint64_t)vs.logged_in);
 	for (size_t i = 0; i < BM__COUNT; i++)
 		rows[n++] = &broker_metrics[i];
-	rows[n++] = &g_open;
+	n += httpd_metrics(b->httpd, rows + n, 16);
 	rows[n++] = &g_req;
 	rows[n++] = &g_login;
 	rows[n++] = &g_renew;

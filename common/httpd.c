@@ -37,23 +37,12 @@
 #include "err.h"
 #include "evcurl.h"
 #include "httpd.h"
+#include "httpd_conn.h"
 #include "jsonx.h"
 #include "log.h"
 #include "secret.h"
 
 #define HTTPD_MAX_BOUND	8
-
-struct httpd_conn {
-	struct httpd		*h;
-	struct evhttp_connection *evcon;
-	uint64_t		 id;
-	char			 peer[64];
-	struct timespec		 born;
-	unsigned long		 requests;
-	size_t			 bytes_out;
-	struct httpd_req	*pending;	/* in a worker right now */
-	struct httpd_conn	*prev, *next;
-};
 
 struct httpd_req {
 	struct httpd		*h;
@@ -101,8 +90,7 @@ struct httpd {
 	struct event		*done_ev;
 	int			 stop;
 
-	struct httpd_conn	*conns;
-	uint64_t		 next_conn_id;
+	struct httpd_conns	*cs;		/* accepted connections (httpd_conn.c) */
 	uint32_t		 rid_prefix;
 	uint64_t		 next_rid;
 	int			 draining;
@@ -145,70 +133,36 @@ httpd_since(const struct timespec *t0)
 
 /* --- connections ------------------------------------------------------ */
 
+/* Every connection is tracked from accept by httpd_conn.c, which calls
+ * this first in its one teardown path: orphan an in-flight request so its
+ * reply is dropped. */
 static void
-httpd_conn_close(struct evhttp_connection *evcon, void *arg)
+httpd_conn_close(struct httpd_conn *c, void *arg)
 {
-	struct httpd_conn	*c = arg;
-	struct httpd		*h = c->h;
-
-	(void)evcon;
-	/* The one teardown path: orphan an in-flight request, log, free. */
+	(void)arg;
 	if (c->pending != NULL) {
 		c->pending->evreq = NULL;
 		c->pending->conn = NULL;
 		/* Stop what it waits for (an upstream call, a queue): nobody
-		 * is left to read the answer. */
+		 * is left to read the answer. The socket goes with the
+		 * connection, so its watch goes now too. */
+		if (c->pending->watch != NULL) {
+			event_free(c->pending->watch);
+			c->pending->watch = NULL;
+		}
 		coro_cancel(c->pending->co);
+		c->pending = NULL;
 	}
-	log_debug("conn=%llu peer=%s closed: age=%.3fs requests=%lu bytes_out=%zu reason=%s",
-	    (unsigned long long)c->id, c->peer, httpd_since(&c->born), c->requests,
-	    c->bytes_out, c->pending != NULL ? "client left mid-request" : "closed");
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		h->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	h->st.open_connections--;
-	free(c);
 }
 
-/* Connections are found by their evhttp_connection; the list is bounded by
- * max_connections, so a linear scan stays cheap next to parsing HTTP. */
+/* The request's connection; it already counts against max_connections
+ * (from accept), so over_limit only reports a connection we lost track of. */
 static struct httpd_conn *
 httpd_conn_get(struct httpd *h, struct evhttp_request *evreq, int *over_limit)
 {
-	struct evhttp_connection	*evcon = evhttp_request_get_connection(evreq);
-	struct httpd_conn		*c;
-	char				*addr = NULL;
-	ev_uint16_t			 port = 0;
+	struct httpd_conn *c = httpd_conns_request(h->cs, evreq);
 
-	*over_limit = 0;
-	for (c = h->conns; c != NULL; c = c->next)
-		if (c->evcon == evcon)
-			return c;
-	if (h->st.open_connections >= h->lim.max_connections) {
-		*over_limit = 1;
-		return NULL;
-	}
-	if ((c = calloc(1, sizeof *c)) == NULL)
-		return NULL;
-	c->h = h;
-	c->evcon = evcon;
-	c->id = ++h->next_conn_id;
-	clock_gettime(CLOCK_MONOTONIC, &c->born);
-	evhttp_connection_get_peer(evcon, &addr, &port);
-	if (addr != NULL && addr[0] != '\0')
-		snprintf(c->peer, sizeof c->peer, "%s:%u", addr, port);
-	else
-		snprintf(c->peer, sizeof c->peer, "unix");
-	c->next = h->conns;
-	if (h->conns != NULL)
-		h->conns->prev = c;
-	h->conns = c;
-	h->st.open_connections++;
-	h->st.connections++;
-	evhttp_connection_set_closecb(evcon, httpd_conn_close, c);
+	*over_limit = c == NULL;
 	return c;
 }
 
@@ -591,18 +545,6 @@ httpd_gencb(struct evhttp_request *evreq, void *arg)
 
 /* --- setup and teardown ------------------------------------------------ */
 
-static struct bufferevent *
-httpd_tls_bev(struct event_base *base, void *arg)
-{
-	struct httpd	*h = arg;
-	SSL		*ssl = SSL_new(h->tls);
-
-	if (ssl == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE);
-}
-
 int
 httpd_use_tls(struct httpd *h, const char *cert_file, const char *key_file, struct err *e)
 {
@@ -621,7 +563,7 @@ httpd_use_tls(struct httpd *h, const char *cert_file, const char *key_file, stru
 		return err_set(e, 500, "tls", "TLS certificate %s / key %s: %s", cert_file,
 		    key_file, msg);
 	}
-	evhttp_set_bevcb(h->http, httpd_tls_bev, h);
+	httpd_conns_use_tls(h->cs, h->tls);
 	return 0;
 }
 
@@ -629,8 +571,9 @@ struct httpd *
 httpd_new(struct event_base *base, const struct httpd_limits *lim,
     const struct httpd_route *routes, void *arg, struct err *e)
 {
-	struct httpd	*h;
-	unsigned char	 rnd[4];
+	struct httpd		*h;
+	struct httpd_conn_limits cl;
+	unsigned char		 rnd[4];
 
 	if ((h = calloc(1, sizeof *h)) == NULL) {
 		err_set(e, 500, "nomem", "out of memory");
@@ -652,6 +595,19 @@ httpd_new(struct event_base *base, const struct httpd_limits *lim,
 		h->lim.workers = 4;
 	if (h->lim.max_queue <= 0)
 		h->lim.max_queue = 1024;
+	if (h->lim.header_timeout_s <= 0)
+		h->lim.header_timeout_s = 10;
+	if (h->lim.body_timeout_s <= 0)
+		h->lim.body_timeout_s = 30;
+	if (h->lim.body_timeout_s < h->lim.header_timeout_s)
+		h->lim.body_timeout_s = h->lim.header_timeout_s;
+	if (h->lim.max_buffered_bytes == 0)
+		h->lim.max_buffered_bytes = 32 * 1024 * 1024;
+	/* One request must always fit, or nothing with a body could be served. */
+	if (h->lim.max_buffered_bytes < h->lim.max_body_bytes + h->lim.max_header_bytes +
+	    HTTPD_BODY_SLACK)
+		h->lim.max_buffered_bytes = h->lim.max_body_bytes + h->lim.max_header_bytes +
+		    HTTPD_BODY_SLACK;
 	if (RAND_bytes(rnd, sizeof rnd) == 1)
 		memcpy(&h->rid_prefix, rnd, sizeof rnd);
 	pthread_mutex_init(&h->lock, NULL);
@@ -663,11 +619,27 @@ httpd_new(struct event_base *base, const struct httpd_limits *lim,
 		httpd_free(h);
 		return NULL;
 	}
-	evhttp_set_max_headers_size(h->http, (ev_ssize_t)h->lim.max_header_bytes);
-	/* Allow a little over the limit so our handler, not libevent, answers
-	 * a slightly oversize body with a JSON 413; far larger ones are cut off
-	 * by libevent while reading. */
-	evhttp_set_max_body_size(h->http, (ev_ssize_t)(h->lim.max_body_bytes + 65536));
+	cl.max_header_bytes = h->lim.max_header_bytes;
+	cl.max_body_bytes = h->lim.max_body_bytes;
+	cl.max_buffered_bytes = h->lim.max_buffered_bytes;
+	cl.max_connections = h->lim.max_connections;
+	cl.header_timeout_s = h->lim.header_timeout_s;
+	cl.body_timeout_s = h->lim.body_timeout_s;
+	if ((h->cs = httpd_conns_new(base, h->http, &cl, httpd_conn_close, h)) == NULL) {
+		err_set(e, 500, "httpd", "cannot set up connection tracking");
+		httpd_free(h);
+		return NULL;
+	}
+	/* httpd_conn.c counts header and body bytes as they arrive and answers
+	 * 431/413 in JSON before evhttp's own limits (HTML answers) can trip:
+	 * evhttp's header limit sits above ours, and its body limit is off so
+	 * a large Content-Length is not refused in HTML before a byte is read.
+	 * A slightly oversize body is read whole, so the handler side answers
+	 * its JSON 413; far larger ones are cut off while reading. */
+	evhttp_set_max_headers_size(h->http, (ev_ssize_t)(h->lim.max_header_bytes + 4096));
+	evhttp_set_max_body_size(h->http, -1);
+	/* Idle timer for reads and writes; the absolute header and body
+	 * deadlines are httpd_conn.c's. */
 	evhttp_set_timeout(h->http, h->lim.timeout_s);
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
@@ -724,6 +696,7 @@ httpd_listen_unix(struct httpd *h, const char *path, struct err *e)
 		close(fd);
 		return err_set(e, 500, "listen", "cannot accept on %s", path);
 	}
+	httpd_conns_watch(h->cs, h->bound[h->nbound]);
 	h->nbound++;
 	h->unix_paths[h->nunix++] = strdup(path);
 	return 0;
@@ -770,6 +743,7 @@ httpd_listen(struct httpd *h, const char *where, struct err *e)
 		else if (ss.ss_family == AF_INET6)
 			h->first_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
+	httpd_conns_watch(h->cs, h->bound[h->nbound]);
 	h->nbound++;
 	return 0;
 }
@@ -783,14 +757,18 @@ httpd_bound_port(struct httpd *h)
 void
 httpd_drain(struct httpd *h, void (*done)(void *), void *arg)
 {
+	struct httpd_conn_stats cst;
+
+	httpd_conns_unwatch(h->cs);
 	for (int i = 0; i < h->nbound; i++)
 		evhttp_del_accept_socket(h->http, h->bound[i]);
 	h->nbound = 0;
 	h->draining = 1;
 	h->drain_cb = done;
 	h->drain_arg = arg;
+	httpd_conns_stats(h->cs, &cst);
 	log_info("draining: %d request(s) in flight, %d connection(s) open",
-	    h->st.in_flight, h->st.open_connections);
+	    h->st.in_flight, cst.open);
 	if (h->st.in_flight == 0 && done != NULL) {
 		h->drain_cb = NULL;
 		done(arg);
@@ -800,7 +778,29 @@ httpd_drain(struct httpd *h, void (*done)(void *), void *arg)
 void
 httpd_stats(struct httpd *h, struct httpd_stats *out)
 {
+	struct httpd_conn_stats cst;
+
 	*out = h->st;
+	httpd_conns_stats(h->cs, &cst);
+	out->connections = cst.accepted;
+	out->open_connections = cst.open;
+	out->shed = cst.shed;
+	out->deadline_closed = cst.deadline_closed;
+	out->rejected_connections = cst.rejected;
+	out->accept_paused = cst.accept_paused;
+	out->buffered_bytes = cst.buffered;
+}
+
+size_t
+httpd_metrics(struct httpd *h, struct metric **rows, size_t max)
+{
+	return httpd_conns_metrics(h->cs, rows, max);
+}
+
+struct httpd *
+httpd_req_server(const struct httpd_req *r)
+{
+	return r->h;
 }
 
 void
@@ -824,10 +824,11 @@ httpd_free(struct httpd *h)
 		h->jobs_head = r->next;
 		httpd_req_free(r);
 	}
-	for (struct httpd_conn *c = h->conns; c != NULL; c = c->next)
-		c->pending = NULL;
+	if (h->cs != NULL)
+		httpd_conns_forget_pending(h->cs);
 	if (h->http != NULL)
 		evhttp_free(h->http);	/* closes connections via httpd_conn_close */
+	httpd_conns_free(h->cs);
 	if (h->done_ev != NULL)
 		event_free(h->done_ev);
 	for (int i = 0; i < h->nunix; i++) {

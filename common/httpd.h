@@ -20,6 +20,7 @@ struct err;
 struct event_base;
 struct httpd;
 struct httpd_req;
+struct metric;
 
 struct httpd_limits {
 	size_t	max_header_bytes;	/* default 16 KiB */
@@ -32,6 +33,14 @@ struct httpd_limits {
 	 * handler that waits on the network parks, so nothing waits behind
 	 * it. Handlers must only block through httpc/clock (see coro.h). */
 	int	coroutines;
+	/* Absolute deadlines from the start of a request (accept, or the end
+	 * of the previous reply on keep-alive); reads do not extend them. */
+	int	header_timeout_s;	/* whole header block, default 10 */
+	int	body_timeout_s;		/* whole request, body included, default 30 */
+	/* Bytes of unfinished requests held across all connections; past it
+	 * the oldest unfinished ones are shed (503). Default 32 MiB, raised to
+	 * fit at least one request. */
+	size_t	max_buffered_bytes;
 };
 
 typedef void (*httpd_fn)(struct httpd_req *, void *arg);
@@ -62,8 +71,16 @@ void		 httpd_free(struct httpd *);
 struct httpd_stats {
 	uint64_t	requests, connections, rejected_busy;
 	int		open_connections, in_flight;
+	/* connections: accepted; the rest are connection pressure */
+	uint64_t	shed, deadline_closed, rejected_connections, accept_paused;
+	size_t		buffered_bytes;
 };
 void		 httpd_stats(struct httpd *, struct httpd_stats *);
+/* The connection metric rows (open, accepted, shed, deadline, refused,
+ * accept paused, buffered bytes), for a daemon's /metrics. */
+size_t		 httpd_metrics(struct httpd *, struct metric **rows, size_t max);
+/* The server a request arrived on (for handlers that render metrics). */
+struct httpd	*httpd_req_server(const struct httpd_req *);
 
 /* Inside a handler. */
 const char	*httpd_method(const struct httpd_req *);

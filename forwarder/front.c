@@ -393,6 +393,9 @@ front_readyz(struct httpd_req *r, void *arg)
 		    e.code, "message", e.msg));
 }
 
+/* Connection metric rows httpd_metrics() may add. */
+#define FRONT_HTTPD_METRICS	16
+
 static void
 front_metrics(struct httpd_req *r, void *arg)
 {
@@ -404,10 +407,11 @@ front_metrics(struct httpd_req *r, void *arg)
 
 	metric_set(&f->metrics[FM_GRANT_CACHE_SIZE], grants_count(f->grants));
 	if (bulkhead_metrics(f->bulkheads, &brows, &nb, &bhists, &nbh) == 0 &&
-	    (rows = calloc(FM__COUNT + nb, sizeof *rows)) != NULL &&
+	    (rows = calloc(FM__COUNT + FRONT_HTTPD_METRICS + nb, sizeof *rows)) != NULL &&
 	    (hists = calloc(1 + nbh, sizeof *hists)) != NULL) {
 		for (int i = 0; i < FM__COUNT; i++)
 			rows[n++] = &f->metrics[i];
+		n += httpd_metrics(httpd_req_server(r), rows + n, FRONT_HTTPD_METRICS);
 		memcpy(rows + n, brows, nb * sizeof *rows);
 		hists[0] = &f->latency;
 		memcpy(hists + 1, bhists, nbh * sizeof *hists);

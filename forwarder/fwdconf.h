@@ -21,6 +21,9 @@ struct fwdconf {
 	size_t	  max_body;
 	size_t	  max_header;
 	int	  request_timeout;
+	int	  header_timeout;
+	int	  body_timeout;
+	size_t	  max_buffered;
 	int	  drain_timeout;
 	char	**allowed_origins;
 	char	**allowed_hosts;

@@ -316,6 +316,9 @@ main(int argc, char *argv[])
 	lim.workers = c->workers;
 	lim.max_queue = c->max_queue;
 	lim.coroutines = 1;
+	lim.header_timeout_s = c->header_timeout;
+	lim.body_timeout_s = c->body_timeout;
+	lim.max_buffered_bytes = c->max_buffered;
 	if ((m.httpd = httpd_new(m.base, &lim, front_routes, m.fwd, &e)) == NULL)
 		fatalx("%s", e.msg);
 	for (size_t i = 0; c->listen[i] != NULL; i++) {
