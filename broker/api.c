@@ -28,7 +28,7 @@
 #include "store.h"
 #include "vault.h"
 
-#define CALLER_MAX 128
+#define CALLER_MAX API_CALLER_MAX
 
 static void
 api_audit(struct broker *b, const char *actor, const char *action, const char *tenant,
@@ -49,7 +49,7 @@ api_audit(struct broker *b, const char *actor, const char *action, const char *t
 	free(d);
 }
 
-static void
+void
 api_reply_err(struct httpd_req *r, const struct err *e)
 {
 	if (e->status == 401)
@@ -58,7 +58,7 @@ api_reply_err(struct httpd_req *r, const struct err *e)
 }
 
 /* The forwarder (or other caller) must prove who it is. */
-static int
+int
 api_caller(struct broker *b, struct httpd_req *r, char *who, struct err *e)
 {
 	if (callers_check(b->callers, httpd_header(r, "Authorization"), who, CALLER_MAX, e) == 0)
@@ -573,6 +573,8 @@ const struct httpd_route broker_routes[] = {
 	{ "POST", "/v1/grants", api_grants_locked, 0 },
 	{ "POST", "/v1/redeem", api_redeem_locked, 0 },
 	{ "POST", "/v1/revoke", api_revoke_locked, 0 },
+	{ "GET", "/v1/changes", api_feed_changes_locked, 0 },
+	{ "POST", "/v1/audit", api_feed_audit_locked, 0 },
 	{ "GET", "/v1/users/me/tenants", api_me_tenants_locked, 0 },
 	{ "GET", "/jwks.json", api_jwks_locked, 0 },
 	{ "GET", "/.well-known/jwks.json", api_jwks_locked, 0 },

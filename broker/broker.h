@@ -16,6 +16,7 @@
 
 struct callers;
 struct event_base;
+struct feed;
 struct httpd;
 struct idv;
 struct keyring;
@@ -32,6 +33,7 @@ struct broker {
 	struct vault		*vault;
 	struct store		*store;
 	struct members		*members;
+	struct feed		*feed;
 
 	pthread_rwlock_t	 reload_lock;
 	struct idv		*idv;
@@ -54,6 +56,13 @@ int	broker_load_reloadables(struct broker *, struct err *);
 
 /* api.c */
 extern const struct httpd_route broker_routes[];
+#define API_CALLER_MAX	128
+/* Authenticate the caller (forwarder); on failure e is the reply. */
+int	api_caller(struct broker *, struct httpd_req *, char *who, struct err *);
+void	api_reply_err(struct httpd_req *, const struct err *);
+/* api_feed.c */
+void	api_feed_changes_locked(struct httpd_req *, void *);
+void	api_feed_audit_locked(struct httpd_req *, void *);
 
 /* metrics.c */
 enum broker_metric {

@@ -16,6 +16,7 @@
 #include "callers.h"
 #include "daemon.h"
 #include "err.h"
+#include "feed.h"
 #include "httpd.h"
 #include "identity.h"
 #include "jsonx.h"
@@ -58,6 +59,7 @@ broker_on_change(const char *payload, void *arg)
 	struct broker *b = arg;
 
 	members_on_change(payload, b->members);
+	feed_on_change(b->feed);
 	if (payload == NULL || strstr(payload, "\"tenant_integrations\"") != NULL)
 		vault_cache_invalidate(b->vault, NULL);
 }
@@ -254,6 +256,7 @@ broker_reload(struct broker *b)
 	if (log_level_parse(b->cfg.log_level, &lvl) == 0)
 		log_set_level(lvl);
 	members_set_limits(b->members, b->cfg.members_cache_ttl, b->cfg.members_max_stale);
+	feed_set_retention(b->feed, b->cfg.changes_retention);
 	log_notice("reload done");
 done:
 	daemon_notify("READY=1");
@@ -262,10 +265,13 @@ done:
 static void
 broker_drained(void *arg)
 {
-	struct broker *b = arg;
+	struct broker	*b = arg;
+	struct timeval	 flush = { 0, 250000 };
 
+	/* The last replies (parked long-polls answered just now) are still
+	 * in their sockets' buffers: give the loop a moment to write them. */
 	log_notice("all requests answered; exiting");
-	event_base_loopexit(b->base, NULL);
+	event_base_loopexit(b->base, &flush);
 }
 
 static void
@@ -282,6 +288,7 @@ broker_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGINT:
 		daemon_notify("STOPPING=1");
 		log_notice("signal %d: draining", (int)sig);
+		feed_release_all(b->feed);
 		httpd_drain(b->httpd, broker_drained, b);
 		break;
 	}
@@ -397,6 +404,8 @@ main(int argc, char *argv[])
 	if ((b->members = members_new(b->store, b->cfg.members_cache_ttl,
 	    b->cfg.members_max_stale)) == NULL)
 		fatalx("out of memory");
+	if ((b->feed = feed_new(b->store, b->cfg.changes_retention, &e)) == NULL)
+		fatalx("%s", e.msg);
 	if (store_listen_start(b->store, b->cfg.database_url, broker_on_change, b, &e) == -1)
 		fatalx("database: %s", e.msg);
 	if (broker_load_reloadables(b, &e) == -1)
@@ -439,13 +448,16 @@ main(int argc, char *argv[])
 
 	rc = event_base_dispatch(b->base) == -1;
 
-	/* One teardown path, in reverse order of start-up. */
+	/* One teardown path, in reverse order of start-up. The listener
+	 * stops before the feed it wakes; the feed answers its parked
+	 * long-polls before httpd_free() writes the last replies. */
+	store_listen_stop(b->store);
+	feed_free(b->feed);
 	httpd_free(b->httpd);
 	event_free(keys_retry_ev);
 	event_free(purge_ev);
 	for (int i = 0; signums[i] != 0; i++)
 		event_free(sigs[i]);
-	store_listen_stop(b->store);
 	vault_stop(b->vault);
 	identity_free(b->idv);
 	callers_free(b->callers);

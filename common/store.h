@@ -80,6 +80,28 @@ int	store_grant_revoked(struct store *, const char *jti, const char *email,
 int	store_purge_expired(struct store *, struct err *);
 
 /*
+ * The change feed (migrations/0002_access_changes.sql). Events with
+ * seq > since, oldest first, at most limit (1..1000), as a JSON array of
+ * {seq, kind, user, tenant, integration, jti} (absent values are null);
+ * *head is the highest seq in the table and *floor the lowest still kept
+ * (both 0 when the table is empty), read in the same snapshot as the
+ * events.
+ */
+struct json_t;
+int	store_changes(struct store *, long long since, int limit,
+	    long long *head, long long *floor, struct json_t **events,
+	    struct err *);
+/* Deletes events older than keep_s seconds, always keeping the newest
+ * (so the head seq survives a quiet hour); returns how many, or -1. */
+int	store_changes_prune(struct store *, int keep_s, struct err *);
+/* Inserts tool-call audit rows in one statement (all or nothing).
+ * events_json: a JSON array already checked by the caller, of objects
+ * {at (unix ms), user, tenant, tool, outcome, status, latency_ms}; caller
+ * goes into each row's detail. Returns the number of rows, or -1. */
+int	store_audit_tool_calls(struct store *, const char *caller,
+	    const char *events_json, struct err *);
+
+/*
  * LISTEN tenantgate_changes on its own connection in a background thread:
  * cb(payload, arg) for every notification (a JSON object, see
  * migrations/0001_init.sql), and cb(NULL, arg) after every (re)connect, so
