@@ -21,7 +21,6 @@
 #include "store.h"
 
 #define AUDIT_MAX_EVENTS	500
-#define AUDIT_MAX_BODY		(1024 * 1024)
 #define AUDIT_MAX_AT_MS		32503680000000LL	/* year 3000 */
 
 /* A whole non-negative decimal number within max; -1 otherwise. */
@@ -183,7 +182,7 @@ api_feed_audit(struct httpd_req *r, struct broker *b)
 		api_reply_err(r, &e);
 		return;
 	}
-	if (len > AUDIT_MAX_BODY) {
+	if (len > API_AUDIT_MAX_BODY) {
 		httpd_reply_error(r, 413, "body_too_large", "an audit batch is at most 1 MiB");
 		return;
 	}

@@ -19,10 +19,12 @@
 #include "feed.h"
 #include "httpd.h"
 #include "identity.h"
+#include "ints.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "log.h"
 #include "members.h"
+#include "reuse.h"
 #include "store.h"
 #include "vault.h"
 
@@ -51,14 +53,19 @@ static const char usage_text[] =
 
 static struct broker	 broker;
 
-/* NOTIFY tenantgate_changes: memberships may have changed, and a rotation
+/* NOTIFY tenantgate_changes (payload NULL: the listener reconnected and
+ * may have missed some): memberships may have changed, and a rotation
  * (tenant_integrations.cred_version) must not be hidden by the Vault cache. */
 static void
 broker_on_change(const char *payload, void *arg)
 {
 	struct broker *b = arg;
 
+	/* Everything cached about access starts over; the feed thread wakes
+	 * its long-polls. Flushing all is coarse but cannot miss a case. */
 	members_on_change(payload, b->members);
+	ints_flush(b->ints);
+	reuse_flush(b->reuse);
 	feed_on_change(b->feed);
 	if (payload == NULL || strstr(payload, "\"tenant_integrations\"") != NULL)
 		vault_cache_invalidate(b->vault, NULL);
@@ -256,6 +263,7 @@ broker_reload(struct broker *b)
 	if (log_level_parse(b->cfg.log_level, &lvl) == 0)
 		log_set_level(lvl);
 	members_set_limits(b->members, b->cfg.members_cache_ttl, b->cfg.members_max_stale);
+	ints_set_limits(b->ints, b->cfg.members_cache_ttl, b->cfg.members_max_stale);
 	feed_set_retention(b->feed, b->cfg.changes_retention);
 	log_notice("reload done");
 done:
@@ -404,6 +412,9 @@ main(int argc, char *argv[])
 	if ((b->members = members_new(b->store, b->cfg.members_cache_ttl,
 	    b->cfg.members_max_stale)) == NULL)
 		fatalx("out of memory");
+	if ((b->ints = ints_new(b->store, b->cfg.members_cache_ttl,
+	    b->cfg.members_max_stale)) == NULL || (b->reuse = reuse_new()) == NULL)
+		fatalx("out of memory");
 	if ((b->feed = feed_new(b->store, b->cfg.changes_retention, &e)) == NULL)
 		fatalx("%s", e.msg);
 	if (store_listen_start(b->store, b->cfg.database_url, broker_on_change, b, &e) == -1)
@@ -413,7 +424,10 @@ main(int argc, char *argv[])
 
 	memset(&lim, 0, sizeof lim);
 	lim.max_header_bytes = b->cfg.max_header;
-	lim.max_body_bytes = b->cfg.max_body;
+	/* The audit intake takes batches up to 1 MiB; the handlers hold
+	 * every other endpoint to max_body (api.c, LOCKED). */
+	lim.max_body_bytes = b->cfg.max_body > API_AUDIT_MAX_BODY ? b->cfg.max_body :
+	    API_AUDIT_MAX_BODY;
 	lim.max_connections = b->cfg.max_connections;
 	lim.timeout_s = b->cfg.request_timeout;
 	lim.workers = b->cfg.workers;
@@ -465,6 +479,8 @@ main(int argc, char *argv[])
 	secret_free(b->admin_token);
 	secret_free(b->owui_secret);
 	members_free(b->members);
+	ints_free(b->ints);
+	reuse_free(b->reuse);
 	store_close(b->store);
 	vault_free(b->vault);
 	secret_free(vault_token);

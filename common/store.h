@@ -31,6 +31,10 @@ int		 store_ping(struct store *, struct err *);
 struct membership {
 	char	tenant[64];
 	char	role[16];	/* viewer|editor|admin */
+	/* `grant revoke --user`: user tokens issued before this (unix
+	 * seconds, with fractions) are refused; 0 = never revoked. The same
+	 * on every row of one user. */
+	double	revoked_before;
 };
 /*
  * The tenants the user may act in: direct memberships of email plus
@@ -38,6 +42,7 @@ struct membership {
  * both give a tenant, the higher role wins. Only ACTIVE tenants; nothing
  * for a disabled user; a user without a users row still gets group
  * mappings. Sorted by tenant. *out is malloc'ed (free()), NULL when *n is 0.
+ * Each row also carries the user's revoked_before (user_revocations).
  */
 int	store_memberships(struct store *, const char *email,
 	    const char *const *groups, size_t ngroups,

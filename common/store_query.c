@@ -33,7 +33,9 @@ const struct store_stmt_def store_stmts[STORE_Q__COUNT] = {
 	    " SELECT g.tenant_id, g.role FROM group_mappings g"
 	    "  WHERE g.idp_group IN"
 	    "   (SELECT jsonb_array_elements_text($2::jsonb))) "
-	    "SELECT DISTINCT ON (c.tenant_id) c.tenant_id, c.role "
+	    "SELECT DISTINCT ON (c.tenant_id) c.tenant_id, c.role,"
+	    " coalesce((SELECT extract(epoch FROM r.revoked_before)"
+	    "  FROM user_revocations r WHERE r.email = $1), 0) "
 	    "FROM cand c JOIN tenants t ON t.id = c.tenant_id "
 	    "WHERE t.status = 'active'"
 	    " AND NOT EXISTS (SELECT 1 FROM u WHERE u.status <> 'active') "
@@ -175,6 +177,7 @@ store_memberships(struct store *s, const char *email,
 			PQclear(r);
 			return -1;
 		}
+		m[i].revoked_before = strtod(PQgetvalue(r, i, 2), NULL);
 	}
 	PQclear(r);
 	*out = m;
