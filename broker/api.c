@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "log.h"
 #include "members.h"
+#include "reuse.h"
 #include "secret.h"
 #include "store.h"
 #include "vault.h"
@@ -159,6 +160,7 @@ api_grants(struct httpd_req *r, void *arg)
 	struct membership	*ms = NULL, *direct = NULL;
 	struct err		 failure;
 	size_t			 n = 0, len, ndirect = 0;
+	unsigned long		 rgen;
 	int			 stale;
 	const char		*body = httpd_body(r, &len), *assertion = NULL;
 	json_t			*req = NULL, *wanted, *tools, *grants, *denied, *g;
@@ -175,6 +177,7 @@ api_grants(struct httpd_req *r, void *arg)
 		api_reply_err(r, &e);
 		goto out;
 	}
+	rgen = reuse_gen(b->reuse);
 	if (api_lookup_members(b, &id, &ms, &n, &e) == -1 ||
 	    issue_check_user_token(ms, n, assertion, id.email, &e) == -1) {
 		api_audit(b, id.email, "grant.deny", NULL, NULL,
@@ -198,7 +201,7 @@ api_grants(struct httpd_req *r, void *arg)
 			continue;
 		g = issue_grant(b, &id, &ms[i], tools,
 		    id.ngroups > 0 && members_find(direct, ndirect, ms[i].tenant) == NULL,
-		    caller, &e);
+		    caller, rgen, &e);
 		if (g == NULL) {
 			json_array_append_new(denied, json_pack("{s:s,s:s}", "tenant", ms[i].tenant,
 			    "reason", e.code));

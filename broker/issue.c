@@ -17,12 +17,12 @@
 
 json_t *
 issue_grant(struct broker *b, const struct identity *id, const struct membership *m,
-    const json_t *wanted_tools, int with_groups, const char *caller, struct err *e)
+    const json_t *wanted_tools, int with_groups, const char *caller, unsigned long gen,
+    struct err *e)
 {
 	struct ints_set	*set;
 	json_t		*tools, *vers, *groups = NULL, *g;
 	char		 key[65];
-	unsigned long	 gen;
 	int		 stale;
 
 	if (ints_lookup(b->ints, m->tenant, &set, &stale, e) == -1) {
@@ -46,7 +46,6 @@ issue_grant(struct broker *b, const struct identity *id, const struct membership
 
 	/* Nothing changed since a grant for exactly this was minted: the same
 	 * token again, no signature, no audit row (it was audited once). */
-	gen = reuse_gen(b->reuse);
 	if ((g = reuse_get(b->reuse, key, id->exp)) != NULL) {
 		json_decref(tools);
 		ints_release(b->ints, set);

@@ -19,9 +19,12 @@ struct ints_set;
 struct membership;
 
 /* One tenant's grant description (as /v1/grants lists it, jti removed),
- * or NULL with e set (503 when the tenant's integrations are unknown). */
+ * or NULL with e set (503 when the tenant's integrations are unknown).
+ * gen: reuse_gen() read before the memberships were: a grant minted from
+ * answers that a change may have overtaken is not kept for reuse. */
 json_t	*issue_grant(struct broker *, const struct identity *, const struct membership *,
-	    const json_t *wanted_tools, int with_groups, const char *caller, struct err *);
+	    const json_t *wanted_tools, int with_groups, const char *caller,
+	    unsigned long gen, struct err *);
 /* -1 (401 "token_revoked") when the user was revoked after the presented
  * token was issued (its iat, or it has none). ms: the user's memberships. */
 int	 issue_check_user_token(const struct membership *ms, size_t n, const char *assertion,
