@@ -30,6 +30,7 @@ PREFIX = "tenantgate/tenants"
 MIGRATION_FILES = sorted(REPO.glob("migrations/[0-9][0-9][0-9][0-9]_*.sql"))
 LAST_VERSION = int(MIGRATION_FILES[-1].name[:4])
 OUTPUTS = []            # everything the binary printed, for the leak check
+# migrations/NNNN_*.sql: the newest number is the schema version
 
 
 def q(s):
