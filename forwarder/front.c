@@ -11,8 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit.h"
 #include "broker_client.h"
 #include "err.h"
+#include "feed.h"
 #include "front.h"
 #include "fwd.h"
 #include "grants.h"
@@ -380,15 +382,20 @@ static void
 front_metrics(struct httpd_req *r, void *arg)
 {
 	struct fwd		*f = arg;
-	struct metric		*rows[FM__COUNT];
+	struct metric		*rows[FM__COUNT + 16];
 	struct histogram	*hists[1] = { &f->latency };
 	char			*text;
 	size_t			 len = 0;
 
 	metric_set(&f->metrics[FM_GRANT_CACHE_SIZE], grants_count(f->grants));
+	size_t			 n = 0;
+
 	for (int i = 0; i < FM__COUNT; i++)
-		rows[i] = &f->metrics[i];
-	if ((text = metrics_render(rows, FM__COUNT, hists, 1, &len)) == NULL) {
+		rows[n++] = &f->metrics[i];
+	/* fwd-feed: the change feed's and the audit queue's rows. */
+	n += feed_metric_rows(rows + n, sizeof rows / sizeof rows[0] - n);
+	n += audit_metric_rows(rows + n, sizeof rows / sizeof rows[0] - n);
+	if ((text = metrics_render(rows, n, hists, 1, &len)) == NULL) {
 		httpd_reply_error(r, 500, "nomem", "out of memory");
 		return;
 	}
