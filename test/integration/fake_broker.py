@@ -156,7 +156,7 @@ class FakeBroker(StandIn):
         self.reuse = reuse
         self.minted = {}            # (user, tenant, role, versions) -> grant
         self.changes = []           # [{"seq",...}] the change feed
-        self.seq = 0
+        self.seq = 100              # a broker with history, as in real life
         self.oldest = 1             # lowest seq still retained
         self.feed_status = None     # set: /v1/changes answers this status
         self.audit = []             # records received on /v1/audit
@@ -206,6 +206,15 @@ class FakeBroker(StandIn):
         with self._changed:
             self.oldest = self.seq + 1
             self.changes.clear()
+
+    def rewind(self):
+        """The broker lost its feed (a new database): seq back to 0, so a
+        forwarder ahead of it is told to reset."""
+        with self._changed:
+            self.seq = 0
+            self.oldest = 1
+            self.changes.clear()
+            self._changed.notify_all()
 
     def cut_feed(self, status=503):
         """/v1/changes fails (None: works again); grants/redeem still work."""
