@@ -16,11 +16,15 @@
 #include "err.h"
 #include "fwd.h"
 #include "fwdconf.h"
+#include "jsonx.h"
 #include "log.h"
 #include "metrics.h"
 
 #define AUDIT_BACKOFF_MAX_MS	10000
-#define AUDIT_FIELD_MAX		320
+/* The broker's bounds (a record beyond them would fail its whole batch). */
+#define AUDIT_USER_MAX		320
+#define AUDIT_TENANT_MAX	63
+#define AUDIT_TOOL_MAX		200
 
 enum audit_metric { AUM_QUEUED, AUM_SENT, AUM_DROPPED, AUM_FAILURES, AUM__COUNT };
 
@@ -108,6 +112,36 @@ audit_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * A field the broker will take: non-empty, within max bytes, valid text.
+ * Tenant and tool names come from the request line, so anything but
+ * printable ASCII becomes '?'; the user (from the broker) is cut on a
+ * character boundary.
+ */
+static char *
+audit_field(const char *s, size_t max, int ascii)
+{
+	char *out = strndup(s != NULL && *s != '\0' ? s : "-", max);
+
+	if (out == NULL)
+		return NULL;
+	if (ascii) {
+		for (char *p = out; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
+	} else {
+		json_t *probe;
+
+		jsonx_utf8_cut(out, max);
+		if ((probe = json_string(out)) == NULL) {	/* not UTF-8 */
+			free(out);
+			return strdup("-");
+		}
+		json_decref(probe);
+	}
+	return out;
+}
+
 void
 audit_record(struct audit *a, const char *user, const char *tenant, const char *tool,
     const char *outcome, int status, long latency_ms)
@@ -116,10 +150,10 @@ audit_record(struct audit *a, const char *user, const char *tenant, const char *
 
 	memset(&r, 0, sizeof r);
 	r.at_ms = audit_now_ms();
-	/* Copied outside the lock; names are bounded so a record stays small. */
-	r.user = strndup(user != NULL ? user : "", AUDIT_FIELD_MAX);
-	r.tenant = strndup(tenant != NULL ? tenant : "", AUDIT_FIELD_MAX);
-	r.tool = strndup(tool != NULL ? tool : "", AUDIT_FIELD_MAX);
+	/* Copied outside the lock. */
+	r.user = audit_field(user, AUDIT_USER_MAX, 0);
+	r.tenant = audit_field(tenant, AUDIT_TENANT_MAX, 1);
+	r.tool = audit_field(tool, AUDIT_TOOL_MAX, 1);
 	r.outcome = outcome;
 	r.status = status;
 	r.latency_ms = latency_ms < 0 ? 0 : latency_ms;
@@ -205,7 +239,7 @@ audit_flush_one(struct audit *a, const struct fwdconf *c)
 	size_t		 n;
 
 	if ((body = audit_batch(a, AUDIT_BATCH_MAX, &n)) == NULL)
-		return 0;
+		return audit_queued(a) > 0 ? -1 : 0;	/* out of memory: later */
 	err_clear(&e);
 	if (broker_client_audit(a->fwd->broker, c, body, &e) == 0) {
 		audit_done(a, n);
