@@ -20,17 +20,20 @@
 #include "httpc.h"
 #include "httpd.h"
 #include "identity.h"
+#include "ints.h"
+#include "issue.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "log.h"
 #include "members.h"
+#include "reuse.h"
 #include "secret.h"
 #include "store.h"
 #include "vault.h"
 
-#define CALLER_MAX 128
+#define CALLER_MAX API_CALLER_MAX
 
-static void
+void
 api_audit(struct broker *b, const char *actor, const char *action, const char *tenant,
     const char *subject, json_t *detail)
 {
@@ -49,7 +52,7 @@ api_audit(struct broker *b, const char *actor, const char *action, const char *t
 	free(d);
 }
 
-static void
+void
 api_reply_err(struct httpd_req *r, const struct err *e)
 {
 	if (e->status == 401)
@@ -58,7 +61,7 @@ api_reply_err(struct httpd_req *r, const struct err *e)
 }
 
 /* The forwarder (or other caller) must prove who it is. */
-static int
+int
 api_caller(struct broker *b, struct httpd_req *r, char *who, struct err *e)
 {
 	if (callers_check(b->callers, httpd_header(r, "Authorization"), who, CALLER_MAX, e) == 0)
@@ -155,9 +158,9 @@ api_grants(struct httpd_req *r, void *arg)
 	struct identity		 id;
 	struct err		 e;
 	struct membership	*ms = NULL, *direct = NULL;
-	struct integration	*ints;
 	struct err		 failure;
-	size_t			 n = 0, nints, len, ndirect = 0;
+	size_t			 n = 0, len, ndirect = 0;
+	unsigned long		 rgen;
 	int			 stale;
 	const char		*body = httpd_body(r, &len), *assertion = NULL;
 	json_t			*req = NULL, *wanted, *tools, *grants, *denied, *g;
@@ -174,7 +177,9 @@ api_grants(struct httpd_req *r, void *arg)
 		api_reply_err(r, &e);
 		goto out;
 	}
-	if (api_lookup_members(b, &id, &ms, &n, &e) == -1) {
+	rgen = reuse_gen(b->reuse);
+	if (api_lookup_members(b, &id, &ms, &n, &e) == -1 ||
+	    issue_check_user_token(ms, n, assertion, id.email, &e) == -1) {
 		api_audit(b, id.email, "grant.deny", NULL, NULL,
 		    json_pack("{s:s,s:s}", "reason", e.code, "caller", caller));
 		api_reply_err(r, &e);
@@ -194,18 +199,9 @@ api_grants(struct httpd_req *r, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		if (!api_tenant_wanted(wanted, ms[i].tenant))
 			continue;
-		if (store_integrations(b->store, ms[i].tenant, &ints, &nints, &e) == -1) {
-			metric_inc(&broker_metrics[BM_DB_ERRORS]);
-			json_array_append_new(denied, json_pack("{s:s,s:s}", "tenant", ms[i].tenant,
-			    "reason", e.code));
-			if (!err_isset(&failure))
-				failure = e;
-			continue;
-		}
-		g = grant_mint(&b->cfg, b->keys, &id, &ms[i], ints, nints,
-		    grant_tools(&ms[i], ints, nints, tools),
-		    id.ngroups > 0 && members_find(direct, ndirect, ms[i].tenant) == NULL, &e);
-		store_integrations_free(ints, nints);
+		g = issue_grant(b, &id, &ms[i], tools,
+		    id.ngroups > 0 && members_find(direct, ndirect, ms[i].tenant) == NULL,
+		    caller, rgen, &e);
 		if (g == NULL) {
 			json_array_append_new(denied, json_pack("{s:s,s:s}", "tenant", ms[i].tenant,
 			    "reason", e.code));
@@ -213,11 +209,6 @@ api_grants(struct httpd_req *r, void *arg)
 				failure = e;
 			continue;
 		}
-		metric_inc(&broker_metrics[BM_GRANTS_ISSUED]);
-		api_audit(b, id.email, "grant.issue", ms[i].tenant,
-		    jsonx_str(g, "jti"), json_pack("{s:s,s:s,s:O}", "caller", caller,
-		    "role", ms[i].role, "tools", json_object_get(g, "tools")));
-		json_object_del(g, "jti");
 		json_array_append_new(grants, g);
 	}
 	/* Tenants asked for by name that the user is not in. */
@@ -276,8 +267,9 @@ api_find_integration(const struct integration *ints, size_t n, const char *name)
 /* Every check a grant must pass before it yields a credential. */
 static int
 api_redeem_checks(struct broker *b, const json_t *claims, const char *integration,
-    struct err *e)
+    const struct ints_set *set, struct err *e)
 {
+	const struct membership	*m;
 	struct membership	*ms = NULL;
 	size_t			 n = 0, i, ngroups = 0;
 	const char		*tenant = jsonx_str(claims, "tenant");
@@ -307,9 +299,13 @@ api_redeem_checks(struct broker *b, const json_t *claims, const char *integratio
 		metric_inc(&broker_metrics[BM_DB_ERRORS]);
 		return -1;
 	}
-	rc = members_find(ms, n, tenant) != NULL ? 0 :
-	    err_set(e, 403, "not_member", "%s is no longer a member of tenant '%s'", email,
-	    tenant);
+	/* Still a member, and the role now still allows every tool granted
+	 * (a lowered role stops a grant minted under the old one). */
+	if ((m = members_find(ms, n, tenant)) == NULL)
+		rc = err_set(e, 403, "not_member", "%s is no longer a member of tenant '%s'",
+		    email, tenant);
+	else
+		rc = issue_check_role(m, set, claims, e);
 	free(ms);
 	return rc;
 }
@@ -354,12 +350,13 @@ api_redeem(struct httpd_req *r, void *arg)
 {
 	struct broker		*b = arg;
 	struct err		 e;
-	struct integration	*ints = NULL;
+	struct ints_set		*set = NULL;
 	const struct integration *in;
-	size_t			 len, nints = 0;
+	size_t			 len;
 	const char		*body = httpd_body(r, &len), *token = NULL, *name = NULL;
 	json_t			*req = NULL, *claims = NULL;
 	char			 caller[CALLER_MAX];
+	int			 stale;
 
 	err_clear(&e);
 	if (api_caller(b, r, caller, &e) == -1 ||
@@ -369,8 +366,13 @@ api_redeem(struct httpd_req *r, void *arg)
 		api_reply_err(r, &e);
 		goto out;
 	}
-	if ((claims = grant_check(&b->cfg, b->keys, token, &e)) == NULL ||
-	    api_redeem_checks(b, claims, name, &e) == -1) {
+	if ((claims = grant_check(&b->cfg, b->keys, token, &e)) != NULL &&
+	    ints_lookup(b->ints, jsonx_str(claims, "tenant"), &set, &stale, &e) == -1) {
+		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		httpd_reply_err(r, &e);
+		goto out;
+	}
+	if (claims == NULL || api_redeem_checks(b, claims, name, set, &e) == -1) {
 		metric_inc(&broker_metrics[BM_REDEEM_REFUSED]);
 		log_warnx("redeem refused: %s (%s)", e.msg, e.code);
 		if (claims != NULL)
@@ -382,19 +384,14 @@ api_redeem(struct httpd_req *r, void *arg)
 		goto out;
 	}
 	log_ctx_set("user=%s tenant=%s", jsonx_str(claims, "sub"), jsonx_str(claims, "tenant"));
-	if (store_integrations(b->store, jsonx_str(claims, "tenant"), &ints, &nints, &e) == -1) {
-		metric_inc(&broker_metrics[BM_DB_ERRORS]);
-		httpd_reply_err(r, &e);
-		goto out;
-	}
-	if ((in = api_find_integration(ints, nints, name)) == NULL || !in->enabled) {
+	if ((in = api_find_integration(set->v, set->n, name)) == NULL || !in->enabled) {
 		httpd_reply_error(r, 404, "integration_not_found",
 		    "tenant '%s' has no enabled integration '%s'", jsonx_str(claims, "tenant"), name);
 		goto out;
 	}
 	api_redeem_credential(b, r, claims, in, caller);
 out:
-	store_integrations_free(ints, nints);
+	ints_release(b->ints, set);
 	json_decref(claims);
 	json_decref(req);
 }
@@ -551,9 +548,13 @@ static void								\
 fn##_locked(struct httpd_req *r, void *arg)				\
 {									\
 	struct broker *b = arg;						\
+	size_t len;							\
 									\
 	pthread_rwlock_rdlock(&b->reload_lock);				\
-	if ((needs_keys) && b->keys == NULL)				\
+	if (httpd_body(r, &len) != NULL && len > b->cfg.max_body)	\
+		httpd_reply_error(r, 413, "body_too_large",		\
+		    "request body is larger than %zu bytes", b->cfg.max_body); \
+	else if ((needs_keys) && b->keys == NULL)			\
 		httpd_reply_error(r, 503, "not_ready",			\
 		    "the signing key is not loaded yet (is Vault reachable?)"); \
 	else								\
@@ -573,6 +574,8 @@ const struct httpd_route broker_routes[] = {
 	{ "POST", "/v1/grants", api_grants_locked, 0 },
 	{ "POST", "/v1/redeem", api_redeem_locked, 0 },
 	{ "POST", "/v1/revoke", api_revoke_locked, 0 },
+	{ "GET", "/v1/changes", api_feed_changes_locked, 0 },
+	{ "POST", "/v1/audit", api_feed_audit_locked, 0 },
 	{ "GET", "/v1/users/me/tenants", api_me_tenants_locked, 0 },
 	{ "GET", "/jwks.json", api_jwks_locked, 0 },
 	{ "GET", "/.well-known/jwks.json", api_jwks_locked, 0 },

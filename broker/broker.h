@@ -9,6 +9,8 @@
 
 #include <pthread.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "httpd.h"
 #include "metrics.h"
@@ -16,6 +18,9 @@
 
 struct callers;
 struct event_base;
+struct feed;
+struct ints;
+struct reuse;
 struct httpd;
 struct idv;
 struct keyring;
@@ -32,6 +37,9 @@ struct broker {
 	struct vault		*vault;
 	struct store		*store;
 	struct members		*members;
+	struct feed		*feed;
+	struct ints		*ints;		/* tenant integrations cache */
+	struct reuse		*reuse;		/* grants handed out again */
 
 	pthread_rwlock_t	 reload_lock;
 	struct idv		*idv;
@@ -54,13 +62,24 @@ int	broker_load_reloadables(struct broker *, struct err *);
 
 /* api.c */
 extern const struct httpd_route broker_routes[];
+#define API_CALLER_MAX		128
+#define API_AUDIT_MAX_BODY	(1024 * 1024)
+/* Authenticate the caller (forwarder); on failure e is the reply. */
+int	api_caller(struct broker *, struct httpd_req *, char *who, struct err *);
+void	api_reply_err(struct httpd_req *, const struct err *);
+/* One audit row; takes detail's reference. Logged when PostgreSQL fails. */
+void	api_audit(struct broker *, const char *actor, const char *action,
+	    const char *tenant, const char *subject, json_t *detail);
+/* api_feed.c */
+void	api_feed_changes_locked(struct httpd_req *, void *);
+void	api_feed_audit_locked(struct httpd_req *, void *);
 
 /* metrics.c */
 enum broker_metric {
 	BM_GRANTS_ISSUED, BM_DENIED_NOT_MEMBER, BM_DENIED_IDENTITY, BM_DENIED_CALLER,
 	BM_DENIED_UNAVAILABLE, BM_REDEEMS, BM_REDEEM_REFUSED, BM_REVOKES,
 	BM_VAULT_ERRORS, BM_DB_ERRORS, BM_MEMBERS_HITS, BM_MEMBERS_MISSES,
-	BM_MEMBERS_STALE, BM__COUNT
+	BM_MEMBERS_STALE, BM_GRANTS_REUSED, BM__COUNT
 };
 extern struct metric	 broker_metrics[BM__COUNT];
 extern struct histogram	 broker_latency;

@@ -16,7 +16,7 @@ const struct conf_entry broker_conf_table[] = {
 	{ "max_connections", CONF_INT, O(max_connections), NR, "1024", 1, 100000, NULL,
 	  "Open client connections before new requests get 503" },
 	{ "max_body", CONF_SIZE, O(max_body), NR, "64KiB", 1024, 16777216, NULL,
-	  "Largest request body accepted (413 beyond)" },
+	  "Largest request body accepted (413 beyond), except POST /v1/audit batches (up to 1 MiB)" },
 	{ "max_header", CONF_SIZE, O(max_header), NR, "16KiB", 1024, 1048576, NULL,
 	  "Largest request header block accepted" },
 	{ "request_timeout", CONF_DURATION, O(request_timeout), NR, "30s", 1, 600, NULL,
@@ -35,6 +35,8 @@ const struct conf_entry broker_conf_table[] = {
 	  "How long a user's memberships are reused without asking PostgreSQL (NOTIFY drops them sooner)" },
 	{ "members_max_stale", CONF_DURATION, O(members_max_stale), 0, "60s", 0, 3600, NULL,
 	  "While PostgreSQL is down, cached memberships up to this age still allow grants; older = fail closed" },
+	{ "changes_retention", CONF_DURATION, O(changes_retention), 0, "1h", 3600, 2592000, NULL,
+	  "Change-feed events older than this are pruned; a forwarder further behind starts over (reset)" },
 
 	{ "vault_addr", CONF_STR, O(vault_addr), NR | CONF_REQUIRED, NULL, 0, 0, NULL,
 	  "Vault/OpenBao address, e.g. https://vault.internal:8200" },

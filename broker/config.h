@@ -25,6 +25,7 @@ struct broker_cfg {
 	int	 db_pool;
 	int	 members_cache_ttl;
 	int	 members_max_stale;
+	int	 changes_retention;
 
 	char	*vault_addr;
 	char	*vault_auth;

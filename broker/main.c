@@ -16,12 +16,15 @@
 #include "callers.h"
 #include "daemon.h"
 #include "err.h"
+#include "feed.h"
 #include "httpd.h"
 #include "identity.h"
+#include "ints.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "log.h"
 #include "members.h"
+#include "reuse.h"
 #include "store.h"
 #include "vault.h"
 
@@ -50,14 +53,20 @@ static const char usage_text[] =
 
 static struct broker	 broker;
 
-/* NOTIFY tenantgate_changes: memberships may have changed, and a rotation
+/* NOTIFY tenantgate_changes (payload NULL: the listener reconnected and
+ * may have missed some): memberships may have changed, and a rotation
  * (tenant_integrations.cred_version) must not be hidden by the Vault cache. */
 static void
 broker_on_change(const char *payload, void *arg)
 {
 	struct broker *b = arg;
 
+	/* Everything cached about access starts over; the feed thread wakes
+	 * its long-polls. Flushing all is coarse but cannot miss a case. */
 	members_on_change(payload, b->members);
+	ints_flush(b->ints);
+	reuse_flush(b->reuse);
+	feed_on_change(b->feed);
 	if (payload == NULL || strstr(payload, "\"tenant_integrations\"") != NULL)
 		vault_cache_invalidate(b->vault, NULL);
 }
@@ -254,6 +263,8 @@ broker_reload(struct broker *b)
 	if (log_level_parse(b->cfg.log_level, &lvl) == 0)
 		log_set_level(lvl);
 	members_set_limits(b->members, b->cfg.members_cache_ttl, b->cfg.members_max_stale);
+	ints_set_limits(b->ints, b->cfg.members_cache_ttl, b->cfg.members_max_stale);
+	feed_set_retention(b->feed, b->cfg.changes_retention);
 	log_notice("reload done");
 done:
 	daemon_notify("READY=1");
@@ -262,10 +273,13 @@ done:
 static void
 broker_drained(void *arg)
 {
-	struct broker *b = arg;
+	struct broker	*b = arg;
+	struct timeval	 flush = { 0, 250000 };
 
+	/* The last replies (parked long-polls answered just now) are still
+	 * in their sockets' buffers: give the loop a moment to write them. */
 	log_notice("all requests answered; exiting");
-	event_base_loopexit(b->base, NULL);
+	event_base_loopexit(b->base, &flush);
 }
 
 static void
@@ -282,6 +296,7 @@ broker_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGINT:
 		daemon_notify("STOPPING=1");
 		log_notice("signal %d: draining", (int)sig);
+		feed_release_all(b->feed);
 		httpd_drain(b->httpd, broker_drained, b);
 		break;
 	}
@@ -397,6 +412,11 @@ main(int argc, char *argv[])
 	if ((b->members = members_new(b->store, b->cfg.members_cache_ttl,
 	    b->cfg.members_max_stale)) == NULL)
 		fatalx("out of memory");
+	if ((b->ints = ints_new(b->store, b->cfg.members_cache_ttl,
+	    b->cfg.members_max_stale)) == NULL || (b->reuse = reuse_new()) == NULL)
+		fatalx("out of memory");
+	if ((b->feed = feed_new(b->store, b->cfg.changes_retention, &e)) == NULL)
+		fatalx("%s", e.msg);
 	if (store_listen_start(b->store, b->cfg.database_url, broker_on_change, b, &e) == -1)
 		fatalx("database: %s", e.msg);
 	if (broker_load_reloadables(b, &e) == -1)
@@ -404,7 +424,10 @@ main(int argc, char *argv[])
 
 	memset(&lim, 0, sizeof lim);
 	lim.max_header_bytes = b->cfg.max_header;
-	lim.max_body_bytes = b->cfg.max_body;
+	/* The audit intake takes batches up to 1 MiB; the handlers hold
+	 * every other endpoint to max_body (api.c, LOCKED). */
+	lim.max_body_bytes = b->cfg.max_body > API_AUDIT_MAX_BODY ? b->cfg.max_body :
+	    API_AUDIT_MAX_BODY;
 	lim.max_connections = b->cfg.max_connections;
 	lim.timeout_s = b->cfg.request_timeout;
 	lim.workers = b->cfg.workers;
@@ -439,13 +462,16 @@ main(int argc, char *argv[])
 
 	rc = event_base_dispatch(b->base) == -1;
 
-	/* One teardown path, in reverse order of start-up. */
+	/* One teardown path, in reverse order of start-up. The listener
+	 * stops before the feed it wakes; the feed answers its parked
+	 * long-polls before httpd_free() writes the last replies. */
+	store_listen_stop(b->store);
+	feed_free(b->feed);
 	httpd_free(b->httpd);
 	event_free(keys_retry_ev);
 	event_free(purge_ev);
 	for (int i = 0; signums[i] != 0; i++)
 		event_free(sigs[i]);
-	store_listen_stop(b->store);
 	vault_stop(b->vault);
 	identity_free(b->idv);
 	callers_free(b->callers);
@@ -453,6 +479,8 @@ main(int argc, char *argv[])
 	secret_free(b->admin_token);
 	secret_free(b->owui_secret);
 	members_free(b->members);
+	ints_free(b->ints);
+	reuse_free(b->reuse);
 	store_close(b->store);
 	vault_free(b->vault);
 	secret_free(vault_token);

@@ -195,6 +195,7 @@ members_lookup(struct members *m, const char *email, const char *const *groups,
 	time_t			 now = time(NULL);
 	struct err		 dberr;
 	unsigned long		 gen;
+	int			 max_stale;
 
 	*stale = 0;
 	members_key(email, groups, ngroups, key);
@@ -233,10 +234,15 @@ members_lookup(struct members *m, const char *email, const char *const *groups,
 		    (long)(now - ent->fetched), dberr.msg);
 		return *out != NULL ? 0 : err_set(e, 500, "nomem", "out of memory");
 	}
+	max_stale = m->max_stale_s;
 	pthread_mutex_unlock(&m->lock);
-	if (e != NULL)
-		*e = dberr;
-	return err_prefix(e, "memberships cannot be confirmed");
+	/* The database's own words name its host: the log gets them, the
+	 * caller a plain statement (fail closed). */
+	log_warnx("memberships of %s unavailable, nothing cached within %ds: %s", email,
+	    max_stale, dberr.msg);
+	return err_set(e, 503, "db_unavailable", "the access database is unreachable and "
+	    "%s was not looked up in the last %d s (members_max_stale): refusing until it "
+	    "is back", email, max_stale);
 }
 
 const struct membership *

@@ -24,6 +24,8 @@ struct metric broker_metrics[BM__COUNT] = {
 	    "Membership lookups, by cache result" },
 	[BM_MEMBERS_MISSES] = { "tenantgate_members_cache_total", "result=\"miss\"", C, "" },
 	[BM_MEMBERS_STALE] = { "tenantgate_members_cache_total", "result=\"stale\"", C, "" },
+	[BM_GRANTS_REUSED] = { "tenantgate_grants_reused_total", NULL, C,
+	    "Still-valid grants handed out again instead of minting (no audit row)" },
 };
 #undef C
 

@@ -313,6 +313,39 @@ httpd_done_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Set by httpd_park() in the handler's own thread: the worker must then
+ * not touch the request again, because another thread may already be
+ * answering it. */
+static _Thread_local struct httpd_req *httpd_parked;
+
+static void
+httpd_done_push(struct httpd *h, struct httpd_req *r)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->done_tail != NULL)
+		h->done_tail->next = r;
+	else
+		h->done_head = r;
+	h->done_tail = r;
+	pthread_mutex_unlock(&h->lock);
+	event_active(h->done_ev, EV_READ, 0);
+}
+
+void
+httpd_park(struct httpd_req *r)
+{
+	httpd_parked = r;
+}
+
+void
+httpd_resume(struct httpd_req *r)
+{
+	if (!r->replied)
+		httpd_reply_error(r, 500, "internal", "the handler produced no reply");
+	r->next = NULL;
+	httpd_done_push(r->h, r);
+}
+
 static void *
 httpd_worker(void *arg)
 {
@@ -336,19 +369,18 @@ httpd_worker(void *arg)
 
 		r->next = NULL;
 		log_ctx_set("req=%s", r->rid);
+		httpd_parked = NULL;
 		r->route->fn(r, h->arg);
+		if (httpd_parked == r) {
+			/* Its holder answers it (httpd_resume). */
+			httpd_parked = NULL;
+			log_ctx_clear();
+			continue;
+		}
 		if (!r->replied)
 			httpd_reply_error(r, 500, "internal", "the handler produced no reply");
 		log_ctx_clear();
-
-		pthread_mutex_lock(&h->lock);
-		if (h->done_tail != NULL)
-			h->done_tail->next = r;
-		else
-			h->done_head = r;
-		h->done_tail = r;
-		pthread_mutex_unlock(&h->lock);
-		event_active(h->done_ev, EV_READ, 0);
+		httpd_done_push(h, r);
 	}
 }
 

@@ -82,6 +82,18 @@ void		 httpd_reply_error(struct httpd_req *, int status, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void		 httpd_reply_err(struct httpd_req *, const struct err *);
 
+/*
+ * Long-polls: a handler that must wait (GET /v1/changes) calls
+ * httpd_park(r) as its last act on r and returns, which frees its worker
+ * thread at once. Whoever holds r later answers it from any thread with
+ * httpd_reply*() followed by httpd_resume(r), exactly once; the loop
+ * writes the reply. A parked request still counts as in flight (drain
+ * waits for it), so its holder must answer it promptly on shutdown. Not
+ * for inline_ok routes.
+ */
+void		 httpd_park(struct httpd_req *);
+void		 httpd_resume(struct httpd_req *);
+
 /* Status line text for a code ("Not Found"). */
 const char	*httpd_reason(int status);
 

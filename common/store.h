@@ -31,6 +31,10 @@ int		 store_ping(struct store *, struct err *);
 struct membership {
 	char	tenant[64];
 	char	role[16];	/* viewer|editor|admin */
+	/* `grant revoke --user`: user tokens issued before this (unix
+	 * seconds, with fractions) are refused; 0 = never revoked. The same
+	 * on every row of one user. */
+	double	revoked_before;
 };
 /*
  * The tenants the user may act in: direct memberships of email plus
@@ -38,6 +42,7 @@ struct membership {
  * both give a tenant, the higher role wins. Only ACTIVE tenants; nothing
  * for a disabled user; a user without a users row still gets group
  * mappings. Sorted by tenant. *out is malloc'ed (free()), NULL when *n is 0.
+ * Each row also carries the user's revoked_before (user_revocations).
  */
 int	store_memberships(struct store *, const char *email,
 	    const char *const *groups, size_t ngroups,
@@ -78,6 +83,28 @@ int	store_grant_revoked(struct store *, const char *jti, const char *email,
 	    time_t issued_at, struct err *);
 /* Deletes revoked_grants past expires_at; returns how many, or -1. */
 int	store_purge_expired(struct store *, struct err *);
+
+/*
+ * The change feed (migrations/0002_access_changes.sql). Events with
+ * seq > since, oldest first, at most limit (1..1000), as a JSON array of
+ * {seq, kind, user, tenant, integration, jti} (absent values are null);
+ * *head is the highest seq in the table and *floor the lowest still kept
+ * (both 0 when the table is empty), read in the same snapshot as the
+ * events.
+ */
+struct json_t;
+int	store_changes(struct store *, long long since, int limit,
+	    long long *head, long long *floor, struct json_t **events,
+	    struct err *);
+/* Deletes events older than keep_s seconds, always keeping the newest
+ * (so the head seq survives a quiet hour); returns how many, or -1. */
+int	store_changes_prune(struct store *, int keep_s, struct err *);
+/* Inserts tool-call audit rows in one statement (all or nothing).
+ * events_json: a JSON array already checked by the caller, of objects
+ * {at (unix ms), user, tenant, tool, outcome, status, latency_ms}; caller
+ * goes into each row's detail. Returns the number of rows, or -1. */
+int	store_audit_tool_calls(struct store *, const char *caller,
+	    const char *events_json, struct err *);
 
 /*
  * LISTEN tenantgate_changes on its own connection in a background thread:

@@ -33,7 +33,9 @@ const struct store_stmt_def store_stmts[STORE_Q__COUNT] = {
 	    " SELECT g.tenant_id, g.role FROM group_mappings g"
 	    "  WHERE g.idp_group IN"
 	    "   (SELECT jsonb_array_elements_text($2::jsonb))) "
-	    "SELECT DISTINCT ON (c.tenant_id) c.tenant_id, c.role "
+	    "SELECT DISTINCT ON (c.tenant_id) c.tenant_id, c.role,"
+	    " coalesce((SELECT extract(epoch FROM r.revoked_before)"
+	    "  FROM user_revocations r WHERE r.email = $1), 0) "
 	    "FROM cand c JOIN tenants t ON t.id = c.tenant_id "
 	    "WHERE t.status = 'active'"
 	    " AND NOT EXISTS (SELECT 1 FROM u WHERE u.status <> 'active') "
@@ -74,6 +76,32 @@ const struct store_stmt_def store_stmts[STORE_Q__COUNT] = {
 
 	[STORE_Q_PURGE] = { "tg_purge_expired",
 	    "DELETE FROM revoked_grants WHERE expires_at < now()", 0, 0 },
+
+	/* $1 since, $2 limit. head and floor come from the same snapshot as
+	 * the rows (one statement), so "no rows" and "head" agree; the
+	 * LEFT JOIN gives one row with NULL events when there are none. */
+	[STORE_Q_CHANGES] = { "tg_changes",
+	    "WITH h AS (SELECT coalesce(max(seq), 0) AS head,"
+	    " coalesce(min(seq), 0) AS floor FROM access_changes) "
+	    "SELECT h.head, h.floor, c.seq, c.kind, c.user_email, c.tenant,"
+	    " c.integration, c.jti "
+	    "FROM h LEFT JOIN LATERAL (SELECT * FROM access_changes"
+	    " WHERE seq > $1::bigint ORDER BY seq LIMIT $2::int) c ON true "
+	    "ORDER BY c.seq", 2, 1 },
+
+	[STORE_Q_CHANGES_PRUNE] = { "tg_changes_prune",
+	    "DELETE FROM access_changes"
+	    " WHERE at < now() - make_interval(secs => $1::int)"
+	    " AND seq < (SELECT max(seq) FROM access_changes)", 1, 0 },
+
+	/* $1 caller, $2 JSON array checked by the broker (api_audit_check). */
+	[STORE_Q_AUDIT_BATCH] = { "tg_audit_tool_calls",
+	    "INSERT INTO audit_log (at, actor, action, tenant_id, subject, detail) "
+	    "SELECT to_timestamp((e->>'at')::bigint / 1000.0), e->>'user',"
+	    " 'tool.call', e->>'tenant', e->>'tool',"
+	    " jsonb_build_object('outcome', e->'outcome', 'status', e->'status',"
+	    "  'latency_ms', e->'latency_ms', 'caller', $1::text) "
+	    "FROM jsonb_array_elements($2::jsonb) e", 2, 0 },
 };
 
 /* Copy a column into a fixed field; -1 if it does not fit. */
@@ -149,6 +177,7 @@ store_memberships(struct store *s, const char *email,
 			PQclear(r);
 			return -1;
 		}
+		m[i].revoked_before = strtod(PQgetvalue(r, i, 2), NULL);
 	}
 	PQclear(r);
 	*out = m;
@@ -334,6 +363,81 @@ store_purge_expired(struct store *s, struct err *e)
 	int		 n;
 
 	if (store_exec(s, STORE_Q_PURGE, NULL, &r, e) == -1)
+		return -1;
+	n = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return n;
+}
+
+static json_t *
+store_col(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? json_null() :
+	    json_string(PQgetvalue(r, row, col));
+}
+
+int
+store_changes(struct store *s, long long since, int limit, long long *head,
+    long long *floor, json_t **events, struct err *e)
+{
+	char		 sb[24], lb[12];
+	const char	*params[2] = { sb, lb };
+	PGresult	*r;
+	json_t		*a;
+
+	*events = NULL;
+	snprintf(sb, sizeof sb, "%lld", since);
+	snprintf(lb, sizeof lb, "%d", limit);
+	if (store_exec(s, STORE_Q_CHANGES, params, &r, e) == -1)
+		return -1;
+	if (PQntuples(r) < 1 || (a = json_array()) == NULL) {
+		PQclear(r);
+		return err_set(e, 500, "db_error", "change feed: no answer");
+	}
+	*head = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	*floor = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (PQgetisnull(r, i, 2))
+			continue;
+		json_array_append_new(a, json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}",
+		    "seq", (json_int_t)strtoll(PQgetvalue(r, i, 2), NULL, 10),
+		    "kind", store_col(r, i, 3), "user", store_col(r, i, 4),
+		    "tenant", store_col(r, i, 5), "integration", store_col(r, i, 6),
+		    "jti", store_col(r, i, 7)));
+	}
+	PQclear(r);
+	*events = a;
+	return 0;
+}
+
+int
+store_changes_prune(struct store *s, int keep_s, struct err *e)
+{
+	char		 kb[12];
+	const char	*params[1] = { kb };
+	PGresult	*r;
+	int		 n;
+
+	snprintf(kb, sizeof kb, "%d", keep_s);
+	if (store_exec(s, STORE_Q_CHANGES_PRUNE, params, &r, e) == -1)
+		return -1;
+	n = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return n;
+}
+
+int
+store_audit_tool_calls(struct store *s, const char *caller,
+    const char *events_json, struct err *e)
+{
+	const char	*params[2] = { caller, events_json };
+	PGresult	*r;
+	int		 n;
+
+	if (store_need(caller, "caller", e) == -1 ||
+	    store_need(events_json, "events", e) == -1)
+		return -1;
+	if (store_exec(s, STORE_Q_AUDIT_BATCH, params, &r, e) == -1)
 		return -1;
 	n = atoi(PQcmdTuples(r));
 	PQclear(r);

@@ -1,4 +1,5 @@
-/* grant revoke: stop one grant, or every grant of a user, at its next redeem. */
+/* grant revoke: stop one grant, or every grant of a user and every sign-in
+ * (user token) of theirs issued before now, at the brokers' next look. */
 #include "admin.h"
 #include "cmd.h"
 #include "err.h"
@@ -6,7 +7,7 @@
 #include "out.h"
 
 static const struct cmd_opt cmd_grant_revoke_opts[] = {
-	{ "user", "EMAIL", "revoke every grant issued to EMAIL until now" },
+	{ "user", "EMAIL", "revoke every grant and every sign-in of EMAIL issued until now" },
 	{ NULL, NULL, NULL },
 };
 
@@ -28,7 +29,9 @@ cmd_grant_revoke_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	    ops_revoke_grant(a, jti, &known, e)) == -1)
 		return CMD_FAIL;
 	if (user != NULL)
-		out_printf(a->out, "every grant of %s issued until now is revoked\n", user);
+		out_printf(a->out, "every grant of %s issued until now is revoked, and brokers "
+		    "refuse their user tokens issued until now: %s must sign in again\n",
+		    user, user);
 	else
 		out_printf(a->out, "grant %s revoked%s\n", jti, known ? "" :
 		    " (no broker has recorded issuing it)");
@@ -38,7 +41,10 @@ cmd_grant_revoke_exec(struct admin *a, struct cmd_args *args, struct err *e)
 const struct cmd_entry cmd_grant_revoke_entry = {
 	"grant revoke", NULL, "[JTI]",
 	"Revoke one grant by id, or all of a user's grants with --user (asks first)",
-	"Writes revoked_grants or user_revocations, which brokers check at every "
-	"redeem (and hear about at once through NOTIFY).",
+	"Writes revoked_grants or user_revocations. Brokers refuse the grants at "
+	"their next redeem and, with --user, every user token issued before now "
+	"(by its iat) at the next grant; forwarders hear of it on the change feed "
+	"within a second. Open WebUI signs a new token per request, so to lock "
+	"a user out of Open WebUI remove their memberships or disable them.",
 	cmd_grant_revoke_opts, 0, 1, CMD_F_CONFIRM, cmd_grant_revoke_exec,
 };
