@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "backend_mcp.h"
+#include "dropset.h"
 #include "err.h"
 #include "fwdconf.h"
 #include "httpc.h"
@@ -31,6 +32,8 @@ enum backend_era { ERA_UNKNOWN, ERA_MODERN, ERA_LEGACY };
 
 struct backend_entry {
 	char			*key;
+	char			*tenant;
+	char			*integ;
 	enum backend_era	 era;
 	char			 proto[16];
 	time_t			 era_exp;
@@ -61,6 +64,8 @@ backend_entry_free(struct backend_entry *be)
 {
 	json_decref(be->tools);
 	free(be->key);
+	free(be->tenant);
+	free(be->integ);
 	free(be);
 }
 
@@ -96,6 +101,27 @@ backend_mcp_sweep(struct backend_cache *c, time_t now)
 	pthread_mutex_unlock(&c->lock);
 }
 
+size_t
+backend_mcp_drop(struct backend_cache *c, const struct dropset *d)
+{
+	struct backend_entry	**pp, *be;
+	size_t			  n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (pp = &c->head; (be = *pp) != NULL;) {
+		if (d->all || dropset_has(d, 'T', be->tenant, NULL) ||
+		    dropset_has(d, 'I', be->tenant, be->integ)) {
+			*pp = be->next;
+			backend_entry_free(be);
+			c->n--;
+			n++;
+		} else
+			pp = &be->next;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
 /* Under the lock: the entry for a target, created when missing. */
 static struct backend_entry *
 backend_entry(struct backend_cache *c, const struct backend_target *t)
@@ -109,7 +135,10 @@ backend_entry(struct backend_cache *c, const struct backend_target *t)
 			return be;
 	if (c->n >= BACKEND_MAX_ENTRIES || (be = calloc(1, sizeof *be)) == NULL)
 		return NULL;
-	if ((be->key = strdup(key)) == NULL) {
+	if ((be->key = strdup(key)) == NULL || (be->tenant = strdup(t->tenant)) == NULL ||
+	    (be->integ = strdup(t->integ)) == NULL) {
+		free(be->key);
+		free(be->tenant);
 		free(be);
 		return NULL;
 	}

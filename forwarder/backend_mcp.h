@@ -39,6 +39,10 @@ int	backend_mcp_call(struct backend_cache *, const struct fwdconf *,
 	    json_t **result, struct err *);
 /* Janitor: drop expired tool lists. */
 void	backend_mcp_sweep(struct backend_cache *, time_t now);
+/* Change feed: forget the tool lists of the tenants and integrations the
+ * set names (tenant or integration changed); returns how many. */
+struct dropset;
+size_t	backend_mcp_drop(struct backend_cache *, const struct dropset *);
 
 /* The JSON-RPC response with this id from a JSON or SSE body (exposed for
  * unit tests); NULL if none. */

@@ -129,9 +129,11 @@ broker_client_fail(const char *what, const struct httpc_resp *resp, struct err *
 	return -1;
 }
 
+/* One call to the broker with our caller credential: POST body as JSON
+ * when body is set, else GET. ok is the status that counts as success. */
 static int
-broker_client_post(struct broker_client *b, const struct fwdconf *c, const char *path,
-    json_t *body, const char *what, json_t **out, struct err *e)
+broker_client_call(struct broker_client *b, const struct fwdconf *c, const char *path,
+    json_t *body, long ok, long timeout_ms, const char *what, json_t **out, struct err *e)
 {
 	struct httpc_req	 req;
 	struct httpc_resp	 resp;
@@ -144,7 +146,7 @@ broker_client_post(struct broker_client *b, const struct fwdconf *c, const char 
 	if ((hdr = broker_client_cred(b, c, e)) == NULL)
 		return -1;
 	n = strlen(c->broker_url) + strlen(path) + 1;
-	text = jsonx_dump(body);
+	text = body != NULL ? jsonx_dump(body) : strdup("");
 	if ((url = malloc(n)) == NULL || text == NULL) {
 		free(url);
 		secret_free_str(text);
@@ -155,12 +157,14 @@ broker_client_post(struct broker_client *b, const struct fwdconf *c, const char 
 	snprintf(url, n, "%.*s%s", (int)(strlen(c->broker_url) -
 	    (c->broker_url[strlen(c->broker_url) - 1] == '/')), c->broker_url, path);
 	memset(&req, 0, sizeof req);
-	req.method = "POST";
+	req.method = body != NULL ? "POST" : "GET";
 	req.url = url;
-	req.body = text;
-	req.body_len = strlen(text);
+	if (body != NULL) {
+		req.body = text;
+		req.body_len = strlen(text);
+	}
 	req.secret_header = hdr;
-	req.timeout_ms = (long)c->broker_timeout * 1000;
+	req.timeout_ms = timeout_ms;
 	req.max_response = BROKER_MAX_RESPONSE;
 	req.ca_file = c->broker_ca_file;
 	if (httpc_do(&req, &resp, e) == -1) {
@@ -169,7 +173,7 @@ broker_client_post(struct broker_client *b, const struct fwdconf *c, const char 
 		snprintf(why, sizeof why, "%s", e->msg);
 		err_set(e, 503, "broker_unavailable", "the tenantgate broker is unavailable: %.160s",
 		    why);
-	} else if (resp.status != 200) {
+	} else if (resp.status != ok) {
 		broker_client_fail(what, &resp, e);
 		if (resp.status == 403 && strcmp(e->code, "no_tenants") == 0)
 			rc = 0;	/* the caller tells this apart by *out == NULL */
@@ -181,6 +185,45 @@ broker_client_post(struct broker_client *b, const struct fwdconf *c, const char 
 	secret_free_str(text);
 	secret_free(hdr);
 	free(url);
+	return rc;
+}
+
+static int
+broker_client_post(struct broker_client *b, const struct fwdconf *c, const char *path,
+    json_t *body, const char *what, json_t **out, struct err *e)
+{
+	return broker_client_call(b, c, path, body, 200, (long)c->broker_timeout * 1000, what,
+	    out, e);
+}
+
+int
+broker_client_changes(struct broker_client *b, const struct fwdconf *c, long long since,
+    int wait_s, json_t **out, struct err *e)
+{
+	char path[96];
+
+	snprintf(path, sizeof path, "/v1/changes?since=%lld&wait=%d", since, wait_s);
+	/* The broker holds the answer up to wait_s: allow for that. */
+	if (broker_client_call(b, c, path, NULL, 200, ((long)wait_s + c->broker_timeout) * 1000,
+	    "the change feed", out, e) == -1)
+		return -1;
+	if (*out == NULL)
+		return err_set(e, 502, "broker_error", "the broker refused the change feed");
+	return 0;
+}
+
+int
+broker_client_audit(struct broker_client *b, const struct fwdconf *c, json_t *body,
+    struct err *e)
+{
+	json_t	*out = NULL;
+	int	 rc;
+
+	rc = broker_client_call(b, c, "/v1/audit", body, 202, (long)c->broker_timeout * 1000,
+	    "audit", &out, e);
+	json_decref(out);
+	if (rc == 0 && out == NULL)
+		return err_set(e, 502, "broker_error", "the broker refused the audit batch");
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /*
  * broker_client: the forwarder's calls to tenantgate-broker (docs/api.md):
- * POST /v1/grants, POST /v1/redeem, GET /readyz. Owns the forwarder's own
+ * POST /v1/grants, POST /v1/redeem, GET /v1/changes, POST /v1/audit,
+ * GET /readyz. Owns the forwarder's own
  * caller credential (client secret or service-account token file) and the
  * mapping of broker answers to err values a handler can return as is.
  */
@@ -31,6 +32,13 @@ int	broker_client_grants(struct broker_client *, const struct fwdconf *,
  * 403 not_member, 503 vault_*...). */
 int	broker_client_redeem(struct broker_client *, const struct fwdconf *,
 	    const secret_t *grant, const char *integration, json_t **out, struct err *);
+/* GET /v1/changes?since=&wait= (the change feed's long-poll); 0 with *out
+ * = the 200 answer, -1 with e (503 broker_unavailable, the broker's code). */
+int	broker_client_changes(struct broker_client *, const struct fwdconf *,
+	    long long since, int wait_s, json_t **out, struct err *);
+/* POST /v1/audit with body {"events":[...]}; 0 on 202. */
+int	broker_client_audit(struct broker_client *, const struct fwdconf *,
+	    json_t *body, struct err *);
 /* GET /readyz of the broker: 0 when it answers 200. */
 int	broker_client_ready(struct broker_client *, const struct fwdconf *, struct err *);
 

@@ -11,11 +11,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit.h"
 #include "broker_client.h"
 #include "bulkhead.h"
 #include "err.h"
 #include "clock.h"
 #include "coro.h"
+#include "feed.h"
 #include "front.h"
 #include "fwd.h"
 #include "grants.h"
@@ -395,6 +397,8 @@ front_readyz(struct httpd_req *r, void *arg)
 
 /* Connection metric rows httpd_metrics() may add. */
 #define FRONT_HTTPD_METRICS	16
+/* Feed and audit rows, half each. */
+#define FRONT_FEED_METRICS	32
 
 static void
 front_metrics(struct httpd_req *r, void *arg)
@@ -407,11 +411,14 @@ front_metrics(struct httpd_req *r, void *arg)
 
 	metric_set(&f->metrics[FM_GRANT_CACHE_SIZE], grants_count(f->grants));
 	if (bulkhead_metrics(f->bulkheads, &brows, &nb, &bhists, &nbh) == 0 &&
-	    (rows = calloc(FM__COUNT + FRONT_HTTPD_METRICS + nb, sizeof *rows)) != NULL &&
+	    (rows = calloc(FM__COUNT + FRONT_HTTPD_METRICS + FRONT_FEED_METRICS + nb, sizeof *rows)) != NULL &&
 	    (hists = calloc(1 + nbh, sizeof *hists)) != NULL) {
 		for (int i = 0; i < FM__COUNT; i++)
 			rows[n++] = &f->metrics[i];
 		n += httpd_metrics(httpd_req_server(r), rows + n, FRONT_HTTPD_METRICS);
+		/* the change feed's and the audit queue's rows */
+		n += feed_metric_rows(rows + n, FRONT_FEED_METRICS / 2);
+		n += audit_metric_rows(rows + n, FRONT_FEED_METRICS / 2);
 		memcpy(rows + n, brows, nb * sizeof *rows);
 		hists[0] = &f->latency;
 		memcpy(hists + 1, bhists, nbh * sizeof *hists);

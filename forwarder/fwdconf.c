@@ -57,11 +57,17 @@ const struct conf_entry fwdconf_table[] = {
 	  "Time allowed for one broker call" },
 
 	{ "grant_cache_max", CONF_INT, O(grant_cache_max), 0, "10000", 0, 10000000, NULL,
-	  "Users whose grants are cached at once (0 = no cache); the soonest to expire is dropped first" },
+	  "User tokens whose grants are cached at once (0 = no cache); the least recently used is dropped first" },
 	{ "grant_renew_margin", CONF_DURATION, O(grant_renew_margin), 0, "10s", 0, 120, NULL,
 	  "A cached grant answer is renewed this long before its earliest grant expires" },
 	{ "no_tenant_cache_ttl", CONF_DURATION, O(no_tenant_cache_ttl), 0, "30s", 0, 3600, NULL,
 	  "How long 'member of no tenant' is remembered for a token" },
+	{ "credential_cache_max", CONF_INT, O(credential_cache_max), 0, "10000", 0, 10000000, NULL,
+	  "Redeemed tenant credentials kept, one per grant and integration (0 = redeem per call); the least recently used is dropped first" },
+	{ "feed_max_stale", CONF_DURATION, O(feed_max_stale), 0, "10s", 2, 300, NULL,
+	  "Once the broker's change feed has been silent this long, cached grants and credentials are not used: grants and redeem per call until it is back" },
+	{ "audit_queue_max", CONF_INT, O(audit_queue_max), NR, "10000", 100, 1000000, NULL,
+	  "Tool-call audit records held for the broker at most; beyond it new ones are dropped (counted)" },
 
 	{ "upstream_timeout", CONF_DURATION, O(upstream_timeout), 0, "15s", 1, 300, NULL,
 	  "Time allowed for one call to Atlassian or a tenant MCP backend" },

@@ -38,6 +38,9 @@ struct fwdconf {
 	int	  grant_cache_max;
 	int	  grant_renew_margin;
 	int	  no_tenant_cache_ttl;
+	int	  credential_cache_max;
+	int	  feed_max_stale;
+	int	  audit_queue_max;
 
 	int	  upstream_timeout;
 	int	  upstream_connect_timeout;

@@ -1,9 +1,13 @@
 /*
- * grants: the per-token grant cache and the credential slots bound to each
- * grant. The cache is a fixed-size hash table under one mutex; broker calls
- * are made without holding it. Credentials are redeemed under the set's own
- * lock so one user's parallel calls redeem once.
+ * grants: the per-token grant cache, and the way to a grant's credential
+ * (creds.c holds those). The cache is a fixed-size hash table plus an LRU
+ * list under one mutex; broker calls are made without holding it. A
+ * generation number, bumped by every change-feed drop, keeps an answer
+ * that raced a drop out of the cache (it serves its own request only).
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +16,15 @@
 #include <openssl/evp.h>
 
 #include "broker_client.h"
+#include "clock.h"
+#include "creds.h"
+#include "dropset.h"
 #include "err.h"
 #include "fwdconf.h"
 #include "grants.h"
 #include "httpc.h"
 #include "jsonx.h"
+#include "jwt.h"
 #include "log.h"
 #include "secret.h"
 
@@ -27,9 +35,13 @@
 
 struct grants_cache {
 	struct broker_client	*broker;
+	struct creds		*creds;
 	pthread_mutex_t		 lock;
 	struct grantset		*b[GRANTS_BUCKETS];
+	struct grantset		*lru_head, *lru_tail;	/* head = most recent */
 	size_t			 count;
+	uint64_t		 gen;		/* bumped by grants_drop() */
+	atomic_long		 feed_ok_until;	/* clock_now_ms() bound; 0 = never */
 };
 
 void
@@ -61,8 +73,13 @@ grants_cache_new(struct broker_client *broker)
 
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
+	if ((c->creds = creds_new()) == NULL) {
+		free(c);
+		return NULL;
+	}
 	c->broker = broker;
 	pthread_mutex_init(&c->lock, NULL);
+	atomic_init(&c->feed_ok_until, 0);
 	return c;
 }
 
@@ -73,7 +90,6 @@ grants_clear_one(struct grant *g)
 		free(g->integ[j].name);
 		free(g->integ[j].kind);
 		free(g->integ[j].base_url);
-		secret_free(g->integ[j].cred);
 	}
 	free(g->integ);
 	for (size_t j = 0; j < g->ntools; j++)
@@ -81,6 +97,7 @@ grants_clear_one(struct grant *g)
 	free(g->tools);
 	free(g->tenant);
 	free(g->role);
+	free(g->jti);
 	secret_free(g->token);
 	memset(g, 0, sizeof *g);
 }
@@ -94,7 +111,6 @@ grants_free(struct grantset *gs)
 		grants_clear_one(&gs->g[i]);
 	free(gs->g);
 	free(gs->user);
-	pthread_mutex_destroy(&gs->lock);
 	free(gs);
 }
 
@@ -111,8 +127,37 @@ grants_cache_free(struct grants_cache *c)
 			grants_free(gs);
 		}
 	}
+	creds_free(c->creds);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+/* The grant's id: the answer's "jti", else the token's payload claim, else
+ * the token's hash (an opaque token still names one grant). */
+static char *
+grants_jti(const json_t *jg, const char *token, const char *hash)
+{
+	const char	*dot1, *dot2, *v;
+	unsigned char	*raw;
+	size_t		 len;
+	json_t		*claims;
+	char		*out = NULL;
+
+	if ((v = jsonx_str(jg, "jti")) != NULL && *v != '\0')
+		return strdup(v);
+	if ((dot1 = strchr(token, '.')) != NULL && (dot2 = strchr(dot1 + 1, '.')) != NULL &&
+	    (raw = jwt_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &len)) != NULL) {
+		claims = json_loadb((const char *)raw, len, 0, NULL);
+		free(raw);
+		if ((v = jsonx_str(claims, "jti")) != NULL && *v != '\0' && strlen(v) <= 128)
+			out = strdup(v);
+		json_decref(claims);
+		if (out != NULL)
+			return out;
+	}
+	if ((out = malloc(2 + 65)) != NULL)
+		snprintf(out, 2 + 65, "h:%s", hash);
+	return out;
 }
 
 /* Tenant slugs become tool-name prefixes split at the first "__": hold
@@ -153,8 +198,10 @@ grants_parse_one(const json_t *jg, struct grant *g, struct err *e)
 		return err_set(e, 502, "broker_error", "tenant name '%.40s' cannot prefix a tool "
 		    "name", tenant);
 	exp = json_integer_value(v);
+	grants_key(token, g->hash);
 	if ((g->tenant = strdup(tenant)) == NULL || (g->role = strdup(role)) == NULL ||
-	    (g->token = secret_new(token, strlen(token))) == NULL)
+	    (g->token = secret_new(token, strlen(token))) == NULL ||
+	    (g->jti = grants_jti(jg, token, g->hash)) == NULL)
 		return err_set(e, 500, "nomem", "out of memory");
 	g->expires_at = (time_t)exp;
 
@@ -225,7 +272,6 @@ grants_parse(const json_t *answer, const char *key, struct err *e)
 		err_set(e, 500, "nomem", "out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&gs->lock, NULL);
 	snprintf(gs->key, sizeof gs->key, "%s", key != NULL ? key : "");
 	if (answer == NULL)
 		return gs;	/* member of no tenant */
@@ -268,6 +314,34 @@ fail:
 
 /* Under the cache lock. */
 static void
+grants_lru_unlink(struct grants_cache *c, struct grantset *gs)
+{
+	if (gs->lru_prev != NULL)
+		gs->lru_prev->lru_next = gs->lru_next;
+	else if (c->lru_head == gs)
+		c->lru_head = gs->lru_next;
+	if (gs->lru_next != NULL)
+		gs->lru_next->lru_prev = gs->lru_prev;
+	else if (c->lru_tail == gs)
+		c->lru_tail = gs->lru_prev;
+	gs->lru_prev = gs->lru_next = NULL;
+}
+
+/* Under the cache lock. */
+static void
+grants_lru_push(struct grants_cache *c, struct grantset *gs)
+{
+	gs->lru_prev = NULL;
+	gs->lru_next = c->lru_head;
+	if (c->lru_head != NULL)
+		c->lru_head->lru_prev = gs;
+	c->lru_head = gs;
+	if (c->lru_tail == NULL)
+		c->lru_tail = gs;
+}
+
+/* Under the cache lock. */
+static void
 grants_unlink(struct grants_cache *c, struct grantset *gs)
 {
 	struct grantset **pp = &c->b[grants_bucket(gs->key)];
@@ -277,6 +351,7 @@ grants_unlink(struct grants_cache *c, struct grantset *gs)
 			*pp = gs->next;
 			gs->next = NULL;
 			gs->in_table = 0;
+			grants_lru_unlink(c, gs);
 			c->count--;
 			return;
 		}
@@ -291,16 +366,13 @@ grants_unref_locked(struct grantset *gs)
 		grants_free(gs);
 }
 
-/* Under the cache lock: make room by dropping the soonest to expire. */
+/* Under the cache lock: make room by dropping the least recently used,
+ * found at the list's tail (no scan). */
 static void
 grants_evict_one(struct grants_cache *c)
 {
-	struct grantset *victim = NULL;
+	struct grantset *victim = c->lru_tail;
 
-	for (size_t i = 0; i < GRANTS_BUCKETS; i++)
-		for (struct grantset *gs = c->b[i]; gs != NULL; gs = gs->next)
-			if (victim == NULL || gs->expires < victim->expires)
-				victim = gs;
 	if (victim != NULL) {
 		grants_unlink(c, victim);
 		grants_unref_locked(victim);
@@ -324,6 +396,18 @@ grants_expiry(const struct grantset *gs, const struct fwdconf *conf, time_t now)
 	return exp;
 }
 
+void
+grants_feed_ok(struct grants_cache *c, long until_ms)
+{
+	atomic_store(&c->feed_ok_until, until_ms);
+}
+
+int
+grants_trusted(struct grants_cache *c)
+{
+	return clock_now_ms() < atomic_load(&c->feed_ok_until);
+}
+
 int
 grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *assertion,
     struct grantset **out, struct err *e)
@@ -333,14 +417,19 @@ grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *asser
 	json_t		*answer = NULL;
 	time_t		 now = time(NULL);
 	size_t		 bucket;
+	uint64_t	 gen;
+	int		 trusted = grants_trusted(c);
 
 	*out = NULL;
 	grants_key(assertion, key);
 	bucket = grants_bucket(key);
 	pthread_mutex_lock(&c->lock);
-	for (gs = c->b[bucket]; gs != NULL; gs = gs->next) {
+	gen = c->gen;
+	for (gs = trusted ? c->b[bucket] : NULL; gs != NULL; gs = gs->next) {
 		if (strcmp(gs->key, key) == 0 && gs->expires > now) {
 			gs->refs++;
+			grants_lru_unlink(c, gs);
+			grants_lru_push(c, gs);
 			pthread_mutex_unlock(&c->lock);
 			*out = gs;
 			return 0;
@@ -354,10 +443,12 @@ grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *asser
 	json_decref(answer);
 	if (gs == NULL)
 		return -1;
+	gs->cache = c;
 	gs->expires = grants_expiry(gs, conf, now);
 	gs->refs = 1;
-	log_debug("grants: user=%s tenants=%zu cached for %llds", gs->user != NULL ? gs->user :
-	    "-", gs->n, (long long)(gs->expires - now));
+	log_debug("grants: user=%s tenants=%zu cached for %llds%s", gs->user != NULL ? gs->user :
+	    "-", gs->n, (long long)(gs->expires - now), trusted ? "" : " (feed not current: "
+	    "this request only)");
 
 	pthread_mutex_lock(&c->lock);
 	for (old = c->b[bucket]; old != NULL; old = old->next)
@@ -367,11 +458,14 @@ grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *asser
 		grants_unlink(c, old);
 		grants_unref_locked(old);
 	}
-	if (conf->grant_cache_max > 0) {
+	/* Not stored when the feed is not current, or when a drop ran during
+	 * the broker call (this answer may predate the change). */
+	if (conf->grant_cache_max > 0 && trusted && grants_trusted(c) && gen == c->gen) {
 		while (c->count >= (size_t)conf->grant_cache_max && c->count > 0)
 			grants_evict_one(c);
 		gs->next = c->b[bucket];
 		c->b[bucket] = gs;
+		grants_lru_push(c, gs);
 		gs->in_table = 1;
 		gs->refs++;
 		c->count++;
@@ -405,23 +499,55 @@ grants_invalidate(struct grants_cache *c, struct grantset *gs)
 size_t
 grants_sweep(struct grants_cache *c, time_t now)
 {
-	struct grantset	*gs, **pp;
+	struct grantset	*gs, *next;
 	size_t		 dropped = 0;
 
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < GRANTS_BUCKETS; i++) {
-		for (pp = &c->b[i]; (gs = *pp) != NULL;) {
-			if (gs->expires > now) {
-				pp = &gs->next;
-				continue;
-			}
-			*pp = gs->next;
-			gs->next = NULL;
-			gs->in_table = 0;
-			c->count--;
-			grants_unref_locked(gs);
-			dropped++;
-		}
+	for (gs = c->lru_head; gs != NULL; gs = next) {
+		next = gs->lru_next;
+		if (gs->expires > now)
+			continue;
+		grants_unlink(c, gs);
+		grants_unref_locked(gs);
+		dropped++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return dropped + creds_sweep(c->creds, now);
+}
+
+/* Does the drop set name this grant set? */
+static int
+grants_named(const struct dropset *d, const struct grantset *gs)
+{
+	if (d->all || d->all_sets || dropset_has(d, 'U', gs->user, NULL))
+		return 1;
+	for (size_t i = 0; i < gs->n; i++)
+		if (dropset_has(d, 'S', gs->g[i].tenant, NULL) ||
+		    dropset_has(d, 'J', gs->g[i].jti, NULL))
+			return 1;
+	return 0;
+}
+
+size_t
+grants_drop(struct grants_cache *c, const struct dropset *d)
+{
+	struct grantset	*gs, *next;
+	size_t		 dropped = 0;
+
+	if (dropset_empty(d))
+		return 0;
+	/* Credentials first: a request between the two steps finds its set
+	 * still cached but must redeem again, never the reverse. */
+	dropped += creds_drop(c->creds, d);
+	pthread_mutex_lock(&c->lock);
+	c->gen++;
+	for (gs = c->lru_head; gs != NULL; gs = next) {
+		next = gs->lru_next;
+		if (!grants_named(d, gs))
+			continue;
+		grants_unlink(c, gs);
+		grants_unref_locked(gs);
+		dropped++;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return dropped;
@@ -436,6 +562,12 @@ grants_count(struct grants_cache *c)
 	n = c->count;
 	pthread_mutex_unlock(&c->lock);
 	return n;
+}
+
+size_t
+grants_cred_count(struct grants_cache *c)
+{
+	return creds_count(c->creds);
 }
 
 const struct grant *
@@ -543,6 +675,14 @@ grants_cred_header(const struct grant *g, const struct grant_integ *gi, const js
 	return line;
 }
 
+static void
+grants_ckey(const struct grant *g, const struct grant_integ *gi, struct creds_key *k)
+{
+	k->jti = g->jti;
+	k->integ = gi->name;
+	k->grant_hash = g->hash;
+}
+
 secret_t *
 grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct grantset *gs,
     const struct grant *g, struct grant_integ *gi, struct err *e)
@@ -551,28 +691,24 @@ grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct gra
 	secret_t	*line, *out = NULL;
 	const char	*tenant, *integ, *url;
 	json_t		*cv, *exp;
-	time_t		 now = time(NULL);
+	time_t		 now = time(NULL), cred_exp;
+	long long	 version;
+	struct creds_key k;
+	uint64_t	 gen;
+	int		 trusted = grants_trusted(c);
 
-	pthread_mutex_lock(&gs->lock);
-	if (gi->cred != NULL && gi->cred_exp > now) {
-		out = secret_dup(gi->cred);
-		pthread_mutex_unlock(&gs->lock);
-		if (out == NULL)
-			err_set(e, 500, "nomem", "out of memory");
+	grants_ckey(g, gi, &k);
+	gen = creds_gen(c->creds);
+	if (trusted && (out = creds_get(c->creds, &k, now, NULL)) != NULL)
 		return out;
-	}
 	if (g->expires_at <= now) {
-		pthread_mutex_unlock(&gs->lock);
 		err_set(e, 401, "grant_invalid", "the grant for tenant '%s' has expired", g->tenant);
 		return NULL;
 	}
-	/* Never held across the redeem: the caller may be a coroutine that
-	 * parks there, and the next one on this thread would deadlock. Two
-	 * parallel first calls may both redeem; the later answer wins. */
-	pthread_mutex_unlock(&gs->lock);
+	/* No lock held: parallel calls for one grant may each redeem; the
+	 * last answer stays cached. */
 	if (broker_client_redeem(c->broker, conf, g->token, gi->name, &answer, e) == -1)
 		return NULL;
-	pthread_mutex_lock(&gs->lock);
 	tenant = jsonx_str(answer, "tenant");
 	integ = jsonx_str(answer, "integration");
 	url = jsonx_str(answer, "base_url");
@@ -588,19 +724,20 @@ grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct gra
 		    "%s/%s than the grant did; refused", g->tenant, gi->name);
 	} else if ((line = grants_cred_header(g, gi, json_object_get(answer, "credential"),
 	    e)) != NULL) {
-		secret_free(gi->cred);
-		gi->cred = line;
-		gi->cred_exp = g->expires_at;
-		if (json_is_integer(exp) && (time_t)json_integer_value(exp) < gi->cred_exp)
-			gi->cred_exp = (time_t)json_integer_value(exp);
-		gi->cred_redeemed_version = json_is_integer(cv) ? json_integer_value(cv) : 0;
-		if (gi->cred_redeemed_version != gi->cred_version)
+		cred_exp = g->expires_at;
+		if (json_is_integer(exp) && json_integer_value(exp) > 0 &&
+		    json_integer_value(exp) < (json_int_t)cred_exp)
+			cred_exp = (time_t)json_integer_value(exp);
+		version = json_is_integer(cv) ? json_integer_value(cv) : 0;
+		if (version != gi->cred_version)
 			log_info("grants: %s/%s: credential version %lld (grant named %lld)",
-			    g->tenant, gi->name, gi->cred_redeemed_version, gi->cred_version);
-		if ((out = secret_dup(line)) == NULL)
-			err_set(e, 500, "nomem", "out of memory");
+			    g->tenant, gi->name, version, gi->cred_version);
+		/* Stored only while the feed is current (else per call). */
+		if (trusted && grants_trusted(c))
+			creds_put(c->creds, (size_t)conf->credential_cache_max, gen, &k, gs->user,
+			    g->tenant, line, cred_exp, version);
+		out = line;
 	}
-	pthread_mutex_unlock(&gs->lock);
 	json_decref(answer);
 	return out;
 }
@@ -608,20 +745,31 @@ grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct gra
 long long
 grants_cred_version(struct grantset *gs, const struct grant_integ *gi)
 {
-	long long v;
+	struct creds_key k;
 
-	pthread_mutex_lock(&gs->lock);
-	v = gi->cred_redeemed_version;
-	pthread_mutex_unlock(&gs->lock);
-	return v;
+	for (size_t i = 0; gs->cache != NULL && i < gs->n; i++) {
+		const struct grant *g = &gs->g[i];
+
+		if (gi >= g->integ && gi < g->integ + g->ninteg) {
+			grants_ckey(g, gi, &k);
+			return creds_version(gs->cache->creds, &k);
+		}
+	}
+	return 0;
 }
 
 void
 grants_drop_credential(struct grantset *gs, struct grant_integ *gi)
 {
-	pthread_mutex_lock(&gs->lock);
-	secret_free(gi->cred);
-	gi->cred = NULL;
-	gi->cred_exp = 0;
-	pthread_mutex_unlock(&gs->lock);
+	struct creds_key k;
+
+	for (size_t i = 0; gs->cache != NULL && i < gs->n; i++) {
+		const struct grant *g = &gs->g[i];
+
+		if (gi >= g->integ && gi < g->integ + g->ninteg) {
+			grants_ckey(g, gi, &k);
+			creds_remove(gs->cache->creds, &k);
+			return;
+		}
+	}
 }

@@ -4,16 +4,21 @@
  *
  * The cache is keyed by SHA-256 of the token (the token itself is never
  * kept) and an entry lives until shortly before its earliest grant expires.
- * A redeemed credential is bound to its grant: it lives inside the entry,
- * is reused only while that grant is valid, and is wiped with the entry.
- * Entries are refcounted, so a janitor sweep never frees one that a running
- * request still uses.
+ * A redeemed credential is bound to its grant (jti + integration, see
+ * creds.h), so a fresh user token whose grants the broker reuses also
+ * reuses the credential. Entries are refcounted, so a janitor sweep or a
+ * change-feed drop never frees one that a running request still uses.
+ *
+ * Both caches are trusted only while the change feed is current
+ * (grants_feed_ok()); otherwise every call asks the broker (grants and
+ * redeem per call) and nothing is stored. No lock is held across a broker
+ * call: two racing calls may both redeem, which is harmless.
  */
 #ifndef TG_GRANTS_H
 #define TG_GRANTS_H
 
-#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -30,16 +35,14 @@ struct grant_integ {
 	char		*kind;		/* jira | confluence | mcp */
 	char		*base_url;
 	long long	 cred_version;
-	/* Guarded by the set's lock. */
-	secret_t	*cred;		/* header line: "Authorization: Basic ..." */
-	time_t		 cred_exp;
-	long long	 cred_redeemed_version;
 };
 
 struct grant {
 	char		*tenant;
 	char		*role;		/* viewer | editor | admin */
 	secret_t	*token;		/* the grant JWT: a bearer credential */
+	char		*jti;		/* the grant's id (its JWT claim) */
+	char		 hash[65];	/* hex SHA-256 of token */
 	time_t		 expires_at;
 	struct grant_integ *integ;
 	size_t		 ninteg;
@@ -54,11 +57,14 @@ struct grantset {
 	size_t		 n;
 	time_t		 expires;
 	/* private */
+	struct grants_cache *cache;
 	int		 refs;
 	int		 in_table;
-	pthread_mutex_t	 lock;		/* guards the credential slots */
-	struct grantset	*next;
+	struct grantset	*next;		/* bucket chain */
+	struct grantset	*lru_prev, *lru_next;
 };
+
+struct dropset;
 
 struct grants_cache	*grants_cache_new(struct broker_client *);
 void			 grants_cache_free(struct grants_cache *);
@@ -77,6 +83,15 @@ void		 grants_invalidate(struct grants_cache *, struct grantset *);
 /* Janitor: drop expired entries. Returns how many were dropped. */
 size_t		 grants_sweep(struct grants_cache *, time_t now);
 size_t		 grants_count(struct grants_cache *);
+size_t		 grants_cred_count(struct grants_cache *);
+
+/* Change feed: drop the grant sets and credentials the set names; returns
+ * how many entries went. */
+size_t		 grants_drop(struct grants_cache *, const struct dropset *);
+/* The feed is current until monotonic time until_ms (clock_now_ms());
+ * 0 = not current. */
+void		 grants_feed_ok(struct grants_cache *, long until_ms);
+int		 grants_trusted(struct grants_cache *);
 
 /* Hex SHA-256 of s into out[65]. */
 void		 grants_key(const char *s, char out[65]);
@@ -89,20 +104,22 @@ int			 grants_has_tool(const struct grant *, const char *tool);
 
 /*
  * The header that carries the tenant credential for one integration of a
- * grant, redeemed on first use and reused until the grant expires. Returns
- * a private copy: secret_free() it after the request. Errors carry the
- * broker's status: 401 grant_invalid means "renew the grants and retry".
+ * grant, redeemed on first use and reused until the grant expires (or a
+ * change-feed event drops it). Returns a private copy: secret_free() it
+ * after the request. Errors carry the broker's status: 401 grant_invalid
+ * means "renew the grants and retry".
  */
 secret_t	*grants_credential(struct grants_cache *, const struct fwdconf *,
 		    struct grantset *, const struct grant *, struct grant_integ *,
 		    struct err *);
-/* The credential version last redeemed for gi (0 if none), read under
- * the set's lock. */
+/* The credential version last redeemed for gi (0 if none). */
 long long	 grants_cred_version(struct grantset *, const struct grant_integ *);
 /* Drop a credential that the upstream refused (rotated key). */
 void		 grants_drop_credential(struct grantset *, struct grant_integ *);
 
-/* Parse a broker /v1/grants answer (exposed for unit tests). */
+/* Parse a broker /v1/grants answer (exposed for unit tests). Each grant's
+ * jti is the answer's "jti" field if any, else the token's unverified
+ * payload claim (the broker verifies it; here it only names the grant). */
 struct grantset	*grants_parse(const json_t *answer, const char *key, struct err *);
 void		 grants_free(struct grantset *);
 

@@ -12,12 +12,14 @@
 
 #include <event2/event.h>
 
+#include "audit.h"
 #include "backend_mcp.h"
 #include "builtin.h"
 #include "bulkhead.h"
 #include "conf.h"
 #include "daemon.h"
 #include "err.h"
+#include "feed.h"
 #include "front.h"
 #include "fwd.h"
 #include "fwdconf.h"
@@ -27,6 +29,7 @@
 #include "log.h"
 
 #define JANITOR_INTERVAL_S	5
+#define FEED_FIRST_WAIT_MS	3000
 #define MAX_OVERRIDES		64
 
 static const char usage_text[] =
@@ -90,6 +93,7 @@ struct main_state {
 	const char		*path;
 	const char		*overrides[MAX_OVERRIDES + 1];
 	struct event		*drain_timer;
+	struct feed		*feed;
 	int			 stopping;
 };
 
@@ -137,6 +141,7 @@ main_on_stop(evutil_socket_t sig, short ev, void *arg)
 	m->drain_timer = evtimer_new(m->base, main_drain_timeout, m);
 	if (m->drain_timer != NULL)
 		evtimer_add(m->drain_timer, &tv);
+	feed_stop_soon(m->feed);	/* its last poll ends during the drain */
 	httpd_drain(m->httpd, main_drained, m);
 }
 
@@ -321,9 +326,18 @@ main(int argc, char *argv[])
 	lim.max_buffered_bytes = c->max_buffered;
 	if ((m.httpd = httpd_new(m.base, &lim, front_routes, m.fwd, &e)) == NULL)
 		fatalx("%s", e.msg);
+	/* The change feed first: until it answers, caches are not trusted. */
+	if ((m.feed = feed_start(m.fwd)) != NULL &&
+	    feed_wait_current(m.feed, FEED_FIRST_WAIT_MS) == -1)
+		log_warnx("the broker's change feed is not answering yet; every call asks the "
+		    "broker until it does");
+	if (audit_start(m.fwd, (size_t)c->audit_queue_max) == -1)
+		fatalx("cannot start the audit flusher");
 	for (size_t i = 0; c->listen[i] != NULL; i++) {
 		if (httpd_listen(m.httpd, c->listen[i], &e) == -1) {
 			log_errx("%s", e.msg);
+			audit_stop();
+			feed_stop(m.feed);
 			httpd_free(m.httpd);
 			fwd_free(m.fwd);
 			event_base_free(m.base);
@@ -353,6 +367,8 @@ main(int argc, char *argv[])
 	if (m.drain_timer != NULL)
 		event_free(m.drain_timer);
 	httpd_free(m.httpd);
+	audit_stop();
+	feed_stop(m.feed);
 	fwd_free(m.fwd);
 	event_base_free(m.base);
 	log_info("stopped");

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "atlassian.h"
+#include "audit.h"
 #include "backend_mcp.h"
 #include "builtin.h"
 #include "bulkhead.h"
@@ -488,8 +489,8 @@ usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
 	return 0;
 }
 
-int
-usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const json_t *args,
+static int
+usertools_call_run(struct fwdreq *r, const char *tenant, const char *tool, const json_t *args,
     struct toolres *result, struct err *e)
 {
 	const struct toolcat_entry	*te = toolcat_find(tool);
@@ -573,4 +574,18 @@ usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const jso
 		    tool);
 	}
 	return err_set(e, 500, "internal", "tool call retry loop ended");
+}
+
+/* fwd-feed: the tool-call audit hook (audit.h): every tools/call, MCP and
+ * OpenAPI, goes through here once. */
+int
+usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const json_t *args,
+    struct toolres *result, struct err *e)
+{
+	long	t0 = clock_now_ms();
+	int	rc = usertools_call_run(r, tenant, tool, args, result, e);
+
+	audit_tool_call(r->gs != NULL ? r->gs->user : NULL, tenant, tool, rc,
+	    rc == 0 && result->is_error, e, clock_now_ms() - t0);
+	return rc;
 }

@@ -1,9 +1,13 @@
 """A broker stand-in that isolates the forwarder in its own tests.
 
-It implements docs/api.md's POST /v1/grants, POST /v1/redeem and
-GET /readyz with a fixed user -> tenant map, nothing more: user tokens are
-opaque strings the test hands out (no JWT verification), grants are opaque
-random strings with an expiry, credentials come from the test.  The real
+It implements docs/api.md's POST /v1/grants, POST /v1/redeem,
+GET /v1/changes (the change feed: publish() adds an event, cut_feed()
+makes it fail), POST /v1/audit and GET /readyz with a fixed user -> tenant
+map, nothing more: user tokens are opaque strings the test hands out (no
+JWT verification), grants are JWT-shaped but unsigned (the forwarder only
+reads their jti) with an expiry, credentials come from the test.  With
+reuse=True it hands back the still-valid grant for an unchanged (user,
+tenant, role, credential versions), as the real broker does.  The real
 broker is exercised by the end-to-end tests; here the point is to drive
 the forwarder through every answer the contract allows (no tenants, 401,
 expired grants, 503, refused caller) on demand.
@@ -17,6 +21,7 @@ Every secret it creates (user tokens, caller secret, grants, credentials)
 is registered with the harness leak checker.
 """
 
+import base64
 import json
 import os
 import pathlib
@@ -85,12 +90,21 @@ class Call:
 
 class _Handler(JsonHandler):
     def dispatch(self):
-        path, _ = self._split()
+        path, query = self._split()
         b = self.standin
         if path == "/readyz" and self.command == "GET":
             return self.send_json(200, {"status": "ready"})
         if path == "/healthz" and self.command == "GET":
             return self.send_json(200, {"status": "ok"})
+        if path == "/v1/changes" and self.command == "GET":
+            status, answer = b._changes(self.headers.get("Authorization"), query)
+            b._record(Call(path, status=status))
+            return self.send_json(status, answer)
+        if path == "/v1/audit" and self.command == "POST":
+            status, answer = b._audit(self.headers.get("Authorization"),
+                                      self.read_json())
+            b._record(Call(path, status=status))
+            return self.send_json(status, answer)
         if self.command != "POST" or path not in ("/v1/grants", "/v1/redeem"):
             return self.send_json(404, _err("not_found", f"no such endpoint: {path}"))
         body = self.read_json()
@@ -111,15 +125,41 @@ def _err(code, message):
     return {"error": {"code": code, "message": message}}
 
 
+def _b64(obj):
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=") \
+        .decode()
+
+
+def _grant_token(user, tenant, exp):
+    """JWT-shaped, unsigned: the forwarder reads only its jti."""
+    claims = {"jti": pysecrets.token_hex(16), "sub": user, "tenant": tenant,
+              "exp": exp}
+    return f"{_b64({'alg': 'ES256', 'typ': 'JWT'})}.{_b64(claims)}." \
+        + pysecrets.token_urlsafe(32)
+
+
+def _jti(token):
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))["jti"]
+
+
 class FakeBroker(StandIn):
     """tenants: {slug: [Integration]}; users: {email: {tenant: role}}."""
 
     name = "fake_broker"
     Handler = _Handler
 
-    def __init__(self, tenants, users, grant_ttl=300, port=None):
+    def __init__(self, tenants, users, grant_ttl=300, port=None, reuse=False):
         super().__init__(port)
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self.reuse = reuse
+        self.minted = {}            # (user, tenant, role, versions) -> grant
+        self.changes = []           # [{"seq",...}] the change feed
+        self.seq = 100              # a broker with history, as in real life
+        self.oldest = 1             # lowest seq still retained
+        self.feed_status = None     # set: /v1/changes answers this status
+        self.audit = []             # records received on /v1/audit
         self.tenants = tenants
         self.users = users
         self.grant_ttl = grant_ttl
@@ -149,6 +189,46 @@ class FakeBroker(StandIn):
     def fault(self, path, status, code="broker_fault", count=1):
         with self._lock:
             self.faults.append([path, status, code, count])
+
+    def publish(self, kind, user=None, tenant=None, integration=None,
+                jti=None):
+        """Append one change-feed event; held long-polls wake at once."""
+        with self._changed:
+            self.seq += 1
+            self.changes.append({"seq": self.seq, "kind": kind, "user": user,
+                                 "tenant": tenant, "integration": integration,
+                                 "jti": jti})
+            self._changed.notify_all()
+            return self.seq
+
+    def forget_changes(self):
+        """Prune every event so far: a forwarder behind gets reset."""
+        with self._changed:
+            self.oldest = self.seq + 1
+            self.changes.clear()
+
+    def rewind(self):
+        """The broker lost its feed (a new database): seq back to 0, so a
+        forwarder ahead of it is told to reset."""
+        with self._changed:
+            self.seq = 0
+            self.oldest = 1
+            self.changes.clear()
+            self._changed.notify_all()
+
+    def cut_feed(self, status=503):
+        """/v1/changes fails (None: works again); grants/redeem still work."""
+        with self._changed:
+            self.feed_status = status
+            self._changed.notify_all()
+
+    def jti_of(self, token):
+        return _jti(token)
+
+    def grants_of(self, email):
+        with self._lock:
+            return [t for t, g in self.grants.items() if g["user"] == email
+                    and g["exp"] > time.time()]
 
     def expire_grants(self):
         """Every grant handed out so far is now expired (as if 300 s passed)."""
@@ -210,6 +290,16 @@ class FakeBroker(StandIn):
         grants = []
         for tenant, role in members.items():
             ints = self.tenants.get(tenant, [])
+            mkey = (email, tenant, role,
+                    tuple((i.name, i.cred_version) for i in ints))
+            with self._lock:
+                prev = self.minted.get(mkey) if self.reuse else None
+                if prev is not None and (prev["token"] not in self.grants or
+                                         prev["expires_at"] - now < 60):
+                    prev = None
+            if prev is not None:
+                grants.append(dict(prev))
+                continue
             tools = []
             for i in ints:
                 if i.kind == "mcp":
@@ -217,8 +307,8 @@ class FakeBroker(StandIn):
                                  ("*" if role != "viewer" else "readonly"))
                 else:
                     tools += tools_for(i.kind, role)
-            gtok = secrets.register("grant-" + pysecrets.token_urlsafe(32))
             exp = now + self.grant_ttl
+            gtok = secrets.register(_grant_token(email, tenant, exp))
             with self._lock:
                 self.grants[gtok] = {"tenant": tenant, "user": email,
                                      "exp": exp, "role": role}
@@ -230,7 +320,55 @@ class FakeBroker(StandIn):
                                   "cred_version": i.cred_version}
                                  for i in ints],
                 "tools": tools})
+            with self._lock:
+                self.minted[mkey] = grants[-1]
         return 200, {"user": email, "grants": grants, "denied": []}
+
+    def revoke_grant(self, token):
+        """The broker refuses this grant from now on (no event: see publish)."""
+        with self._lock:
+            self.grants.pop(token, None)
+
+    def _changes(self, authz, query):
+        if authz != f"Bearer {self.caller_secret}":
+            return 401, _err("caller_unauthenticated",
+                             "the caller credential is missing or wrong")
+        try:
+            since = int(query.get("since") or 0)
+            wait = min(int(query.get("wait") or 5), 25)
+        except ValueError:
+            return 400, _err("bad_request", "since and wait are integers")
+        deadline = time.time() + wait
+        with self._changed:
+            while True:
+                if self.feed_status is not None:
+                    return self.feed_status, _err("feed_down", "injected")
+                if since == 0:
+                    return 200, {"seq": self.seq, "events": [], "reset": False}
+                if since > self.seq or since < self.oldest - 1:
+                    return 200, {"seq": self.seq, "events": [], "reset": True}
+                evs = [e for e in self.changes if e["seq"] > since][:1000]
+                if evs:
+                    return 200, {"seq": evs[-1]["seq"], "events": evs,
+                                 "reset": False}
+                left = deadline - time.time()
+                if left <= 0:
+                    return 200, {"seq": self.seq, "events": [], "reset": False}
+                self._changed.wait(left)
+
+    def _audit(self, authz, body):
+        if authz != f"Bearer {self.caller_secret}":
+            return 401, _err("caller_unauthenticated",
+                             "the caller credential is missing or wrong")
+        fault = self._take_fault("/v1/audit")
+        if fault:
+            return fault[0], _err(fault[1], f"injected {fault[1]}")
+        evs = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(evs, list) or len(evs) > 500:
+            return 400, _err("bad_request", "events: a list of at most 500")
+        with self._lock:
+            self.audit.extend(evs)
+        return 202, {"accepted": len(evs)}
 
     def _redeem(self, body, call):
         gtok, name = body.get("grant"), body.get("integration")
@@ -337,13 +475,13 @@ class FwdEnv:
     """Fake Atlassian (the shared one) + FakeBroker + the forwarder."""
 
     def __init__(self, atlassian, users=None, tenants=None, grant_ttl=300,
-                 name="forwarder", **conf):
+                 name="forwarder", reuse=False, **conf):
         import requests
         self.atl = atlassian
         self.users = users if users is not None else USERS
         self.broker = FakeBroker(tenants if tenants is not None else
                                  atlassian_tenants(atlassian), self.users,
-                                 grant_ttl=grant_ttl).start()
+                                 grant_ttl=grant_ttl, reuse=reuse).start()
         self.fwd = FwdKit(self.broker, name=name, **conf).start()
         self.url = self.fwd.url
         self.http = requests.Session()
