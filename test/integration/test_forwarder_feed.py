@@ -283,7 +283,8 @@ def test_tool_calls_are_audited_in_batches(env):
 
 
 def test_audit_broker_down_never_blocks_a_call(atlassian, fresh_atlassian):
-    env = FwdEnv(atlassian, users=copy.deepcopy(USERS), name="forwarder-audit",
+    # Calls as fast as the test can make them: rate limits are not tested here.
+    env = FwdEnv(atlassian, users=copy.deepcopy(USERS), name="forwarder-audit", user_rate=0, tenant_rate=0,
                  audit_queue_max=100)
     try:
         env.broker.fault("/v1/audit", 503, count=10**6)
