@@ -180,6 +180,19 @@ store_conn_alive(PGconn *pg)
 	return PQstatus(pg) == CONNECTION_OK;
 }
 
+/* A hung query must give its pool connection back: every statement the
+ * daemon runs is short, so one that runs for STORE_STATEMENT_TIMEOUT is
+ * cancelled by the server. (Migrations use their own connection.) */
+static int
+store_limit_statements(PGconn *pg, struct err *e)
+{
+	PGresult	*r = PQexec(pg, "SET statement_timeout = " STORE_STATEMENT_TIMEOUT);
+	int		 ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	PQclear(r);
+	return ok ? 0 : err_set(e, 503, "db_unavailable", "cannot set the statement timeout");
+}
+
 /* Make c usable: check it is alive, or reopen it within the backoff. */
 static int
 store_conn_ensure(struct store *s, struct store_conn *c, struct err *e)
@@ -207,6 +220,10 @@ store_conn_ensure(struct store *s, struct store_conn *c, struct err *e)
 	err_clear(&ce);
 	was_down = c->backoff_ms > 0;
 	pg = store_connect(secret_bytes(s->conninfo), s->password, &ce);
+	if (pg != NULL && store_limit_statements(pg, &ce) == -1) {
+		PQfinish(pg);
+		pg = NULL;
+	}
 	if (pg != NULL && store_prepare(pg, s->password, &ce) == -1) {
 		PQfinish(pg);
 		pg = NULL;
@@ -234,10 +251,11 @@ store_conn_ensure(struct store *s, struct store_conn *c, struct err *e)
  * keeps a connection still in its reconnect backoff after a server restart
  * from failing calls that a healthy sibling can serve. */
 static struct store_conn *
-store_borrow(struct store *s)
+store_borrow(struct store *s, struct err *e)
 {
 	unsigned		 start = atomic_fetch_add(&s->rr, 1);
 	struct store_conn	*c;
+	struct timespec		 until;
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < s->n; i++) {
@@ -249,8 +267,27 @@ store_borrow(struct store *s)
 			pthread_mutex_unlock(&c->mu);
 		}
 	}
+	/*
+	 * All busy. A slow database must not take every request thread with
+	 * it (those answered from caches would queue behind): only as many
+	 * threads as connections may wait, and not for long.
+	 */
+	if (atomic_fetch_add(&s->waiting, 1) >= (unsigned)s->n) {
+		atomic_fetch_sub(&s->waiting, 1);
+		err_set(e, 503, "db_busy", "the database is busy; retry shortly");
+		e->retry_after = 1;
+		return NULL;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STORE_BORROW_WAIT_S;
 	c = &s->conns[start % (unsigned)s->n];
-	pthread_mutex_lock(&c->mu);
+	if (pthread_mutex_timedlock(&c->mu, &until) != 0) {
+		atomic_fetch_sub(&s->waiting, 1);
+		err_set(e, 503, "db_busy", "the database is busy; retry shortly");
+		e->retry_after = 1;
+		return NULL;
+	}
+	atomic_fetch_sub(&s->waiting, 1);
 	return c;
 }
 
@@ -259,11 +296,13 @@ store_exec(struct store *s, enum store_stmt q, const char *const *params,
     PGresult **res, struct err *e)
 {
 	const struct store_stmt_def	*d = &store_stmts[q];
-	struct store_conn		*c = store_borrow(s);
+	struct store_conn		*c;
 	char				 msg[200];
 	int				 rc = -1;
 
 	*res = NULL;
+	if ((c = store_borrow(s, e)) == NULL)
+		return -1;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		PGresult	*r;
 		const char	*state;
@@ -280,6 +319,14 @@ store_exec(struct store *s, enum store_stmt q, const char *const *params,
 			break;
 		}
 		state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		if (state != NULL && strcmp(state, "57014") == 0) {
+			/* statement_timeout: the database is too slow right now. */
+			err_set(e, 503, "db_timeout", "%s: the database did not answer within "
+			    "%s", d->name, STORE_STATEMENT_TIMEOUT);
+			e->retry_after = 1;
+			PQclear(r);
+			break;
+		}
 		if (PQstatus(c->pg) == CONNECTION_OK &&
 		    (state == NULL || strcmp(state, "26000") != 0)) {
 			/* The query failed; the connection is fine. */

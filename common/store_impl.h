@@ -57,9 +57,14 @@ struct store {
 	int			 n;
 	struct store_conn	*conns;
 	atomic_uint		 rr;		/* round-robin start for borrowing */
+	atomic_uint		 waiting;	/* threads waiting for a busy connection */
 	pthread_mutex_t		 listen_mu;
 	struct store_listener	*listener;
 };
+
+/* Server-side cap on one statement, and on a wait for a busy connection. */
+#define STORE_STATEMENT_TIMEOUT	"'5s'"
+#define STORE_BORROW_WAIT_S	2
 
 /* Run a prepared statement on a borrowed connection: 0 and *res (PQclear
  * it) on success; -1 with 503 db_unavailable or 500 db_error. */
