@@ -68,6 +68,7 @@ struct broker_cfg {
 	char	**callers_allowed;
 	char	*callers_audience;
 	char	*admin_token_file;
+	char	**oidc_resources;
 };
 
 extern const struct conf_entry broker_conf_table[];
