@@ -362,3 +362,125 @@ def test_sdk_with_an_operator_registered_client_and_no_dcr(fwd, stack,
     assert names_ == EXPECTED["alice@example.com"]
     assert stack.oidc.issued[-1] == ("tenantgate-claude", "alice@example.com",
                                      resource)
+
+
+# ---- the demo authorization server's own rules ----------------------------------------
+
+def pkce():
+    import base64
+    import hashlib
+    import secrets
+    v = secrets.token_urlsafe(48)
+    c = base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest())
+    return v, c.rstrip(b"=").decode()
+
+
+def authorize(oidc, client_id, challenge, method="S256", redirect=REDIRECT,
+              login="bob@example.com", resource=None):
+    q = {"response_type": "code", "client_id": client_id,
+         "redirect_uri": redirect, "code_challenge": challenge,
+         "code_challenge_method": method, "state": "s1",
+         "scope": "openid email"}
+    if login:
+        q["login_hint"] = login
+    if resource:
+        q["resource"] = resource
+    return requests.get(oidc.issuer + "/authorize", params=q, timeout=10,
+                        allow_redirects=False)
+
+
+def code_of(r):
+    assert r.status_code == 302, r.text
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["Location"]).query))
+    assert q["state"] == "s1"
+    return q
+
+
+@pytest.fixture
+def client_id(stack):
+    r = requests.post(stack.oidc.issuer + "/register", timeout=10, json={
+        "client_name": "t", "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"]})
+    assert r.status_code == 201, r.text
+    return r.json()["client_id"]
+
+
+def token(oidc, **form):
+    return requests.post(oidc.issuer + "/token", data=form, timeout=10)
+
+
+def test_as_code_pkce_refresh_and_audience(stack, fwd, client_id, resource):
+    oidc = stack.oidc
+    v, c = pkce()
+    q = code_of(authorize(oidc, client_id, c, resource=resource))
+    assert q["iss"] == oidc.issuer                      # RFC 9207
+    base = {"grant_type": "authorization_code", "code": q["code"],
+            "client_id": client_id, "redirect_uri": REDIRECT}
+    r = token(oidc, **base, code_verifier="x" * 43)     # wrong verifier
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    # the failed try used the code up: single use
+    assert token(oidc, **base, code_verifier=v).json()["error"] == "invalid_grant"
+    q = code_of(authorize(oidc, client_id, c, resource=resource))
+    r = token(oidc, **{**base, "code": q["code"]}, code_verifier=v)
+    assert r.status_code == 200, r.text
+    assert r.headers["Cache-Control"] == "no-store"
+    t = r.json()
+    assert t["token_type"] == "Bearer" and t["scope"] == "openid email"
+    assert names(tools_list(fwd.url, t["access_token"])) == EXPECTED["bob@example.com"]
+    r = token(oidc, grant_type="refresh_token", refresh_token=t["refresh_token"],
+              client_id=client_id)
+    assert r.status_code == 200, r.text
+    t2 = r.json()
+    assert names(tools_list(fwd.url, t2["access_token"])) == EXPECTED["bob@example.com"]
+    # refresh tokens rotate: the old one is spent
+    r = token(oidc, grant_type="refresh_token", refresh_token=t["refresh_token"],
+              client_id=client_id)
+    assert r.json()["error"] == "invalid_grant"
+
+
+def test_as_refuses_plain_pkce_missing_pkce_and_bad_resource(stack, client_id):
+    oidc = stack.oidc
+    _, c = pkce()
+    q = code_of(authorize(oidc, client_id, c, method="plain"))
+    assert q["error"] == "invalid_request" and "S256" in q["error_description"]
+    q = code_of(authorize(oidc, client_id, ""))
+    assert q["error"] == "invalid_request"
+    q = code_of(authorize(oidc, client_id, c, resource="http://x/mcp#frag"))
+    assert q["error"] == "invalid_target"
+
+
+def test_as_never_redirects_to_an_unregistered_uri(stack, client_id):
+    _, c = pkce()
+    r = authorize(stack.oidc, client_id, c, redirect="https://evil.example/cb")
+    assert r.status_code == 400 and "Location" not in r.headers
+    r = authorize(stack.oidc, "no-such-client", c)
+    assert r.status_code == 400 and "Location" not in r.headers
+
+
+def test_as_login_page_lists_users_without_a_login_hint(stack, client_id):
+    _, c = pkce()
+    old = stack.oidc.users
+    stack.oidc.users = ["alice@example.com", "bob@example.com"]
+    try:
+        r = authorize(stack.oidc, client_id, c, login=None)
+        assert r.status_code == 200
+        assert "login_hint=alice%40example.com" in r.text
+        assert "login_hint=bob%40example.com" in r.text
+        q = code_of(authorize(stack.oidc, client_id, c, login="mallory@example.com"))
+        assert q["error"] == "access_denied"
+    finally:
+        stack.oidc.users = old
+
+
+def test_as_registration_validates_metadata(stack):
+    def reg(body):
+        return requests.post(stack.oidc.issuer + "/register", json=body, timeout=10)
+    assert reg({"redirect_uris": []}).json()["error"] == "invalid_redirect_uri"
+    assert reg({"redirect_uris": ["http://evil.example/cb"]}).json()["error"] == \
+        "invalid_redirect_uri"
+    assert reg({"redirect_uris": [REDIRECT], "token_endpoint_auth_method":
+                "private_key_jwt"}).json()["error"] == "invalid_client_metadata"
+    r = reg({"redirect_uris": ["https://claude.ai/api/mcp/auth_callback"],
+             "token_endpoint_auth_method": "client_secret_post"})
+    assert r.status_code == 201 and r.json()["client_secret"]
