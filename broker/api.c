@@ -84,12 +84,32 @@ api_caller(struct broker *b, struct httpd_req *r, char *who, struct err *e)
 	return -1;
 }
 
+/*
+ * A forwarder names the protected resource it is (its RFC 9728 resource);
+ * only one the operator listed in oidc_resources may widen the accepted
+ * token audience, so a caller cannot make the broker accept tokens minted
+ * for some other application.
+ */
 static int
-api_identity(struct broker *b, const char *assertion, struct identity *id, struct err *e)
+api_resource_ok(struct broker *b, const char *resource, struct err *e)
+{
+	for (size_t i = 0; resource != NULL && b->cfg.oidc_resources != NULL &&
+	    b->cfg.oidc_resources[i] != NULL; i++)
+		if (strcmp(b->cfg.oidc_resources[i], resource) == 0)
+			return 0;
+	if (resource == NULL)
+		return 0;
+	return err_set(e, 400, "unknown_resource", "resource %.200s is not listed in the "
+	    "broker's oidc_resources", resource);
+}
+
+static int
+api_identity(struct broker *b, const char *assertion, const char *resource,
+    struct identity *id, struct err *e)
 {
 	if (assertion == NULL || assertion[0] == '\0')
 		return err_set(e, 401, "no_assertion", "the user's identity token is missing");
-	if (identity_verify(b->idv, assertion, id, e) == 0) {
+	if (identity_verify_resource(b->idv, assertion, resource, id, e) == 0) {
 		log_ctx_set("user=%s", id->email);
 		return 0;
 	}
@@ -175,7 +195,7 @@ api_grants(struct httpd_req *r, void *arg)
 	size_t			 n = 0, len, ndirect = 0;
 	unsigned long		 rgen;
 	int			 stale;
-	const char		*body = httpd_body(r, &len), *assertion = NULL;
+	const char		*body = httpd_body(r, &len), *assertion = NULL, *resource = NULL;
 	json_t			*req = NULL, *wanted, *tools, *grants, *denied, *g;
 	char			 caller[CALLER_MAX];
 
@@ -186,7 +206,9 @@ api_grants(struct httpd_req *r, void *arg)
 	    jsonx_get_str(req, "assertion", 1, &assertion, &e) == -1 ||
 	    api_check_tenants_field(wanted = json_object_get(req, "tenants"), &e) == -1 ||
 	    api_check_tools_field(tools = json_object_get(req, "tools"), &e) == -1 ||
-	    api_identity(b, assertion, &id, &e) == -1) {
+	    jsonx_get_str(req, "resource", 0, &resource, &e) == -1 ||
+	    api_resource_ok(b, resource, &e) == -1 ||
+	    api_identity(b, assertion, resource, &id, &e) == -1) {
 		api_reply_err(r, &e);
 		goto out;
 	}
@@ -481,7 +503,7 @@ api_me_tenants(struct httpd_req *r, void *arg)
 
 	memset(&id, 0, sizeof id);
 	err_clear(&e);
-	if (api_identity(b, callers_bearer(httpd_header(r, "Authorization")), &id, &e) == -1 ||
+	if (api_identity(b, callers_bearer(httpd_header(r, "Authorization")), NULL, &id, &e) == -1 ||
 	    api_lookup_members(b, &id, &ms, &n, &e) == -1) {
 		api_reply_err(r, &e);
 		goto out;

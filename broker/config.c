@@ -132,5 +132,7 @@ const struct conf_entry broker_conf_table[] = {
 	  "Audience a forwarder's service-account token must be issued for (a projected token); empty = any" },
 	{ "admin_token_file", CONF_PATH, O(admin_token_file), 0, NULL, 0, 0, NULL,
 	  "File with the token /v1/revoke requires in X-Tenantgate-Admin; unset disables /v1/revoke" },
+	{ "oidc_resources", CONF_LIST, O(oidc_resources), 0, NULL, 0, 0, NULL,
+	  "Forwarders' public MCP URLs (their resource_url) accepted as the aud of OIDC tokens when that forwarder names itself (RFC 8707); a forwarder naming any other is refused" },
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL },
 };

@@ -75,6 +75,7 @@ struct broker_cfg {
 	char	*callers_audience;
 	int	 callers_review_rate;
 	char	*admin_token_file;
+	char	**oidc_resources;
 };
 
 extern const struct conf_entry broker_conf_table[];

@@ -411,11 +411,11 @@ identity_owui(struct idv *v, const char *token, struct identity *id, struct err 
 }
 
 static int
-identity_oidc(struct idv *v, enum jwt_alg_pin alg, const char *token, struct identity *id,
-    struct err *e)
+identity_oidc(struct idv *v, enum jwt_alg_pin alg, const char *token, const char *audience,
+    struct identity *id, struct err *e)
 {
 	struct jwt_verify_opts	 o = {
-		.issuer = v->issuer, .audience = v->audience, .skew_s = v->skew_s,
+		.issuer = v->issuer, .audience = audience, .skew_s = v->skew_s,
 		.now = identity_now(v), .max_token_len = v->max_len,
 	};
 	struct keyset		*ks, *again;
@@ -467,7 +467,7 @@ identity_verify(struct idv *v, const char *token, struct identity *id, struct er
 	if (alg == JWT_ALG_HS256)
 		rc = identity_owui(v, token, id, e);
 	else
-		rc = identity_oidc(v, alg, token, id, e);
+		rc = identity_oidc(v, alg, token, v->audience, id, e);
 	if (rc == -1)
 		identity_clear(id);
 	return rc;
@@ -621,4 +621,39 @@ identity_set_jwks(struct idv *v, const char *json, size_t len, struct err *e)
 	if (jwks_parse(json, len, &keys, &n, e) == -1)
 		return -1;
 	return keyset_install(v, keys, n, e);
+}
+
+/*
+ * RFC 8707: a token an MCP client got for one protected resource (aud = that
+ * forwarder's public URL) is good there and nowhere else. The resource was
+ * checked against oidc_resources by the caller; oidc_audience stays valid
+ * too (Open WebUI's system_oauth tokens, IdPs without resource indicators).
+ * Every other check is identity_oidc()'s, so the two paths cannot drift.
+ */
+int
+identity_verify_resource(struct idv *v, const char *token, const char *resource,
+    struct identity *id, struct err *e)
+{
+	enum jwt_alg_pin	alg;
+	struct err		local;
+	char			algname[16], kid[JWT_KID_MAX];
+
+	if (resource == NULL || *resource == '\0')
+		return identity_verify(v, token, id, e);
+	if (e == NULL)
+		e = &local;
+	if (identity_verify(v, token, id, e) == 0)
+		return 0;
+	if (strcmp(e->code, "bad_audience") != 0 ||
+	    jwt_peek_header(token, algname, sizeof algname, kid, sizeof kid, e) == -1 ||
+	    jwt_alg_parse(algname, &alg) == -1 || alg == JWT_ALG_HS256)
+		return -1;
+	err_clear(e);
+	if (identity_oidc(v, alg, token, resource, id, e) == 0)
+		return 0;
+	identity_clear(id);
+	if (strcmp(e->code, "bad_audience") == 0)
+		err_set(e, 401, "bad_audience", "the token is meant neither for this resource "
+		    "(%.200s) nor for %.200s", resource, v->audience);
+	return -1;
 }

@@ -68,6 +68,12 @@ void	 identity_free(struct idv *);
  */
 int	 identity_verify(struct idv *, const char *token, struct identity *, struct err *);
 void	 identity_clear(struct identity *);
+/* identity_verify(), except that an OIDC token whose aud is `resource` (the
+ * forwarder's RFC 9728 resource, RFC 8707) is accepted as well as one for
+ * oidc_audience; a token for any other audience is 401 "bad_audience".
+ * resource NULL = identity_verify(). */
+int	 identity_verify_resource(struct idv *, const char *token, const char *resource,
+	    struct identity *, struct err *);
 
 /* Seconds since the IdP's key set was fetched; -1 when none is held (OIDC
  * off, or not fetched yet). For /readyz and metrics. */

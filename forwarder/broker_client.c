@@ -236,10 +236,21 @@ broker_client_grants(struct broker_client *b, const struct fwdconf *c, const cha
 
 	if (body == NULL)
 		return err_set(e, 401, "bad_token", "the user token is not valid UTF-8 text");
+	/* RFC 8707: which protected resource we are, so the broker accepts
+	 * tokens minted for us (and not those for another resource). */
+	if (c->resource_url != NULL)
+		json_object_set_new(body, "resource", json_string(c->resource_url));
 	rc = broker_client_post(b, c, "/v1/grants", body, "grants", out, e);
 	json_decref(body);
 	if (rc == 0 && *out == NULL)
 		return 0;
+	if (rc == -1 && strcmp(e->code, "unknown_resource") == 0) {
+		/* The operator's mistake, not the user's: not a 401. */
+		log_warnx("the broker does not list resource_url %s in oidc_resources",
+		    c->resource_url);
+		return err_set(e, 502, "broker_refused", "the broker does not accept this "
+		    "forwarder's resource_url (add it to the broker's oidc_resources)");
+	}
 	if (rc == -1 && (e->status == 400 || e->status == 403)) {
 		/* The assertion itself was refused (oversize, unparsable). */
 		e->status = 401;

@@ -24,6 +24,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "mcp.h"
+#include "oauth_meta.h"
 #include "metrics.h"
 #include "openapi.h"
 #include "toolres.h"
@@ -80,16 +81,16 @@ front_fail(struct httpd_req *r, int jsonrpc, const struct err *e)
 }
 
 void
-front_unauthorized(struct httpd_req *r, const char *realm, int jsonrpc, const struct err *e)
+front_unauthorized(struct httpd_req *r, const struct fwdconf *c, int jsonrpc,
+    const struct err *e)
 {
 	struct err	def;
-	char		hdr[512];
+	char		hdr[1536];
 
 	if (e != NULL && err_isset(e))
-		snprintf(hdr, sizeof hdr, "Bearer realm=\"%s\", error=\"invalid_token\", "
-		    "error_description=\"%.*s\"", realm, 200, e->code);
+		oauth_meta_challenge(c, e->code, hdr, sizeof hdr);
 	else {
-		snprintf(hdr, sizeof hdr, "Bearer realm=\"%s\"", realm);
+		oauth_meta_challenge(c, NULL, hdr, sizeof hdr);
 		err_set(&def, 401, "unauthenticated", "send the user's token as "
 		    "Authorization: Bearer <token> or X-OpenWebUI-User-Jwt");
 		e = &def;
@@ -130,7 +131,7 @@ front_begin(struct httpd_req *r, struct fwd *f, struct fwdreq *fr, int jsonrpc)
 	}
 	if ((fr->assertion = front_assertion(r)) == NULL) {
 		metric_inc(&f->metrics[FM_AUTH_REFUSED]);
-		front_unauthorized(r, fr->conf->realm, jsonrpc, NULL);
+		front_unauthorized(r, fr->conf, jsonrpc, NULL);
 		fwdreq_done(fr);
 		return -1;
 	}
@@ -138,7 +139,7 @@ front_begin(struct httpd_req *r, struct fwd *f, struct fwdreq *fr, int jsonrpc)
 		err_set(&e, 401, "token_too_large", "the user token is larger than %d bytes",
 		    FRONT_ASSERTION_MAX);
 		metric_inc(&f->metrics[FM_AUTH_REFUSED]);
-		front_unauthorized(r, fr->conf->realm, jsonrpc, &e);
+		front_unauthorized(r, fr->conf, jsonrpc, &e);
 		fwdreq_done(fr);
 		return -1;
 	}
@@ -146,7 +147,7 @@ front_begin(struct httpd_req *r, struct fwd *f, struct fwdreq *fr, int jsonrpc)
 		if (e.status == 401) {
 			metric_inc(&f->metrics[FM_AUTH_REFUSED]);
 			log_info("identity refused by the broker: %s", e.code);
-			front_unauthorized(r, fr->conf->realm, jsonrpc, &e);
+			front_unauthorized(r, fr->conf, jsonrpc, &e);
 		} else
 			front_fail(r, jsonrpc, &e);
 		fwdreq_done(fr);
@@ -441,6 +442,7 @@ const struct httpd_route front_routes[] = {
 	{ "GET", "/healthz", front_health, 1 },
 	{ "GET", "/readyz", front_readyz, 0 },
 	{ "GET", "/metrics", front_metrics, 0 },
+	{ "GET", OAUTH_META_WELL_KNOWN "*", oauth_meta_h_document, 1 },
 	{ "POST", "/mcp", front_mcp, 0 },
 	{ NULL, "/mcp", front_mcp_other, 1 },
 	{ "GET", "/openapi.json", openapi_h_document, 0 },

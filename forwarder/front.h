@@ -10,6 +10,7 @@
 
 struct err;
 struct fwd;
+struct fwdconf;
 struct fwdreq;
 
 #define FRONT_ASSERTION_MAX	16384
@@ -34,8 +35,9 @@ extern const struct httpd_route front_routes[];
 int	front_begin(struct httpd_req *, struct fwd *, struct fwdreq *, int jsonrpc);
 /* Reply with an error: our API shape, or JSON-RPC with data {status,code}. */
 void	front_fail(struct httpd_req *, int jsonrpc, const struct err *);
-/* 401 with WWW-Authenticate (the error's code and message in the body). */
-void	front_unauthorized(struct httpd_req *, const char *realm, int jsonrpc,
+/* 401 with WWW-Authenticate (RFC 9728 resource_metadata and scope when
+ * resource_url is set; the error's code and message in the body). */
+void	front_unauthorized(struct httpd_req *, const struct fwdconf *, int jsonrpc,
 	    const struct err *);
 /* Record the request's latency. */
 void	front_observe(struct httpd_req *, struct fwd *);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fwdconf.h"
+#include "oauth_meta.h"
 
 #define O(f)	offsetof(struct fwdconf, f)
 #define NR	CONF_NO_RELOAD
@@ -100,6 +101,13 @@ const struct conf_entry fwdconf_table[] = {
 	  "Calls per second one user may make to one tenant (0 = unlimited)" },
 	{ "user_burst", CONF_INT, O(user_burst), 0, "20", 1, 1000000, NULL,
 	  "Calls one user may make at once to one tenant above user_rate before 429" },
+
+	{ "resource_url", CONF_STR, O(resource_url), 0, NULL, 0, 0, NULL,
+	  "Public URL of /mcp as MCP clients reach it, e.g. https://tools.example.com/mcp: the RFC 9728 resource (and RFC 8707 token audience, listed in the broker's oidc_resources); unset = no OAuth metadata" },
+	{ "authorization_servers", CONF_LIST, O(authorization_servers), 0, NULL, 0, 0, NULL,
+	  "Issuer URL(s) of the IdP that MCP clients get user tokens from (RFC 9728 authorization_servers); required with resource_url" },
+	{ "scopes_supported", CONF_LIST, O(scopes_supported), 0, "openid,email", 0, 0, NULL,
+	  "Scopes a client should ask the IdP for (the token must carry the user's email); named in metadata and in the 401 challenge" },
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -123,6 +131,8 @@ fwdconf_check(const struct fwdconf *c, char **causes)
 		    "only answers callers that identify themselves";
 	else if (c->listen == NULL || c->listen[0] == NULL)
 		msg = "listen must name at least one address";
+	else
+		msg = oauth_meta_check(c);
 	if (msg == NULL)
 		return 0;
 	if (causes != NULL)

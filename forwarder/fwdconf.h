@@ -58,6 +58,10 @@ struct fwdconf {
 	int	  tenant_burst;
 	int	  user_rate;
 	int	  user_burst;
+
+	char	 *resource_url;
+	char	**authorization_servers;
+	char	**scopes_supported;
 };
 
 extern const struct conf_entry fwdconf_table[];

@@ -8,7 +8,10 @@
 Starts PostgreSQL, OpenBao (dev) with Kubernetes auth against a TokenReview
 stand-in, an OIDC issuer stand-in, a fake Atlassian Cloud with seeded issues,
 the broker (logged in to OpenBao through Kubernetes auth, signing key from
-Vault) and the forwarder. State lives in .demo/: env (KEY=value lines),
+Vault) and the forwarder. The OIDC stand-in is a full OAuth authorization
+server (dynamic registration, code + PKCE, auto-approving login for the demo
+users), and the forwarder names it in its RFC 9728 metadata, so MCP clients
+that do OAuth (Claude Code, the SDKs) can connect with only the MCP URL. State lives in .demo/: env (KEY=value lines),
 tokens/<email> (bearer tokens valid 12 hours), logs/ (every process's log).
 """
 
@@ -26,7 +29,7 @@ DEMO = pathlib.Path(os.environ.get("TG_DEMO_DIR", REPO / ".demo"))
 sys.path.insert(0, str(REPO / "test"))
 os.environ.setdefault("TG_BIN_DIR", str(REPO / "build" / "rel" / "bin"))
 
-from harness import Stack, runtime  # noqa: E402
+from harness import OidcIssuer, Stack, free_port, runtime  # noqa: E402
 from harness.product import DEMO_USERS, Tenantgate  # noqa: E402
 
 TOKEN_TTL = 12 * 3600
@@ -92,6 +95,7 @@ tenantgate demo is up (state in .demo/, logs in .demo/logs/).
   Broker           {env['BROKER_URL']}
   OpenBao          {env['VAULT_ADDR']}   (root token in .demo/env)
   PostgreSQL       {env['DATABASE_URL']}
+  OAuth IdP        {env['OIDC_ISSUER']}   (auto-approving login for the users below)
 
 Users (bearer tokens in {t}/<email>):
   alice@example.com  google (editor)
@@ -120,7 +124,8 @@ def run(ready_file=None):
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    s = Stack()
+    # The demo IdP's auto-approving login offers exactly the demo users.
+    s = Stack(oidc=OidcIssuer(users=sorted(DEMO_USERS)))
     try:
         print("demo: starting PostgreSQL, OpenBao and the stand-ins...", flush=True)
         s.start()
@@ -129,10 +134,15 @@ def run(ready_file=None):
         tg.seed_demo()
         tg.store_signing_key_in_vault()
         print("demo: starting the broker and the forwarder...", flush=True)
-        broker = tg.start_broker(signing_key_source="vault")
+        # OAuth (issue 15): the forwarder publishes RFC 9728 metadata naming
+        # the demo IdP, and the broker accepts tokens minted for its URL.
+        fwd_port = free_port()
+        resource = f"http://127.0.0.1:{fwd_port}/mcp"
+        broker = tg.start_broker(signing_key_source="vault", oidc_resources=resource)
         fwd = None
         if (pathlib.Path(os.environ["TG_BIN_DIR"]) / "tenantgate-forwarder").exists():
-            fwd = tg.start_forwarder(broker)
+            fwd = tg.start_forwarder(broker, port=fwd_port, resource_url=resource,
+                                     authorization_servers=s.oidc.issuer)
         # The harness chains its own cleanup onto SIGTERM; ours must run
         # instead, so the logs are copied out before the dirs go away.
         signal.signal(signal.SIGINT, on_signal)

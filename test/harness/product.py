@@ -241,8 +241,9 @@ class Tenantgate:
         cfg.update(overrides)
         return "".join(f"{k} = {v}\n" for k, v in cfg.items() if v is not None)
 
-    def start_forwarder(self, broker, name="forwarder", **overrides):
-        port = free_port()
+    def start_forwarder(self, broker, name="forwarder", port=None, **overrides):
+        """port: pick one first when the config must name it (resource_url)."""
+        port = port or free_port()
         conf = self._write(f"{name}.conf",
                            self.forwarder_config(port, broker, **overrides))
         p = Proc(name, [binary("tenantgate-forwarder"), "-c", conf],
