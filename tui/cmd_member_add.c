@@ -34,7 +34,7 @@ cmd_member_add_exec(struct admin *a, struct cmd_args *args, struct err *e)
 const struct cmd_entry cmd_member_add_entry = {
 	"member add", NULL, "USER TENANT",
 	"Give a user a role in a tenant, or change their role",
-	"Brokers learn of the change at once (NOTIFY) and mint grants with the new "
-	"role from then on.",
+	"Every broker and forwarder learns of the change within a second (the change "
+	"feed): the user's next call uses the new role.",
 	cmd_member_add_opts, 2, 2, 0, cmd_member_add_exec,
 };

@@ -22,7 +22,8 @@ cmd_member_remove_exec(struct admin *a, struct cmd_args *args, struct err *e)
 const struct cmd_entry cmd_member_remove_entry = {
 	"member remove", NULL, "USER TENANT",
 	"Remove a user from a tenant (asks first)",
-	"Grants already minted stop working at their next redeem: the broker "
-	"checks membership again. Use `grant revoke --user` to cut them at once.",
+	"Every forwarder drops the user's cached grants and credentials for that tenant "
+	"within a second (the change feed); the next call is refused. `grant revoke "
+	"--user` also refuses the user's existing tokens.",
 	NULL, 2, 2, CMD_F_CONFIRM, cmd_member_remove_exec,
 };

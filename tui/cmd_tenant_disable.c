@@ -1,4 +1,4 @@
-/* tenant disable: stop every grant for a tenant (brokers refuse it at once). */
+/* tenant disable: stop every grant for a tenant (every forwarder within a second). */
 #include "admin.h"
 #include "cmd.h"
 #include "err.h"
