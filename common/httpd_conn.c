@@ -11,6 +11,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -548,9 +551,14 @@ httpd_conn_setup(struct httpd_conn *c)
 	}
 	evhttp_connection_set_closecb(c->evcon, httpd_conn_closed, c);
 	evhttp_connection_get_peer(c->evcon, &addr, &port);
-	if (addr != NULL && addr[0] != '\0')
+	if (addr != NULL && addr[0] != '\0') {
+		int one = 1;
+
 		snprintf(c->peer, sizeof c->peer, "%s:%u", addr, port);
-	else
+		/* A reply larger than one write (a 90 KB tools/list) must not
+		 * wait 40 ms for the client's delayed ACK (Nagle). */
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	} else
 		snprintf(c->peer, sizeof c->peer, "unix");
 	if ((size_t)c->fd >= cs->nbyfd) {
 		size_t			 n = cs->nbyfd == 0 ? 256 : cs->nbyfd;
