@@ -250,12 +250,13 @@ store_conn_ensure(struct store *s, struct store_conn *c, struct err *e)
  * reconnects), else wait for the next in turn. Preferring connected ones
  * keeps a connection still in its reconnect backoff after a server restart
  * from failing calls that a healthy sibling can serve. */
+/* One pass over the pool: a free connected connection first, then any
+ * free one (it reconnects). NULL when all are in use. */
 static struct store_conn *
-store_borrow(struct store *s, struct err *e)
+store_try_borrow(struct store *s)
 {
 	unsigned		 start = atomic_fetch_add(&s->rr, 1);
 	struct store_conn	*c;
-	struct timespec		 until;
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < s->n; i++) {
@@ -267,28 +268,55 @@ store_borrow(struct store *s, struct err *e)
 			pthread_mutex_unlock(&c->mu);
 		}
 	}
+	return NULL;
+}
+
+static struct store_conn *
+store_borrow(struct store *s, struct err *e)
+{
+	struct store_conn	*c;
+	struct timespec		 until;
+
+	if ((c = store_try_borrow(s)) != NULL)
+		return c;
 	/*
 	 * All busy. A slow database must not take every request thread with
 	 * it (those answered from caches would queue behind): only as many
-	 * threads as connections may wait, and not for long.
+	 * threads as connections may wait, and not for long. Every return
+	 * wakes the waiters, so each gets a fair try at the freed one.
 	 */
-	if (atomic_fetch_add(&s->waiting, 1) >= (unsigned)s->n) {
-		atomic_fetch_sub(&s->waiting, 1);
-		err_set(e, 503, "db_busy", "the database is busy; retry shortly");
-		e->retry_after = 1;
-		return NULL;
-	}
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += STORE_BORROW_WAIT_S;
-	c = &s->conns[start % (unsigned)s->n];
-	if (pthread_mutex_timedlock(&c->mu, &until) != 0) {
-		atomic_fetch_sub(&s->waiting, 1);
+	pthread_mutex_lock(&s->pool_mu);
+	if (s->waiting >= s->n) {
+		pthread_mutex_unlock(&s->pool_mu);
 		err_set(e, 503, "db_busy", "the database is busy; retry shortly");
 		e->retry_after = 1;
 		return NULL;
 	}
-	atomic_fetch_sub(&s->waiting, 1);
+	s->waiting++;
+	while ((c = store_try_borrow(s)) == NULL &&
+	    pthread_cond_timedwait(&s->pool_cv, &s->pool_mu, &until) == 0)
+		;
+	if (c == NULL)
+		c = store_try_borrow(s);	/* timed out: a last look */
+	s->waiting--;
+	pthread_mutex_unlock(&s->pool_mu);
+	if (c == NULL) {
+		err_set(e, 503, "db_busy", "the database is busy; retry shortly");
+		e->retry_after = 1;
+	}
 	return c;
+}
+
+static void
+store_return(struct store *s, struct store_conn *c)
+{
+	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_lock(&s->pool_mu);
+	if (s->waiting > 0)
+		pthread_cond_broadcast(&s->pool_cv);
+	pthread_mutex_unlock(&s->pool_mu);
 }
 
 int
@@ -360,7 +388,7 @@ store_exec(struct store *s, enum store_stmt q, const char *const *params,
 			break;
 		}
 	}
-	pthread_mutex_unlock(&c->mu);
+	store_return(s, c);
 	return rc;
 }
 
@@ -411,6 +439,8 @@ store_open(const char *conninfo, int pool_size, struct err *e)
 		s->conns[i].id = i;
 	}
 	pthread_mutex_init(&s->listen_mu, NULL);
+	pthread_mutex_init(&s->pool_mu, NULL);
+	pthread_cond_init(&s->pool_cv, NULL);
 	atomic_init(&s->rr, 0);
 	return s;
 }
@@ -429,6 +459,8 @@ store_close(struct store *s)
 		pthread_mutex_destroy(&s->conns[i].mu);
 	}
 	pthread_mutex_destroy(&s->listen_mu);
+	pthread_mutex_destroy(&s->pool_mu);
+	pthread_cond_destroy(&s->pool_cv);
 	free(s->conns);
 	secret_free(s->conninfo);
 	secret_free(s->password);

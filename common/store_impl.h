@@ -57,7 +57,9 @@ struct store {
 	int			 n;
 	struct store_conn	*conns;
 	atomic_uint		 rr;		/* round-robin start for borrowing */
-	atomic_uint		 waiting;	/* threads waiting for a busy connection */
+	pthread_mutex_t		 pool_mu;	/* guards waiting; pool_cv */
+	pthread_cond_t		 pool_cv;	/* a connection was returned */
+	int			 waiting;	/* threads waiting for a connection */
 	pthread_mutex_t		 listen_mu;
 	struct store_listener	*listener;
 };
