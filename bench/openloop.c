@@ -13,7 +13,8 @@
  *   tg-openloop --selftest
  *
  * request.raw holds the whole request as sent (request line, headers,
- * Content-Length, body). Every loop is bounded: at most MAX (default
+ * Content-Length, body); several requests separated by NUL bytes are sent
+ * in turn (one per user, say). Every loop is bounded: at most MAX (default
  * RATE * SECONDS) requests, no new request after SECONDS, and the run ends
  * at SECONDS + TIMEOUT_S + 2 whatever is outstanding (counted as timeouts).
  * The result is one JSON object on stdout: counts, errors by kind,
@@ -114,6 +115,7 @@ struct ol_conn {
 	int fd;
 	enum ol_state state;
 	size_t woff;              /* bytes of the request written */
+	size_t which;             /* index into ol.req */
 	char *rbuf;
 	size_t rlen, rcap;
 	int64_t due_ns;           /* intended send time of its request */
@@ -127,8 +129,10 @@ struct ol_window {
 
 static struct {
 	struct sockaddr_in addr;
-	char *req;
-	size_t reqlen;
+	char *file;               /* the request file, NUL-separated requests */
+	char **req;               /* request i is req[i % nreq] */
+	size_t *reqlen;
+	size_t nreq;
 	double rate;
 	double duration;
 	uint64_t max_req;
@@ -362,8 +366,10 @@ static void ol_on_read(struct ol_conn *c)
 
 static void ol_on_write(struct ol_conn *c)
 {
-	while (c->woff < ol.reqlen) {
-		ssize_t n = write(c->fd, ol.req + c->woff, ol.reqlen - c->woff);
+	const char *req = ol.req[c->which];
+	size_t len = ol.reqlen[c->which];
+	while (c->woff < len) {
+		ssize_t n = write(c->fd, req + c->woff, len - c->woff);
 		if (n > 0) {
 			c->woff += (size_t)n;
 			continue;
@@ -384,6 +390,7 @@ static void ol_send(struct ol_conn *c, int64_t due, int64_t now)
 	c->due_ns = due;
 	c->sent_ns = now;
 	c->woff = 0;
+	c->which = ol.sent % ol.nreq;
 	c->rlen = 0;
 	if (now - due > ol.max_lag_ns)
 		ol.max_lag_ns = now - due;
@@ -618,6 +625,31 @@ static char *ol_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Split the file at NUL bytes: several requests (say, one per user) are
+ * sent in turn. */
+static int ol_split(size_t flen)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < flen; i++)
+		n += ol.file[i] == '\0';
+	ol.req = calloc(n, sizeof(*ol.req));
+	ol.reqlen = calloc(n, sizeof(*ol.reqlen));
+	if (!ol.req || !ol.reqlen)
+		return -1;
+	size_t start = 0;
+	for (size_t i = 0; i <= flen; i++) {
+		if (i < flen && ol.file[i] != '\0')
+			continue;
+		if (i > start) {
+			ol.req[ol.nreq] = ol.file + start;
+			ol.reqlen[ol.nreq] = i - start;
+			ol.nreq++;
+		}
+		start = i + 1;
+	}
+	return ol.nreq ? 0 : -1;
+}
+
 static int ol_parse_addr(const char *s)
 {
 	char host[64];
@@ -678,8 +710,9 @@ int main(int argc, char **argv)
 	uint64_t cap = (uint64_t)ceil(ol.rate * ol.duration);
 	if (ol.max_req == 0 || ol.max_req > cap)
 		ol.max_req = cap;
-	ol.req = ol_read_file(file, &ol.reqlen);
-	if (!ol.req || ol.reqlen == 0) {
+	size_t flen = 0;
+	ol.file = ol_read_file(file, &flen);
+	if (!ol.file || flen == 0 || ol_split(flen) != 0) {
 		fprintf(stderr, "tg-openloop: %s: cannot read\n", file);
 		return 2;
 	}
@@ -696,5 +729,7 @@ int main(int argc, char **argv)
 		free(ol.win[i].h);
 	free(ol.win);
 	free(ol.req);
+	free(ol.reqlen);
+	free(ol.file);
 	return 0;
 }
