@@ -709,6 +709,8 @@ insert into memberships(user_id, tenant_id, role, granted_by)
         a = self.args
         print(report.HDR, flush=True)
         for name in a.scenarios:
+            if name not in SCENARIOS:
+                continue
             if name == "nginx" and self.nginx is None:
                 continue
             if name in PEERS and name not in self.peers:
@@ -910,7 +912,8 @@ def parse_args(argv):
     a.scenarios = list(SCENARIOS)
     if a.only:
         a.scenarios = [x.strip() for x in a.only.split(",") if x.strip()]
-        bad = [x for x in a.scenarios if x not in SCENARIOS]
+        bad = [x for x in a.scenarios if x not in SCENARIOS and
+               x != "grant_expiry"]
         if bad:
             ap.error(f"unknown scenario(s): {', '.join(bad)}")
         if "grant_expiry" not in a.only:
