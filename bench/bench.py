@@ -1,25 +1,34 @@
 #!/usr/bin/env python3
 """tenantgate benchmarks: one run, loopback only, every loop bounded.
 
-Starts the test stack (PostgreSQL, OpenBao, TokenReview/OIDC stand-ins, the
-fake Atlassian) and the release binaries of the broker and the forwarder,
-drives each scenario with a fixed number of requests at fixed concurrency
-levels, and reports throughput, latency percentiles, errors, CPU time per
-request of every process involved, and ratios between scenarios measured
-in the same run.  Method and numbers: docs/benchmarks.md.
+Every row goes to the same static upstream (bench/upstream.c: fixed 4-6 KB
+Jira and Confluence answers, libevent), so the rows differ only in what
+sits in front of it:
 
-    bench/run                   full run (about 2 minutes on 2 cores)
-    bench/run --quick           smoke run (about 15 s)
+    direct      wrk -> static upstream
+    nginx       wrk -> nginx proxy_pass -> static upstream
+    fwd_*       wrk -> forwarder (MCP tools/call) -> static upstream
+    tools_list  wrk -> forwarder (MCP tools/list), 15,000 users, 50 tenants
+    broker_*    wrk -> broker (/v1/grants, /v1/redeem), cached and cold
+
+Closed-loop rows (wrk, fixed request count, concurrency 1 and 16) give
+maximum throughput; open-loop rows (bench/openloop.c, fixed rate, latency
+from each request's intended send time) give latency without coordinated
+omission; the grant-expiry row runs open-loop across grant renewals.
+Each row reports req/s, p50/p90/p99/p99.9, CPU seconds per 1,000 requests
+and peak RSS of every process under test, and ratios to direct and nginx.
+Method and numbers: docs/benchmarks.md.
+
+    bench/run                   the quick run (a few minutes on 2 cores)
+    BENCH_FULL=1 bench/run      longer runs
     bench/run --callgrind       also: instructions per request under callgrind
 """
 
 import argparse
-import base64
 import json
 import os
 import pathlib
 import platform
-import resource
 import secrets as pysecrets
 import shutil
 import signal
@@ -27,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -38,6 +46,7 @@ import engines  # noqa: E402
 import report   # noqa: E402
 
 DEFAULT_OUT = REPO / "build" / "bench" / "results.json"
+BENCH_BIN = REPO / "build" / "rel" / "bench"
 
 USER = "alice@example.com"      # member of google (editor)
 TENANT = "google"
@@ -45,29 +54,62 @@ JQL = "project = GOOG"
 MCP_HEADERS = {"Content-Type": "application/json",
                "Accept": "application/json, text/event-stream",
                "MCP-Protocol-Version": "2025-11-25"}
+# What jira_search sends upstream (docs/tools.md), the same in every row.
+SEARCH_PATH = ("/t/google/rest/api/3/search/jql?jql=project%20%3D%20GOOG"
+               "&maxResults=20&fields=summary,status,assignee,updated,"
+               "priority,issuetype")
+SCALE_USERS = 15000
+SCALE_TENANTS = 50
+EXPIRY_USERS = 200
+# The forwarder as benchmarked: rate limits off (they would be what is
+# measured), bulkheads wide enough for the open-loop connections.
+FWD_BENCH_CONFIG = {"tenant_rate": 0, "user_rate": 0,
+                    "tenant_max_inflight": 64, "tenant_max_queue": 256}
 
-# name -> (what it measures, share of --requests it gets).
+# name -> (what it measures, processes under test)
 SCENARIOS = {
-    "direct":          ("fake Atlassian directly: GET search/jql with the"
-                        " tenant's Basic auth, keep-alive (the baseline)", 1.0),
-    "direct_newconn":  ("the same, a new TCP connection per request (as the"
-                        " forwarder connects upstream)", 1.0),
-    "fwd_health":      ("forwarder GET /health (its HTTP layer alone)", 1.0),
-    "openapi_execute": ("forwarder POST /tools/google/jira_search/execute,"
-                        " warm grant cache", 1.0),
-    "mcp_call":        ("forwarder POST /mcp tools/call google__jira_search,"
-                        " warm grant cache", 1.0),
-    "mcp_list":        ("forwarder POST /mcp tools/list, warm grant cache",
-                        1.0),
-    "broker_grants":   ("broker POST /v1/grants, warm membership cache", 1.0),
-    "broker_redeem":   ("broker POST /v1/redeem, warm Vault cache", 1.0),
-    "cold_execute":    ("forwarder execute with a new user token every"
-                        " request: broker /v1/grants (identity check) +"
-                        " /v1/redeem + upstream", 0.4),
+    "direct": ("GET search/jql straight to the static upstream",
+               ["upstream"]),
+    "nginx": ("the same through nginx proxy_pass (1 worker, upstream"
+              " keepalive)", ["nginx", "upstream"]),
+    "fwd_call_warm": ("forwarder MCP tools/call google__jira_search, one"
+                      " user token reused (grant cached)",
+                      ["forwarder", "broker", "upstream"]),
+    "fwd_call_owui": ("the same with a new Open WebUI user JWT (HS256) per"
+                      " request, as Open WebUI sends",
+                      ["forwarder", "broker", "upstream"]),
+    "tools_list_1": ("forwarder MCP tools/list, user in 1 tenant",
+                     ["forwarder", "broker"]),
+    "tools_list_3": ("forwarder MCP tools/list, user in 3 tenants",
+                     ["forwarder", "broker"]),
+    "tools_list_20": ("forwarder MCP tools/list, user in 20 tenants",
+                      ["forwarder", "broker"]),
+    "grants_cached": ("broker POST /v1/grants, same assertion (membership"
+                      " cache warm)", ["broker"]),
+    "grants_cold": ("broker POST /v1/grants, new Open WebUI JWT per request,"
+                    " members_cache_ttl=0 (PostgreSQL every time)",
+                    ["broker_cold", "postgres"]),
+    "redeem_cached": ("broker POST /v1/redeem, Vault credential cached",
+                      ["broker"]),
+    "redeem_cold": ("broker POST /v1/redeem, vault_cache_ttl=0 (OpenBao"
+                    " every time)", ["broker_cold", "openbao"]),
 }
-CALLGRIND = [("forwarder", ["fwd_health", "mcp_list", "openapi_execute",
-                            "mcp_call", "cold_execute"]),
-             ("broker", ["broker_grants", "broker_redeem"])]
+# Peers: MCP gateways users would pick instead (scripts/deps --bench puts
+# each in build/bench/peers/<name>). Each fronts bench/peer_server.py, a
+# stdio MCP server whose jira_search asks the same static upstream.
+PEERS = {
+    "peer_mcpo": ("mcpo 0.0.20 (MCP -> OpenAPI): POST /jira_search",
+                  ["peer_mcpo", "upstream"]),
+    "peer_mcp_proxy": ("mcp-proxy 0.13.0 (stdio -> streamable HTTP,"
+                       " --stateless): POST /mcp tools/call jira_search",
+                       ["peer_mcp_proxy", "upstream"]),
+}
+SCENARIOS.update(PEERS)
+PEER_DIR = REPO / "build" / "bench" / "peers"
+OPEN_LOOP = ["direct", "nginx", "fwd_call_warm"]
+CALLGRIND = [("forwarder", ["fwd_call_warm", "fwd_call_owui",
+                            "tools_list_20"]),
+             ("broker", ["grants_cached", "redeem_cached"])]
 
 
 class Interrupted(Exception):
@@ -107,8 +149,16 @@ def machine_info():
         pass
     return {"nproc": os.cpu_count(), "cpu_model": cpu, "mem_mib": mem,
             "kernel": platform.release(), "python": platform.python_version(),
-            "wrk": shutil.which("wrk"), "valgrind": shutil.which("valgrind"),
-            "git_head": head, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+            "wrk": shutil.which("wrk"), "nginx": shutil.which("nginx"),
+            "valgrind": shutil.which("valgrind"), "git_head": head,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def loadavg():
+    try:
+        return open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        return None
 
 
 def proc_status(pid):
@@ -127,15 +177,13 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def proc_stat(pid):
-    """(ppid, utime + stime, stime) of a process and all its threads, in
-    seconds."""
+    """(ppid, utime + stime) of a process and all its threads, seconds."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        user, sys_ = int(fields[11]) / TICK, int(fields[12]) / TICK
-        return int(fields[1]), user + sys_, sys_
+        return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
     except (OSError, IndexError, ValueError):
-        return None, None, None
+        return None, None
 
 
 def children_of(ppid):
@@ -146,46 +194,49 @@ def children_of(ppid):
     return out
 
 
-class CpuMeter:
-    """CPU seconds used between start() and stop() by: the daemons, the
-    PostgreSQL server (postmaster and its backends), OpenBao, this process
-    (the in-process Python stand-ins: fake Atlassian, OIDC, TokenReview)
-    and the load generator (a waited-for child)."""
+class Procs:
+    """The processes under test by name: one pid, or a parent whose
+    children count too (nginx's workers, PostgreSQL's backends)."""
 
-    def __init__(self, pids, pg_pidfile=None):
-        self.pids = pids            # name -> pid
-        self.pg_pidfile = pg_pidfile
+    def __init__(self):
+        self.single = {}       # name -> pid
+        self.family = {}       # name -> parent pid
 
-    def _pg(self):
-        try:
-            with open(self.pg_pidfile) as f:
-                pm = int(f.readline())
-        except (OSError, ValueError, TypeError):
-            return {}
-        return {p: proc_stat(p)[1] for p in [pm] + children_of(pm)}
+    def pids(self, name):
+        if name in self.single:
+            return [self.single[name]]
+        if name in self.family:
+            pm = self.family[name]
+            return [pm] + children_of(pm)
+        return []
 
-    def _now(self):
-        ch = resource.getrusage(resource.RUSAGE_CHILDREN)
-        v = {}
-        for name, pid in self.pids.items():
-            _, v[name], v[name + "_sys"] = proc_stat(pid)
-        v["standins"] = time.process_time()
-        v["client"] = ch.ru_utime + ch.ru_stime
-        return v, self._pg()
+    def names(self):
+        return list(self.single) + list(self.family)
 
-    def start(self):
-        self.a, self.pg_a = self._now()
-
-    def stop(self):
-        b, pg_b = self._now()
-        out = {k: (round(b[k] - self.a[k], 3)
-                   if b[k] is not None and self.a[k] is not None else None)
-               for k in b}
-        both = [p for p in pg_b if p in self.pg_a and pg_b[p] is not None
-                and self.pg_a[p] is not None]
-        out["postgres"] = round(sum(pg_b[p] - self.pg_a[p] for p in both), 3) \
-            if both else None
+    def cpu(self):
+        out = {}
+        for n in self.names():
+            out[n] = {p: proc_stat(p)[1] for p in self.pids(n)}
         return out
+
+    def peak_rss_kb(self, name):
+        """VmHWM, summed over a family (each process's own peak)."""
+        tot = 0
+        for p in self.pids(name):
+            tot += proc_status(p).get("VmHWM", 0)
+        return tot or None
+
+
+def cpu_delta(a, b):
+    out = {}
+    for n, per in b.items():
+        both = [p for p in per if p in a.get(n, {}) and per[p] is not None
+                and a[n][p] is not None]
+        # A backend that started during the run counts from zero.
+        new = [p for p in per if p not in a.get(n, {}) and per[p] is not None]
+        out[n] = round(sum(per[p] - a[n][p] for p in both) +
+                       sum(per[p] for p in new), 3)
+    return out
 
 
 # ---- the bench --------------------------------------------------------------------
@@ -205,60 +256,300 @@ def quiet_resets(standin):
     srv.handle_error = handle_error
 
 
-def hostport(url):
-    u = urllib.parse.urlsplit(url)
-    return u.hostname, u.port
+def port_of(url):
+    return int(url.rsplit(":", 1)[1])
+
+
+def sql_quote(s):
+    return "'" + str(s).replace("'", "''") + "'"
+
+
+NGINX_CONF = """\
+daemon off;
+master_process on;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream static {{ server 127.0.0.1:{up}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://static;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering on;
+        }}
+    }}
+}}
+"""
 
 
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.engine = engines.make_engine(args.engine)
+        self.engine = engines.WrkEngine()
         self.py_engine = engines.PythonEngine()
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="tgbench-"))
         self.results = []
+        self.open_results = []
+        self.expiry = None
         self.callgrind = []
-        self.rss_start = self.rss_end = {}
-        self.startup_s = None
+        self.procs = Procs()
+        self.peers = {}
+        self.setup_s = {}
+
+    # -- start-up
 
     def start(self):
         from harness import Stack
         from harness.product import Tenantgate
+        from harness.proc import Proc, free_port
         t0 = time.monotonic()
         self.s = Stack().start()
         self.tg = Tenantgate(self.s)
         self.tg.migrate()
-        self.tg.seed_demo()
-        self.broker = self.tg.start_broker(name="bench-broker")
-        self.fwd = self.tg.start_forwarder(self.broker, name="bench-forwarder")
-        self.startup_s = round(time.monotonic() - t0, 2)
         for standin in (self.s.atlassian, self.s.oidc, self.s.tokenreview):
             quiet_resets(standin)
-        self.token = self.tg.user_token(USER)
-        cred = self.s.atlassian.credentials(TENANT)
-        self.basic = "Basic " + base64.b64encode(
-            f"{cred['email']}:{cred['api_token']}".encode()).decode()
-        self.rss_start = self.rss()
+        self.setup_s["stack"] = round(time.monotonic() - t0, 1)
+
+        t = time.monotonic()
+        port = free_port()
+        self.upstream = Proc("bench-upstream", [
+            str(BENCH_BIN / "tg-upstream"), "-l", f"127.0.0.1:{port}",
+            "-b", str(HERE / "bodies")],
+            ready=f"http://127.0.0.1:{port}/health").start()
+        self.upstream.url = f"http://127.0.0.1:{port}"
+        self.procs.single["upstream"] = self.upstream.pid
+        self.start_nginx()
+        self.seed()
+        self.setup_s["seed"] = round(time.monotonic() - t, 1)
+
+        t = time.monotonic()
+        self.broker = self.tg.start_broker(name="bench-broker")
+        self.broker_cold = self.tg.start_broker(
+            name="bench-broker-cold", members_cache_ttl="0s",
+            vault_cache_ttl="0s")
+        self.fwd = self.tg.start_forwarder(self.broker, name="bench-forwarder",
+                                           **FWD_BENCH_CONFIG)
+        self.procs.single.update(forwarder=self.fwd.pid,
+                                 broker=self.broker.pid,
+                                 broker_cold=self.broker_cold.pid)
         bao = getattr(getattr(self.s.bao, "proc", None), "pid", None)
-        pids = {"forwarder": self.fwd.pid, "broker": self.broker.pid}
         if bao:
-            pids["openbao"] = bao
-        self.meter = CpuMeter(pids, os.path.join(self.s.pg.datadir,
-                                                 "postmaster.pid"))
+            self.procs.single["openbao"] = bao
+        try:
+            with open(os.path.join(self.s.pg.datadir, "postmaster.pid")) as f:
+                self.procs.family["postgres"] = int(f.readline())
+        except (OSError, ValueError):
+            pass
+        self.token = self.tg.user_token(USER)
+        self.start_peers()
+        self.setup_s["daemons"] = round(time.monotonic() - t, 1)
 
-    def rss(self):
-        return {"forwarder": proc_status(self.fwd.pid),
-                "broker": proc_status(self.broker.pid)}
+    def start_nginx(self):
+        from harness.proc import Proc, free_port
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.nginx = None
+        if not os.path.exists(nginx):
+            print("nginx is not installed (scripts/deps --bench); its rows"
+                  " are skipped", flush=True)
+            return
+        d = REPO / "build" / "bench" / "nginx"
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        port = free_port()
+        conf = d / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(dir=d, port=port,
+                                          up=port_of(self.upstream.url)))
+        self.nginx = Proc("bench-nginx", [nginx, "-p", str(d), "-c",
+                                          str(conf), "-e", str(d / "error.log")],
+                          ready=f"http://127.0.0.1:{port}/health",
+                          stop_signal=signal.SIGQUIT).start()
+        self.nginx.url = f"http://127.0.0.1:{port}"
+        self.procs.family["nginx"] = self.nginx.pid
 
-    def mint_tokens(self, n):
-        """n distinct user tokens (a random jti each), one per line."""
-        p = self.tmp / f"tokens-{time.monotonic_ns()}"
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            for _ in range(n):
-                f.write(self.tg.user_token(
-                    USER, jti=pysecrets.token_hex(8)) + "\n")
-        return p
+    def start_peers(self):
+        from harness.proc import Proc, free_port
+        server = [str(HERE / "peer_server.py"), self.upstream.url]
+        for name, exe, extra in (
+                ("peer_mcpo", "mcpo", ["--log-level", "WARNING"]),
+                ("peer_mcp_proxy", "mcp-proxy", ["--stateless",
+                                                 "--log-level", "WARNING"])):
+            if name not in self.args.scenarios:
+                continue
+            venv = PEER_DIR / exe
+            if not (venv / "bin" / exe).exists():
+                print(f"{name}: {venv} is missing (scripts/deps --bench);"
+                      " its rows are skipped", flush=True)
+                continue
+            port = free_port()
+            py = str(venv / "bin" / "python")
+            probe = (f"http://127.0.0.1:{port}/openapi.json" if exe == "mcpo"
+                     else self._mcp_proxy_ready(port))
+            p = Proc(f"bench-{exe}", [str(venv / "bin" / exe), "--host",
+                                      "127.0.0.1", "--port", str(port),
+                                      *extra, "--", py, *server],
+                     ready=probe, ready_timeout=60)
+            try:
+                p.start()
+            except Exception as e:  # noqa: BLE001 - a peer that fails is a row left out, said so
+                print(f"{name}: did not start ({e}); its rows are skipped",
+                      flush=True)
+                continue
+            p.url = f"http://127.0.0.1:{port}"
+            self.peers[name] = p
+            # The gateway and the MCP server it spawned count together.
+            self.procs.family[name] = p.pid
+
+    @staticmethod
+    def _mcp_proxy_ready(port):
+        def ready(proc):
+            import requests
+            try:
+                r = requests.post(f"http://127.0.0.1:{port}/mcp", timeout=2,
+                                  headers={"Accept": "application/json,"
+                                           " text/event-stream"},
+                                  json={"jsonrpc": "2.0", "id": 1,
+                                        "method": "tools/list"})
+                return r.status_code == 200
+            except requests.RequestException:
+                return False
+        return ready
+
+    def seed(self):
+        """The demo tenants and users, plus enough to make tools/list and
+        the membership look-ups realistic: 50 tenants, 15,000 users (two
+        tenants each), and users in 1, 3 and 20 tenants. Every tenant's
+        integrations point at the static upstream."""
+        from harness.product import DEMO_USERS
+        base = self.upstream.url + "/t/{}"
+        demo = ["google", "microsoft", "smallco"]
+        for slug in demo:
+            self.tg.add_tenant(slug, base_url=base.format(slug))
+        self.s.seed_vault(demo)
+        for email, ms in DEMO_USERS.items():
+            self.tg.add_user(email, ms)
+        extra = SCALE_TENANTS - len(demo)
+        up = sql_quote(self.upstream.url + "/t/bench")
+        prefix = sql_quote(self.s.vault_path("X", "Y").split("/X/")[0])
+        self.tg.sql(f"""
+insert into tenants(id, display_name)
+  select 'bench' || lpad(g::text, 2, '0'), 'Bench tenant ' || g
+  from generate_series(1, {extra}) g on conflict do nothing;
+insert into tenant_integrations(tenant_id, name, kind, base_url, vault_path,
+                                cred_version)
+  select t.id, k, k, {up}, {prefix} || '/' || t.id || '/' || k, 1
+  from tenants t cross join (values ('jira'), ('confluence')) v(k)
+  where t.id like 'bench%' on conflict do nothing;
+insert into users(email, display_name)
+  select 'user' || g || '@bench.example', 'user' || g
+  from generate_series(1, {SCALE_USERS}) g on conflict do nothing;
+with t as (select id, row_number() over (order by id) - 1 as n from tenants),
+     u as (select id, substring(email from 'user([0-9]+)@')::int as g
+           from users where email like 'user%@bench.example')
+insert into memberships(user_id, tenant_id, role, granted_by)
+  select u.id, t.id, 'editor', 'bench' from u join t
+    on t.n = u.g % {SCALE_TENANTS} or t.n = (u.g * 7 + 3) % {SCALE_TENANTS}
+  on conflict do nothing;
+insert into memberships(user_id, tenant_id, role, granted_by)
+  select u.id, 'google', 'editor', 'bench' from users u
+  where u.email in ({",".join(sql_quote(f"user{i}@bench.example")
+                              for i in range(1, EXPIRY_USERS + 1))})
+  on conflict do nothing;
+""")
+        bench_tenants = [f"bench{i:02d}" for i in range(1, extra + 1)]
+        for n, tenants in ((1, ["google"]), (3, demo),
+                           (20, demo + bench_tenants[:17])):
+            self.tg.add_user(f"tenants{n}@bench.example",
+                             {t: "editor" for t in tenants})
+        self.tg.sql("analyze")
+
+    # -- request shapes
+
+    def mcp_call_body(self):
+        return json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                           "params": {"name": f"{TENANT}__jira_search",
+                                      "arguments": {"jql": JQL}}})
+
+    def job(self, name, fwd_url=None, broker_url=None):
+        fwd = fwd_url or self.fwd.url
+        caller = {"Authorization": "Bearer " + self.tg.caller_secret,
+                  "Content-Type": "application/json"}
+        if name == "direct":
+            return {"url": self.upstream.url, "method": "GET",
+                    "path": SEARCH_PATH, "expect_body": "GOOG-1",
+                    "headers": {"Accept": "application/json"}}
+        if name == "nginx":
+            return {"url": self.nginx.url, "method": "GET",
+                    "path": SEARCH_PATH, "expect_body": "GOOG-1",
+                    "headers": {"Accept": "application/json"}}
+        if name == "fwd_call_warm":
+            return {"url": fwd, "method": "POST", "path": "/mcp",
+                    "headers": {"Authorization": "Bearer " + self.token,
+                                **MCP_HEADERS},
+                    "body": self.mcp_call_body(),
+                    "expect_body": '"isError":false'}
+        if name == "fwd_call_owui":
+            # Open WebUI with auth_type=bearer: a static tool-server key in
+            # Authorization, the signed user in X-OpenWebUI-User-Jwt.
+            return {"url": fwd, "method": "POST", "path": "/mcp",
+                    "headers": {"Authorization": "Bearer owui-tool-server-key",
+                                **MCP_HEADERS},
+                    "body": self.mcp_call_body(),
+                    "expect_body": '"isError":false',
+                    "vary": ("X-OpenWebUI-User-Jwt", "owui", USER)}
+        if name == "peer_mcpo":
+            return {"url": self.peers[name].url, "method": "POST",
+                    "path": "/jira_search",
+                    "headers": {"Content-Type": "application/json"},
+                    "body": json.dumps({"jql": JQL}), "expect_body": "GOOG-1"}
+        if name == "peer_mcp_proxy":
+            return {"url": self.peers[name].url, "method": "POST",
+                    "path": "/mcp", "headers": dict(MCP_HEADERS),
+                    "body": json.dumps({
+                        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                        "params": {"name": "jira_search",
+                                   "arguments": {"jql": JQL}}}),
+                    "expect_body": "GOOG-1"}
+        if name.startswith("tools_list_"):
+            n = name.rsplit("_", 1)[1]
+            tok = self.tg.user_token(f"tenants{n}@bench.example")
+            return {"url": fwd, "method": "POST", "path": "/mcp",
+                    "headers": {"Authorization": "Bearer " + tok,
+                                **MCP_HEADERS},
+                    "body": json.dumps({"jsonrpc": "2.0", "id": 1,
+                                        "method": "tools/list"}),
+                    "expect_body": "google__jira_search"}
+        if name == "grants_cached":
+            return {"url": broker_url or self.broker.url, "method": "POST",
+                    "path": "/v1/grants", "headers": caller,
+                    "body": json.dumps({"assertion": self.token,
+                                        "tenants": [TENANT]}),
+                    "expect_body": '"grants"'}
+        if name == "grants_cold":
+            return {"url": broker_url or self.broker_cold.url,
+                    "method": "POST", "path": "/v1/grants", "headers": caller,
+                    "body": json.dumps({"assertion": "@V@",
+                                        "tenants": [TENANT]}),
+                    "expect_body": '"grants"',
+                    "vary": ("body", "owui", USER)}
+        if name in ("redeem_cached", "redeem_cold"):
+            url = broker_url or (self.broker.url if name == "redeem_cached"
+                                 else self.broker_cold.url)
+            return {"url": url, "method": "POST", "path": "/v1/redeem",
+                    "headers": caller,
+                    "body": json.dumps({"grant": self.fresh_grant(url),
+                                        "integration": "jira"}),
+                    "expect_body": '"credential"'}
+        raise ValueError(name)
 
     def fresh_grant(self, broker_url):
         import requests
@@ -269,102 +560,182 @@ class Bench:
         r.raise_for_status()
         return r.json()["grants"][0]["token"]
 
-    # -- what each scenario sends
+    def mint_values(self, kind, user, n):
+        """n distinct user JWTs, one per line (a random jti each)."""
+        p = self.tmp / f"values-{time.monotonic_ns()}"
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            for _ in range(n):
+                jti = pysecrets.token_hex(8)
+                f.write((self.tg.owui_token(user, jti=jti) if kind == "owui"
+                         else self.tg.user_token(user, jti=jti)) + "\n")
+        return p
 
-    def job(self, name, fwd_url=None, broker_url=None):
-        fh, fp = hostport(fwd_url or self.fwd.url)
-        broker_url = broker_url or self.broker.url
-        bh, bp = hostport(broker_url)
-        user = {"Authorization": "Bearer " + self.token}
-        execute = {"host": fh, "port": fp, "method": "POST",
-                   "path": f"/tools/{TENANT}/jira_search/execute",
-                   "body": json.dumps({"jql": JQL}),
-                   "headers": {**user, "Content-Type": "application/json"},
-                   "expect_body": "GOOG-5"}
-        caller = {"Authorization": "Bearer " + self.tg.caller_secret,
-                  "Content-Type": "application/json"}
-        if name in ("direct", "direct_newconn"):
-            h, p = hostport(self.s.atlassian.url)
-            query = urllib.parse.urlencode({
-                "jql": JQL, "maxResults": "20",
-                "fields": "summary,status,assignee,updated,priority,issuetype"})
-            return {"host": h, "port": p, "method": "GET",
-                    "path": f"/t/{TENANT}/rest/api/3/search/jql?{query}",
-                    "headers": {"Authorization": self.basic,
-                                "Accept": "application/json"},
-                    "expect_body": "GOOG-5", "keepalive": name == "direct"}
-        if name == "fwd_health":
-            return {"host": fh, "port": fp, "method": "GET",
-                    "path": "/health", "headers": {}}
-        if name == "openapi_execute":
-            return execute
-        if name == "cold_execute":
-            return {**execute, "headers": {"Content-Type": "application/json"},
-                    "vary_header": "Authorization", "vary_prefix": "Bearer "}
-        if name in ("mcp_call", "mcp_list"):
-            msg = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-            want = f"{TENANT}__jira_search"
-            if name == "mcp_call":
-                msg = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": {"name": f"{TENANT}__jira_search",
-                                  "arguments": {"jql": JQL}}}
-                want = '"isError":false'
-            return {"host": fh, "port": fp, "method": "POST", "path": "/mcp",
-                    "headers": {**user, **MCP_HEADERS},
-                    "body": json.dumps(msg), "expect_body": want}
-        if name == "broker_grants":
-            return {"host": bh, "port": bp, "method": "POST",
-                    "path": "/v1/grants", "headers": caller,
-                    "body": json.dumps({"assertion": self.token,
-                                        "tenants": [TENANT]}),
-                    "expect_body": '"grants"'}
-        if name == "broker_redeem":
-            return {"host": bh, "port": bp, "method": "POST",
-                    "path": "/v1/redeem", "headers": caller,
-                    "body": json.dumps({"grant": self.fresh_grant(broker_url),
-                                        "integration": "jira"}),
-                    "expect_body": '"credential"'}
-        raise ValueError(name)
+    # -- closed loop (wrk)
 
-    # -- load runs
+    def engine_job(self, name, conc, n):
+        j = self.job(name)
+        u = j.pop("url")
+        host, port = u.split("//", 1)[1].rsplit(":", 1)
+        vary = j.pop("vary", None)
+        warm = min(200, max(20, n // 20))
+        j.update(host=host, port=int(port), concurrency=conc, requests=n,
+                 warmup=warm, timeout=self.args.timeout,
+                 deadline=self.args.deadline)
+        if vary:
+            where, kind, user = vary
+            if where == "body":
+                j["vary_body"] = True
+            else:
+                j.update(vary_header=where, vary_prefix="")
+            j["vary_values_file"] = str(self.mint_values(
+                kind, user, self.engine.values_needed(j)))
+        return j
 
-    def run_one(self, name, conc, n):
-        job = self.job(name)
-        warm = min(100, max(5, n // 20))
-        job.update(concurrency=conc, requests=n, warmup=warm,
-                   timeout=self.args.timeout, deadline=self.args.deadline)
-        if "vary_header" in job:
-            job["vary_values_file"] = str(self.mint_tokens(
-                self.engine.values_needed(job)))
-        self.s.atlassian.reset_calls()
-        self.meter.start()
+    def measure(self, fn, under_test):
+        a = self.procs.cpu()
+        r = fn()
+        cpu = cpu_delta(a, self.procs.cpu())
+        r["cpu_s"] = {k: cpu.get(k) for k in under_test}
+        r["peak_rss_kb"] = {k: self.procs.peak_rss_kb(k) for k in under_test}
+        return r
+
+    def run_closed(self, name, conc, n):
+        under = SCENARIOS[name][1]
+        job = self.engine_job(name, conc, n)
         try:
-            r = self.engine.run(job)
+            r = self.measure(lambda: self.engine.run(job), under)
         finally:
-            cpu = self.meter.stop()
             if "vary_values_file" in job:
                 os.unlink(job["vary_values_file"])
-        total = r["completed"] + warm
-        r.update(scenario=name, warmup=warm, cpu_s=cpu, rss_kb_after={
-                     k: v.get("VmRSS") for k, v in self.rss().items()},
-                 cpu_us_per_req={k: (round(v * 1e6 / total)
-                                     if v is not None and total else None)
-                                 for k, v in cpu.items()
-                                 if not k.endswith("_sys")})
+        total = r["completed"] + job["warmup"]
+        r.update(scenario=name, mode="closed", warmup=job["warmup"],
+                 cpu_s_per_1k={k: (round(v * 1000 / total, 3)
+                                   if v is not None and total else None)
+                               for k, v in r["cpu_s"].items()})
         return r
+
+    # -- open loop (tg-openloop)
+
+    def raw_request(self, j, host_port):
+        body = (j.get("body") or "").encode()
+        lines = [f"{j['method']} {j['path']} HTTP/1.1", f"Host: {host_port}"]
+        lines += [f"{k}: {v}" for k, v in j.get("headers", {}).items()]
+        if body or j["method"] == "POST":
+            lines.append(f"Content-Length: {len(body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+    def openloop(self, jobs, rate, duration, conns, under):
+        """Run tg-openloop over jobs (sent in turn); returns its result."""
+        hp = jobs[0]["url"].split("//", 1)[1]
+        p = self.tmp / f"req-{time.monotonic_ns()}.raw"
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"\0".join(self.raw_request(j, hp) for j in jobs))
+        argv = [str(BENCH_BIN / "tg-openloop"), "-a", hp, "-f", str(p),
+                "-r", str(rate), "-d", str(duration), "-c", str(conns),
+                "-T", str(self.args.timeout)]
+        if jobs[0].get("expect_body"):
+            argv += ["-e", jobs[0]["expect_body"]]
+
+        def go():
+            cp = subprocess.run(argv, capture_output=True, text=True,
+                                timeout=duration + self.args.timeout + 60)
+            if cp.returncode != 0:
+                raise RuntimeError(f"tg-openloop exited {cp.returncode}:"
+                                   f" {cp.stderr.strip()[-300:]}")
+            return json.loads(cp.stdout)
+        try:
+            r = self.measure(go, under)
+        finally:
+            os.unlink(p)
+        n = r["completed"] or 0
+        r["cpu_s_per_1k"] = {k: (round(v * 1000 / n, 3) if v is not None
+                                 and n else None)
+                             for k, v in r["cpu_s"].items()}
+        return r
+
+    def run_open(self, name, rate):
+        j = self.job(name)
+        r = self.openloop([j], rate, self.args.open_seconds, 64,
+                          SCENARIOS[name][1])
+        r.update(scenario=name, mode="open")
+        return r
+
+    def run_expiry(self):
+        """Open-loop tools/call for 200 users whose grants live 10 s (the
+        broker's minimum) while requests keep coming: every grant expires
+        and is renewed several times during the run. A cliff would show as
+        a second whose p99 or max jumps."""
+        broker = self.tg.start_broker(name="bench-broker-expiry",
+                                      grant_ttl="10s")
+        fwd = self.tg.start_forwarder(broker, name="bench-forwarder-expiry",
+                                      grant_renew_margin="2s",
+                                      **FWD_BENCH_CONFIG)
+        self.procs.single.update(forwarder_expiry=fwd.pid,
+                                 broker_expiry=broker.pid)
+        try:
+            jobs = []
+            for i in range(1, EXPIRY_USERS + 1):
+                tok = self.tg.user_token(f"user{i}@bench.example")
+                jobs.append({"url": fwd.url, "method": "POST", "path": "/mcp",
+                             "headers": {"Authorization": "Bearer " + tok,
+                                         **MCP_HEADERS},
+                             "body": self.mcp_call_body(),
+                             "expect_body": '"isError":false'})
+            # Every user's first grant is minted before the clock starts:
+            # this run is about renewals, not the cold start.
+            self.openloop(jobs, 100, EXPIRY_USERS / 100 + 0.5, 16, [])
+            r = self.openloop(jobs, self.args.expiry_rate,
+                              self.args.expiry_seconds, 64,
+                              ["forwarder_expiry", "broker_expiry",
+                               "upstream"])
+            r.update(scenario="grant_expiry", mode="open",
+                     users=EXPIRY_USERS, grant_ttl_s=10, renew_margin_s=2)
+            return r
+        finally:
+            fwd.stop()
+            broker.stop()
+            for k in ("forwarder_expiry", "broker_expiry"):
+                self.procs.single.pop(k, None)
+
+    def check_alive(self):
+        for p in (self.fwd, self.broker, self.broker_cold, self.upstream):
+            if not p.running:
+                raise RuntimeError(f"{p.name} exited during the run; see"
+                                   f" {p.log_path}")
 
     def run_all(self):
         a = self.args
+        print(report.HDR, flush=True)
         for name in a.scenarios:
-            n = max(10, int(a.requests * SCENARIOS[name][1]))
+            if name not in SCENARIOS:
+                continue
+            if name == "nginx" and self.nginx is None:
+                continue
+            if name in PEERS and name not in self.peers:
+                continue
             for conc in a.concurrency:
-                r = self.run_one(name, conc, n)
+                n = a.requests if conc == 1 else a.requests * 5
+                if name in PEERS:
+                    # about 100 req/s: bounded so the run stays short
+                    n = min(n, a.peer_requests * (1 if conc == 1 else 3))
+                r = self.run_closed(name, conc, n)
                 self.results.append(r)
                 print(report.row(r), flush=True)
-                if not (self.fwd.running and self.broker.running):
-                    raise RuntimeError("a daemon exited during the run;"
-                                       " see its log")
-        self.rss_end = self.rss()
+                self.check_alive()
+        for name in OPEN_LOOP:
+            if name not in a.scenarios or (name == "nginx" and
+                                           self.nginx is None):
+                continue
+            for rate in a.rates:
+                r = self.run_open(name, rate)
+                self.open_results.append(r)
+                print(report.row(r), flush=True)
+                self.check_alive()
+        if a.expiry_seconds > 0:
+            self.expiry = self.run_expiry()
+            print(report.row(self.expiry), flush=True)
 
     # -- callgrind
 
@@ -374,8 +745,8 @@ class Bench:
         port = free_port()
         name = f"bench-{program}-cg"
         if program == "forwarder":
-            conf = self.tg._write(f"{name}.conf",
-                                  self.tg.forwarder_config(port, self.broker))
+            conf = self.tg._write(f"{name}.conf", self.tg.forwarder_config(
+                port, self.broker, **FWD_BENCH_CONFIG))
             ready = f"http://127.0.0.1:{port}/health"
         else:
             conf = self.tg._write(f"{name}.conf", self.tg.broker_config(port))
@@ -407,17 +778,23 @@ class Bench:
                 for name in names:
                     urls = {"fwd_url" if program == "forwarder" else
                             "broker_url": p.url}
-                    job = self.job(name, **urls)
+                    j = self.job(name, **urls)
+                    u = j.pop("url")
+                    host, port = u.split("//", 1)[1].rsplit(":", 1)
+                    vary = j.pop("vary", None)
                     n = a.callgrind_requests
-                    job.update(concurrency=1, timeout=60, deadline=600,
-                               warmup=0)
-                    if "vary_header" in job:
-                        job["vary_values_file"] = str(self.mint_tokens(10 + n))
-                    self.py_engine.run(dict(job, requests=10))   # warm up
+                    j.update(host=host, port=int(port), concurrency=1,
+                             timeout=60, deadline=600, warmup=0)
+                    if vary:
+                        where, kind, user = vary
+                        j.update(vary_header=where, vary_prefix="",
+                                 vary_values_file=str(
+                                     self.mint_values(kind, user, 10 + n)))
+                    self.py_engine.run(dict(j, requests=10))   # warm up
                     before = set(outdir.iterdir())
                     subprocess.run([ctl, "-z", str(p.pid)], check=True,
                                    capture_output=True, timeout=60)
-                    r = self.py_engine.run(dict(job, requests=n,
+                    r = self.py_engine.run(dict(j, requests=n,
                                                 vary_offset=10))
                     subprocess.run([ctl, "-d", str(p.pid)], check=True,
                                    capture_output=True, timeout=60)
@@ -451,8 +828,7 @@ class Bench:
     def close(self):
         self.engine.kill()
         self.py_engine.kill()
-        if hasattr(self.engine, "close"):
-            self.engine.close()
+        self.engine.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -464,64 +840,84 @@ def parse_args(argv):
         epilog="scenarios:\n" + "\n".join(
             f"  {k:16s} {v[0]}" for k, v in SCENARIOS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 500 requests per run (about 15 s)")
+    full = os.environ.get("BENCH_FULL") == "1"
+    ap.add_argument("--full", action="store_true", default=full,
+                    help="longer runs (also BENCH_FULL=1)")
     ap.add_argument("--requests", type=int, default=None,
-                    help="measured requests per run (default 3000; 500 with"
-                         " --quick); cold_execute gets 40%% of it")
-    ap.add_argument("--concurrency", default="1,8,32",
-                    help="comma-separated levels (default 1,8,32)")
+                    help="measured requests per closed-loop run at"
+                         " concurrency 1 (5x that at higher levels;"
+                         " default 2000, 10000 with --full)")
+    ap.add_argument("--concurrency", default="1,16",
+                    help="comma-separated levels (default 1,16)")
+    ap.add_argument("--rates", default="1000,5000",
+                    help="open-loop rates, req/s (default 1000,5000)")
+    ap.add_argument("--open-seconds", type=float, default=None,
+                    help="seconds per open-loop run (default 5; 20 --full)")
+    ap.add_argument("--expiry-seconds", type=float, default=None,
+                    help="grant-expiry run, s (default 25; 60 --full;"
+                         " 0 skips it)")
+    ap.add_argument("--expiry-rate", type=float, default=500,
+                    help="grant-expiry run, req/s (default 500)")
+    ap.add_argument("--peer-requests", type=int, default=None,
+                    help="requests per peer run at concurrency 1 (3x above;"
+                         " default 300, 1500 with --full)")
     ap.add_argument("--only", default=None,
                     help="comma-separated scenarios (default: all)")
-    ap.add_argument("--engine", choices=("auto", "python", "wrk"),
-                    default="auto",
-                    help="load generator: wrk if installed (auto), or the"
-                         " built-in Python one")
-    ap.add_argument("--timeout", type=float, default=30.0,
-                    help="per-request timeout, s (default 30)")
+    ap.add_argument("--timeout", type=float, default=10.0,
+                    help="per-request timeout, s (default 10)")
     ap.add_argument("--deadline", type=float, default=None,
                     help="no new request after this many s of one run"
-                         " (default 60; 15 with --quick)")
+                         " (default 20; 60 with --full)")
     ap.add_argument("--callgrind", action="store_true",
                     help="also run the forwarder and the broker under"
                          " valgrind --tool=callgrind and report instructions"
                          " per request (concurrency 1)")
-    ap.add_argument("--callgrind-requests", type=int, default=None,
-                    help="requests per callgrind scenario (default 200; 30"
-                         " with --quick)")
+    ap.add_argument("--callgrind-requests", type=int, default=200,
+                    help="requests per callgrind scenario (default 200)")
     ap.add_argument("--callgrind-top", type=int, default=12,
-                    help="functions kept per callgrind scenario (JSON)")
+                    help="functions kept per callgrind scenario")
     ap.add_argument("--bin-dir", default=str(REPO / "build" / "rel" / "bin"),
                     help="where the daemons are (default build/rel/bin)")
     ap.add_argument("--out", default=str(DEFAULT_OUT),
                     help="JSON results (default build/bench/results.json)")
     a = ap.parse_args(argv)
     if a.requests is None:
-        a.requests = 500 if a.quick else 3000
-    if a.callgrind_requests is None:
-        a.callgrind_requests = 30 if a.quick else 200
+        a.requests = 10000 if a.full else 2000
+    if a.peer_requests is None:
+        a.peer_requests = 1500 if a.full else 300
+    if a.open_seconds is None:
+        a.open_seconds = 20.0 if a.full else 5.0
+    if a.expiry_seconds is None:
+        a.expiry_seconds = 60.0 if a.full else 25.0
     if a.deadline is None:
-        a.deadline = 15.0 if a.quick else 60.0
+        a.deadline = 60.0 if a.full else 20.0
     try:
-        a.concurrency = [int(x) for x in a.concurrency.split(",")
-                         if x.strip()]
+        a.concurrency = [int(x) for x in a.concurrency.split(",") if x.strip()]
+        a.rates = [float(x) for x in a.rates.split(",") if x.strip()]
     except ValueError:
-        ap.error("--concurrency: comma-separated integers")
+        ap.error("--concurrency and --rates: comma-separated numbers")
     if not a.concurrency or min(a.concurrency) < 1 or \
             max(a.concurrency) > 256:
         ap.error("--concurrency: levels between 1 and 256")
+    if any(not 1 <= r <= 100000 for r in a.rates):
+        ap.error("--rates: between 1 and 100000 req/s")
     if not 1 <= a.requests <= 1_000_000:
         ap.error("--requests: between 1 and 1000000")
     if not 1 <= a.callgrind_requests <= 100_000:
         ap.error("--callgrind-requests: between 1 and 100000")
-    if not 1 <= a.deadline <= 3600:
-        ap.error("--deadline: between 1 and 3600 s")
+    if not 1 <= a.deadline <= 3600 or not 0 < a.open_seconds <= 600 or \
+            not 0 <= a.expiry_seconds <= 600:
+        ap.error("--deadline 1..3600 s, --open-seconds and --expiry-seconds"
+                 " up to 600 s")
     a.scenarios = list(SCENARIOS)
     if a.only:
         a.scenarios = [x.strip() for x in a.only.split(",") if x.strip()]
-        bad = [x for x in a.scenarios if x not in SCENARIOS]
+        bad = [x for x in a.scenarios if x not in SCENARIOS and
+               x != "grant_expiry"]
         if bad:
             ap.error(f"unknown scenario(s): {', '.join(bad)}")
+        if "grant_expiry" not in a.only:
+            a.expiry_seconds = 0
     return a
 
 
@@ -529,67 +925,77 @@ def main(argv):
     a = parse_args(argv)
     # The harness reads TG_BIN_DIR when harness.product is imported.
     os.environ["TG_BIN_DIR"] = a.bin_dir
-    for b in ("tenantgate-broker", "tenantgate-forwarder"):
-        if not (pathlib.Path(a.bin_dir) / b).exists():
-            sys.stderr.write(f"bench: {a.bin_dir}/{b} is not built (make)\n")
+    need = [pathlib.Path(a.bin_dir) / b for b in ("tenantgate-broker",
+                                                  "tenantgate-forwarder")]
+    need += [BENCH_BIN / "tg-upstream", BENCH_BIN / "tg-openloop"]
+    for b in need:
+        if not b.exists():
+            sys.stderr.write(f"bench: {b} is not built (make all bench-bins)\n")
             return 2
+    if not shutil.which("wrk"):
+        sys.stderr.write("bench: wrk is not installed (scripts/deps --bench)\n")
+        return 2
     sys.path.insert(0, str(REPO / "test"))
     from harness import runtime
     from harness import secrets as tg_secrets
 
     catch_signals(on_signal)
     info = machine_info()
+    info["loadavg_start"] = loadavg()
     b = None
     rc = 0
     t0 = time.monotonic()
     try:
         b = Bench(a)
-        info["engine"] = b.engine.name
         print(f"tenantgate bench: {info['nproc']} x {info['cpu_model']},"
               f" {info['mem_mib']} MiB, Linux {info['kernel']},"
-              f" Python {info['python']}, git {info['git_head']}", flush=True)
-        print(f"engine {b.engine.name}; binaries {a.bin_dir}; {a.requests}"
-              f" requests per run (cold_execute"
-              f" {int(a.requests * SCENARIOS['cold_execute'][1])}),"
-              f" concurrency {','.join(map(str, a.concurrency))}", flush=True)
+              f" git {info['git_head']}, load average"
+              f" {' '.join(info['loadavg_start'] or [])}", flush=True)
+        print(f"closed loop: wrk, {a.requests} requests at concurrency 1,"
+              f" {a.requests * 5} above; open loop: tg-openloop"
+              f" {a.open_seconds:g} s at {','.join(f'{r:g}' for r in a.rates)}"
+              " req/s, 64 connections; no CPU pinning (2 cores shared by"
+              " load generator and servers)", flush=True)
         b.start()
         # The harness chained its own cleanup onto SIGTERM/SIGHUP when it
         # started; ours must run instead (the finally: below cleans up).
         catch_signals(on_signal)
-        print(f"stack up in {b.startup_s} s: broker {b.broker.url},"
+        print(f"set-up {b.setup_s} s: upstream {b.upstream.url}, nginx"
+              f" {b.nginx.url if b.nginx else '-'}, broker {b.broker.url},"
               f" forwarder {b.fwd.url}\n", flush=True)
-        print(report.HDR, flush=True)
         b.run_all()
-        rows = report.ratios(b.results, a.concurrency)
-        print("\n" + report.cpu_table(b.results))
-        print("\n" + report.ratio_table(rows))
-        print("\n" + report.rss_table(b.rss_start, b.rss_end), flush=True)
+        info["loadavg_end"] = loadavg()
+        print("\n" + report.table(b.results, b.open_results, b.expiry,
+                                  a.concurrency), flush=True)
+        print("\n" + report.targets(b.results, b.open_results), flush=True)
+        if b.expiry:
+            print("\n" + report.expiry_table(b.expiry), flush=True)
         if a.callgrind:
             print(f"\nCallgrind: concurrency 1, {a.callgrind_requests}"
                   " requests per scenario after 10 warm-up requests",
                   flush=True)
             b.run_callgrind()
         elapsed = round(time.monotonic() - t0, 1)
-        doc = {"machine": info, "elapsed_s": elapsed,
-               "startup_s": b.startup_s,
-               "config": {"requests": a.requests, "quick": a.quick,
-                          "concurrency": a.concurrency,
-                          "engine": b.engine.name,
+        doc = {"machine": info, "elapsed_s": elapsed, "setup_s": b.setup_s,
+               "config": {"requests": a.requests, "full": a.full,
+                          "concurrency": a.concurrency, "rates": a.rates,
+                          "open_seconds": a.open_seconds,
+                          "forwarder": FWD_BENCH_CONFIG,
                           "scenarios": {k: SCENARIOS[k][0]
                                         for k in a.scenarios},
                           "bin_dir": a.bin_dir, "user": USER,
                           "tenant": TENANT, "jql": JQL},
-               "results": b.results, "ratios": rows,
-               "rss_kb": {"start": b.rss_start, "end": b.rss_end},
-               "callgrind": b.callgrind}
+               "closed_loop": b.results, "open_loop": b.open_results,
+               "grant_expiry": b.expiry, "callgrind": b.callgrind,
+               "targets": report.target_rows(b.results, b.open_results)}
         out = pathlib.Path(a.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(doc, indent=2) + "\n")
-        errors = sum(r["errors"] for r in b.results)
-        print(f"\n{len(b.results)} runs, {errors} errors, {elapsed} s;"
-              f" JSON in {out}", flush=True)
-        if errors or any(r["truncated"] for r in b.results):
-            rc = 1
+        errors = sum(r["errors"] for r in b.results + b.open_results)
+        print(f"\n{len(b.results) + len(b.open_results)} runs, {errors}"
+              f" errors, {elapsed} s; load average now"
+              f" {' '.join(info['loadavg_end'] or [])}; JSON in {out}",
+              flush=True)
     except Interrupted as e:
         sys.stderr.write(f"\nbench: {e}: stopping\n")
         rc = 130

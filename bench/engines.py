@@ -93,6 +93,8 @@ function init(args)
   done_n, bad_body, bad_status, said = 0, 0, 0, false
   wrk.method = CFG.method
   wrk.path = CFG.path
+  -- HTTP/1.1 needs Host; wrk's own default carries it
+  CFG.headers["Host"] = CFG.headers["Host"] or wrk.headers["Host"]
   wrk.headers = CFG.headers
   wrk.body = CFG.body
   if CFG.values_file then
@@ -112,9 +114,17 @@ end
 function request()
   if values then
     vi = vi + 1
+    local v = values[vi] or values[#values]
+    if CFG.vary_body then
+      -- the value goes into the body where the template says @V@
+      local a, b = string.find(CFG.body, "@V@", 1, true)
+      return wrk.format(nil, nil, nil,
+                        string.sub(CFG.body, 1, a - 1) .. v ..
+                        string.sub(CFG.body, b + 1))
+    end
     local h = {}
-    for k, v in pairs(CFG.headers) do h[k] = v end
-    h[CFG.vary_header] = CFG.vary_prefix .. (values[vi] or values[#values])
+    for k, hv in pairs(CFG.headers) do h[k] = hv end
+    h[CFG.vary_header] = CFG.vary_prefix .. v
     return wrk.format(nil, nil, h)
   end
   return req
@@ -147,11 +157,11 @@ function done(summary, latency, requests)
   io.write(string.format(
     'TGRESULT {"completed":%d,"bad_body":%d,"bad_status":%d,' ..
     '"duration_us":%d,"err_connect":%d,"err_read":%d,"err_write":%d,' ..
-    '"err_timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
-    '"max_us":%d,"mean_us":%.1f}\n',
+    '"err_timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"p999_us":%d,' ..
+    '"max_us":%d,"mean_us":%.1f,"bytes":%d}\n',
     n, bb, bs, summary.duration, e.connect, e.read, e.write, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max, latency.mean))
+    latency:percentile(99.9), latency.max, latency.mean, summary.bytes))
   io.stdout:flush()
 end
 """
@@ -198,7 +208,8 @@ class WrkEngine:
                f"  offset = {int(offset)},"]
         if job.get("vary_values_file"):
             cfg += [f"  values_file = {lua_str(job['vary_values_file'])},",
-                    f"  vary_header = {lua_str(job['vary_header'])},",
+                    f"  vary_body = {'true' if job.get('vary_body') else 'false'},",
+                    f"  vary_header = {lua_str(job.get('vary_header', ''))},",
                     f"  vary_prefix = {lua_str(job.get('vary_prefix', ''))},"]
         cfg.append("}")
         p = self.tmp / f"job-{time.monotonic_ns()}.lua"
@@ -297,8 +308,12 @@ class WrkEngine:
             "wall_s": round(wall, 4),
             "rps": round(completed / wall, 1) if wall > 0 else None,
             "p50_ms": ms(w["p50_us"]), "p90_ms": ms(w["p90_us"]),
-            "p99_ms": ms(w["p99_us"]), "max_ms": ms(w["max_us"]),
+            "p99_ms": ms(w["p99_us"]), "p999_ms": ms(w["p999_us"]),
+            "max_ms": ms(w["max_us"]),
             "mean_ms": ms(w["mean_us"]),
+            # response size incl. headers (wrk counts every byte read)
+            "bytes_per_resp": (round(w["bytes"] / completed)
+                               if completed else None),
             "server_closes": closes,
         }
 

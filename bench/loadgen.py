@@ -184,6 +184,7 @@ def run(job):
         "p50_ms": ms(percentile(lat, 50)),
         "p90_ms": ms(percentile(lat, 90)),
         "p99_ms": ms(percentile(lat, 99)),
+        "p999_ms": ms(percentile(lat, 99.9)),
         "max_ms": ms(lat[-1] if lat else None),
         "mean_ms": ms(sum(lat) / len(lat) if lat else None),
     }

@@ -1,61 +1,76 @@
-"""The bench's tables (stdout) and ratios (computed from one run)."""
+"""The bench's tables (stdout), ratios and targets, all from one run."""
 
 import json
 
-# (A, B): A is compared with B at every concurrency level both ran at.
-RATIO_PAIRS = [
-    ("openapi_execute", "direct"),
-    ("mcp_call", "direct"),
-    ("openapi_execute", "direct_newconn"),
-    ("mcp_call", "direct_newconn"),
-    ("mcp_call", "openapi_execute"),
-    ("mcp_list", "fwd_health"),
-    ("cold_execute", "openapi_execute"),
-    ("broker_redeem", "broker_grants"),
-]
+# Short names for the processes under test, in the tables.
+SHORT = {"peer_mcpo": "mcpo", "peer_mcp_proxy": "mcp-proxy",
+         "upstream": "up", "nginx": "ngx", "forwarder": "fwd",
+         "broker": "brk", "broker_cold": "brk", "postgres": "pg",
+         "openbao": "bao", "forwarder_expiry": "fwd", "broker_expiry": "brk"}
 
-CPU_COLUMNS = [("forwarder", "fwd"), ("broker", "broker"),
-               ("postgres", "pg"), ("openbao", "bao"),
-               ("standins", "py stubs"), ("client", "client")]
+# issue 13 / issue 19 targets on 2 cores.
+TARGET_ADDED_P50_US = 150
+TARGET_RPS_C16 = 10000
+TARGET_OPEN_P99_US = 1000
+TARGET_OPEN_RATE = 5000
 
 
 def fmt(v, spec="%.2f"):
     return "-" if v is None else spec % v
 
 
-HDR = ("%-16s %5s %6s %5s %8s %8s %8s %8s %8s" %
-       ("scenario", "conc", "reqs", "errs", "req/s", "p50 ms", "p90 ms",
-        "p99 ms", "max ms"))
+def us(r, k):
+    """A latency in microseconds from a closed-loop (ms) or open-loop (us)
+    row."""
+    if r["mode"] == "open":
+        return r.get(k + "_us")
+    v = r.get(k + "_ms")
+    return None if v is None else v * 1000.0
+
+
+def rps(r):
+    return r.get("achieved_rps") if r["mode"] == "open" else r.get("rps")
+
+
+def level(r):
+    return (f"c={r['concurrency']}" if r["mode"] == "closed"
+            else f"{r['rate']:g}/s")
+
+
+HDR = ("%-15s %7s %6s %4s %8s %8s %8s %8s %8s  %-20s %s" %
+       ("scenario", "load", "reqs", "err", "req/s", "p50 us", "p90 us",
+        "p99 us", "p99.9 us", "cpu s/1k req", "peak RSS MiB"))
+
+
+def _cpu(r):
+    c = r.get("cpu_s_per_1k") or {}
+    return " ".join(f"{SHORT.get(k, k)} {v:.3f}" for k, v in c.items()
+                    if v is not None)
+
+
+def _rss(r):
+    m = r.get("peak_rss_kb") or {}
+    return " ".join(f"{SHORT.get(k, k)} {v / 1024:.1f}" for k, v in m.items()
+                    if v)
 
 
 def row(r):
-    line = "%-16s %5d %6d %5d %8s %8s %8s %8s %8s" % (
-        r["scenario"], r["concurrency"], r["completed"], r["errors"],
-        fmt(r["rps"], "%.0f"), fmt(r["p50_ms"]), fmt(r["p90_ms"]),
-        fmt(r["p99_ms"]), fmt(r["max_ms"]))
-    if r["error_kinds"]:
-        line += "\n%-16s       errors: %s" % ("", json.dumps(r["error_kinds"]))
+    line = "%-15s %7s %6d %4d %8s %8s %8s %8s %8s  %-20s %s" % (
+        r["scenario"], level(r), r["completed"], r["errors"],
+        fmt(rps(r), "%.0f"), fmt(us(r, "p50"), "%.0f"),
+        fmt(us(r, "p90"), "%.0f"), fmt(us(r, "p99"), "%.0f"),
+        fmt(us(r, "p999"), "%.0f"), _cpu(r), _rss(r))
+    kinds = {k: v for k, v in (r.get("error_kinds") or {}).items() if v}
+    if kinds:
+        line += "\n%-15s         errors: %s" % ("", json.dumps(kinds))
     if r.get("truncated"):
-        line += "\n%-16s       truncated at the deadline" % ""
+        line += "\n%-15s         truncated at the deadline" % ""
     return line
 
 
-def cpu_table(results):
-    lines = ["CPU time per request, microseconds (utime+stime over the run,"
-             " warm-up included; 10 ms clock ticks)",
-             "%-16s %5s " % ("scenario", "conc") +
-             " ".join("%8s" % h for _, h in CPU_COLUMNS)]
-    for r in results:
-        c = r.get("cpu_us_per_req") or {}
-        lines.append("%-16s %5d " % (r["scenario"], r["concurrency"]) +
-                     " ".join("%8s" % fmt(c.get(k), "%d")
-                              for k, _ in CPU_COLUMNS))
-    return "\n".join(lines)
-
-
-def find(results, name, conc):
-    for r in results:
-        if r["scenario"] == name and r["concurrency"] == conc:
+def find(rows, name, lvl):
+    for r in rows:
+        if r["scenario"] == name and level(r) == lvl:
             return r
     return None
 
@@ -63,48 +78,109 @@ def find(results, name, conc):
 def _ratio(a, b):
     if a is None or b is None or b == 0:
         return None
-    return round(a / b, 2)
+    return a / b
 
 
-def ratios(results, levels):
-    """A vs B per concurrency level: latency ratios (p50, p99), the p50
-    latency A adds in ms, and the throughput ratio."""
-    out = []
-    for a, b in RATIO_PAIRS:
-        for c in levels:
-            ra, rb = find(results, a, c), find(results, b, c)
-            if ra is None or rb is None:
-                continue
-            added = None
-            if ra["p50_ms"] is not None and rb["p50_ms"] is not None:
-                added = round(ra["p50_ms"] - rb["p50_ms"], 3)
-            out.append({"a": a, "b": b, "concurrency": c,
-                        "p50": _ratio(ra["p50_ms"], rb["p50_ms"]),
-                        "p99": _ratio(ra["p99_ms"], rb["p99_ms"]),
-                        "added_p50_ms": added,
-                        "rps": _ratio(ra["rps"], rb["rps"])})
-    return out
-
-
-def ratio_table(rows):
-    lines = ["Ratios A / B (same run). Latency > 1: A is slower;"
-             " req/s < 1: A does fewer",
-             "%-34s %5s %8s %8s %10s %8s" % ("A / B", "conc", "p50", "p99",
-                                             "+p50 ms", "req/s")]
-    for r in rows:
-        lines.append("%-34s %5d %8s %8s %10s %8s" % (
-            f"{r['a']} / {r['b']}", r["concurrency"], fmt(r["p50"]),
-            fmt(r["p99"]), fmt(r["added_p50_ms"]), fmt(r["rps"])))
+def table(closed, opened, expiry, levels):
+    """Every row once more, side by side with direct and nginx at the same
+    load: req/s as a fraction of theirs, and the p50 and p99 it adds."""
+    lines = ["Side by side (same run). x direct / x nginx: req/s as a"
+             " fraction of theirs at the same load; +p50 / +p99: latency"
+             " added over direct, us",
+             "%-15s %7s %8s %8s %8s %9s %9s %8s %8s" % (
+                 "scenario", "load", "req/s", "x direct", "x nginx",
+                 "+p50 us", "+p99 us", "p99 us", "p99.9 us")]
+    for r in closed + opened:
+        d = find(closed + opened, "direct", level(r))
+        n = find(closed + opened, "nginx", level(r))
+        add50 = add99 = None
+        if d and us(r, "p50") is not None and us(d, "p50") is not None:
+            add50 = us(r, "p50") - us(d, "p50")
+            add99 = us(r, "p99") - us(d, "p99")
+        lines.append("%-15s %7s %8s %8s %8s %9s %9s %8s %8s" % (
+            r["scenario"], level(r), fmt(rps(r), "%.0f"),
+            fmt(_ratio(rps(r), rps(d)) if d else None),
+            fmt(_ratio(rps(r), rps(n)) if n else None),
+            fmt(add50, "%.0f"), fmt(add99, "%.0f"),
+            fmt(us(r, "p99"), "%.0f"), fmt(us(r, "p999"), "%.0f")))
     return "\n".join(lines)
 
 
-def rss_table(start, end):
-    lines = ["Memory, kB        VmRSS start  VmRSS end  VmHWM end  threads"]
-    for who in ("forwarder", "broker"):
-        s, e = start.get(who, {}), end.get(who, {})
-        lines.append("%-17s %11s %10s %10s %8s" % (
-            who, s.get("VmRSS", "-"), e.get("VmRSS", "-"),
-            e.get("VmHWM", "-"), e.get("Threads", "-")))
+def target_rows(closed, opened):
+    """Where each target lands: (target, measured, met)."""
+    out = []
+    w1, d1 = find(closed, "fwd_call_warm", "c=1"), find(closed, "direct", "c=1")
+    if w1 and d1 and us(w1, "p50") is not None and us(d1, "p50") is not None:
+        added = us(w1, "p50") - us(d1, "p50")
+        out.append({"target": f"warm tools/call adds <= {TARGET_ADDED_P50_US}"
+                              " us at p50, c=1",
+                    "measured": f"{added:.0f} us", "met":
+                    added <= TARGET_ADDED_P50_US})
+    w16 = find(closed, "fwd_call_warm", "c=16")
+    if w16 and w16.get("rps") is not None:
+        out.append({"target": f">= {TARGET_RPS_C16} req/s warm tools/call at"
+                              " c=16",
+                    "measured": f"{w16['rps']:.0f} req/s",
+                    "met": w16["rps"] >= TARGET_RPS_C16})
+    o = find(opened, "fwd_call_warm", f"{TARGET_OPEN_RATE:g}/s")
+    if o:
+        ok = o["errors"] == 0 and o["p99_us"] < TARGET_OPEN_P99_US
+        out.append({"target": f"warm tools/call p99 < {TARGET_OPEN_P99_US}"
+                              f" us open-loop at {TARGET_OPEN_RATE}/s",
+                    "measured": f"{o['p99_us']} us, {o['errors']} errors",
+                    "met": ok})
+    for lvl in ("c=1", "c=16"):
+        f, w = find(closed, "fwd_call_owui", lvl), find(closed,
+                                                       "fwd_call_warm", lvl)
+        if f and w and f.get("p50_ms") and w.get("p50_ms"):
+            ratio = f["p50_ms"] / w["p50_ms"]
+            out.append({"target": f"fresh-JWT tools/call p50 within 1.3x of"
+                                  f" warm, {lvl}",
+                        "measured": f"{ratio:.2f}x", "met": ratio <= 1.3})
+    for lvl in ("c=1", "c=16"):
+        w = find(closed, "fwd_call_warm", lvl)
+        peers = [r for r in closed if r["scenario"].startswith("peer_")
+                 and level(r) == lvl and r.get("rps")]
+        if w and peers:
+            best = max(peers, key=lambda r: r["rps"])
+            x = w["rps"] / best["rps"]
+            ok = x >= 10 and (w["p99_ms"] or 0) < (best["p99_ms"] or 0)
+            out.append({"target": f">= 10x the fastest Python peer's req/s at"
+                                  f" a lower p99, {lvl}",
+                        "measured": f"{x:.1f}x {best['scenario']}, p99"
+                                    f" {w['p99_ms']:.2f} vs"
+                                    f" {best['p99_ms']:.2f} ms",
+                        "met": ok})
+    t20 = [r for r in closed + opened if r["scenario"] == "tools_list_20"]
+    for r in t20:
+        out.append({"target": f"tools/list p99 < 1 ms, 20 tenants,"
+                              f" {level(r)}",
+                    "measured": f"{us(r, 'p99'):.0f} us",
+                    "met": us(r, "p99") < 1000})
+    return out
+
+
+def targets(closed, opened):
+    rows = target_rows(closed, opened)
+    lines = ["Targets (issue 13 / 19; 2 cores)"]
+    for t in rows:
+        lines.append("  %-4s %-58s %s" % ("met" if t["met"] else "MISS",
+                                         t["target"], t["measured"]))
+    lines.append("  (instructions per call: bench/run --callgrind)")
+    return "\n".join(lines)
+
+
+def expiry_table(r):
+    lines = [f"Grant expiry under load: {r['users']} users, grants live"
+             f" {r['grant_ttl_s']} s (renewed {r['renew_margin_s']} s early),"
+             f" {r['rate']:g} req/s open-loop; per second of schedule:",
+             "  %4s %6s %5s %8s %8s %8s" % ("s", "reqs", "err", "p50 us",
+                                           "p99 us", "max us")]
+    for w in r["windows"]:
+        if w["n"] or w["errors"]:
+            lines.append("  %4d %6d %5d %8d %8d %8d" % (
+                w["t"], w["n"], w["errors"], w["p50_us"], w["p99_us"],
+                w["max_us"]))
     return "\n".join(lines)
 
 
