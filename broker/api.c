@@ -5,6 +5,7 @@
  * the credential in a successful /v1/redeem answer, which is the point.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,32 @@ api_check_tools_field(const json_t *tools, struct err *e)
 	return 0;
 }
 
+/*
+ * The forwarder has applied change seen_seq from some broker's feed. If we
+ * have not processed that change ourselves yet (its NOTIFY is on the way),
+ * our caches may predate it: start them over now, so the grant it just
+ * dropped (a revocation, a removed member) is not handed back from them.
+ */
+static void
+api_catch_up(struct broker *b, const json_t *seen)
+{
+	long long want, have;
+
+	if (!json_is_integer(seen) || (want = json_integer_value(seen)) <= 0)
+		return;
+	have = atomic_load(&b->applied_seq);
+	while (want > have) {
+		if (atomic_compare_exchange_weak(&b->applied_seq, &have, want)) {
+			log_debug("caller has seen change %lld, we %lld: caches start over",
+			    want, have);
+			members_flush(b->members);
+			ints_flush(b->ints);
+			reuse_flush(b->reuse);
+			break;
+		}
+	}
+}
+
 /* POST /v1/grants */
 static void
 api_grants(struct httpd_req *r, void *arg)
@@ -212,6 +239,7 @@ api_grants(struct httpd_req *r, void *arg)
 		api_reply_err(r, &e);
 		goto out;
 	}
+	api_catch_up(b, json_object_get(req, "seen_seq"));
 	rgen = reuse_gen(b->reuse);
 	if (api_lookup_members(b, &id, &ms, &n, &e) == -1 ||
 	    issue_check_user_token(ms, n, assertion, id.email, &e) == -1) {

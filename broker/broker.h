@@ -41,6 +41,8 @@ struct broker {
 	struct feed		*feed;
 	struct ints		*ints;		/* tenant integrations cache */
 	struct reuse		*reuse;		/* grants handed out again */
+	/* The highest access_changes seq whose NOTIFY flushed our caches. */
+	_Atomic long long	 applied_seq;
 
 	pthread_rwlock_t	 reload_lock;
 	struct idv		*idv;

@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,24 @@ static const char usage_text[] =
 
 static struct broker	 broker;
 
+/* The seq a change notice carries (migration 0002), kept as the highest
+ * change our caches have seen: api.c compares callers' seen_seq with it. */
+static void
+broker_note_seq(struct broker *b, const char *payload)
+{
+	json_t		*j = payload != NULL ? json_loads(payload, 0, NULL) : NULL;
+	json_t		*seq = json_object_get(j, "seq");
+	long long	 v, have;
+
+	if (json_is_integer(seq)) {
+		v = json_integer_value(seq);
+		have = atomic_load(&b->applied_seq);
+		while (v > have && !atomic_compare_exchange_weak(&b->applied_seq, &have, v))
+			;
+	}
+	json_decref(j);
+}
+
 /* NOTIFY tenantgate_changes (payload NULL: the listener reconnected and
  * may have missed some): memberships may have changed, and a rotation
  * (tenant_integrations.cred_version) must not be hidden by the Vault cache. */
@@ -66,6 +85,7 @@ broker_on_change(const char *payload, void *arg)
 	members_on_change(payload, b->members);
 	ints_flush(b->ints);
 	reuse_flush(b->reuse);
+	broker_note_seq(b, payload);
 	feed_on_change(b->feed);
 	if (payload == NULL || strstr(payload, "\"tenant_integrations\"") != NULL)
 		vault_cache_invalidate(b->vault, NULL);

@@ -12,6 +12,7 @@
 
 #include "broker_client.h"
 #include "err.h"
+#include "feed.h"
 #include "fwdconf.h"
 #include "httpc.h"
 #include "jsonx.h"
@@ -240,6 +241,8 @@ broker_client_grants(struct broker_client *b, const struct fwdconf *c, const cha
 	 * tokens minted for us (and not those for another resource). */
 	if (c->resource_url != NULL)
 		json_object_set_new(body, "resource", json_string(c->resource_url));
+	if (feed_seen_seq() > 0)
+		json_object_set_new(body, "seen_seq", json_integer(feed_seen_seq()));
 	rc = broker_client_post(b, c, "/v1/grants", body, "grants", out, e);
 	json_decref(body);
 	if (rc == 0 && *out == NULL)

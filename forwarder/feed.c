@@ -67,6 +67,8 @@ static struct metric feed_metrics[FEEDM__COUNT] = {
 
 /* Read by /metrics; the process runs one feed at most. */
 static atomic_long		 feed_last_ok_ms;
+/* The last seq applied to the caches: sent with /v1/grants (seen_seq). */
+static atomic_llong		 feed_applied_seq;
 static struct grants_cache	*_Atomic feed_metrics_grants;
 
 struct feed {
@@ -195,8 +197,15 @@ feed_answer(struct feed *fd, const json_t *a, long long since)
 		dropset_clear(&d);
 	}
 	fd->seq = seq;
+	atomic_store(&feed_applied_seq, seq);
 	metric_set(&feed_metrics[FEEDM_SEQ], (uint64_t)seq);
 	return 0;
+}
+
+long long
+feed_seen_seq(void)
+{
+	return atomic_load(&feed_applied_seq);
 }
 
 /* Sleep ms unless asked to stop; 1 when stopping. */

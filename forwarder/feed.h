@@ -40,4 +40,12 @@ void		 feed_stop(struct feed *);
 /* The feed's rows for /metrics (the age gauge refreshed). */
 size_t		 feed_metric_rows(struct metric **rows, size_t max);
 
+/*
+ * The highest change seq this forwarder has applied (0: none). It goes
+ * with every /v1/grants: a broker that has not yet processed that change
+ * itself (its NOTIFY is still on the way) must not answer from caches
+ * that predate it, or a grant this forwarder just dropped would come back.
+ */
+long long	 feed_seen_seq(void);
+
 #endif

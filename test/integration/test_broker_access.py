@@ -154,6 +154,23 @@ def test_any_change_ends_reuse(client, tg):
     assert client.redeem(third["token"]).status_code == 200
 
 
+def test_seen_seq_overrides_caches_our_notice_has_not_reached(client, tg):
+    """A forwarder that applied change N from one broker's feed sends
+    seen_seq=N; a broker that has not processed N itself yet must not hand
+    back, from its caches, the grant the forwarder just dropped."""
+    tg.add_user("sid@example.com", {"google": "editor"})
+    old = claims(client.grant(tg.owui_token("sid@example.com"), "google")["token"])["jti"]
+    # Revoked behind the broker's back: no trigger, so no notice reaches it
+    # (as if the notice were still on its way).
+    tg.sql("set session_replication_role = replica; insert into revoked_grants "
+           f"(jti, expires_at) values ({sql_quote(old)}, now() + interval '10 min')")
+    stale = client.grant(tg.owui_token("sid@example.com"), "google")
+    assert claims(stale["token"])["jti"] == old     # the cache, by construction
+    head = int(tg.s.pg.scalar("select coalesce(max(seq), 0) from access_changes"))
+    fresh = client.grant(tg.owui_token("sid@example.com"), "google", seen_seq=head + 1)
+    assert claims(fresh["token"])["jti"] != old
+
+
 def test_reuse_never_outlives_the_token_or_runs_short(client, tg):
     tg.add_user("oscar@example.com", {"microsoft": "viewer"})
     long = client.grant(tg.owui_token("oscar@example.com", ttl=300), "microsoft")
