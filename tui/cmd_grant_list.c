@@ -6,6 +6,7 @@
 #include "admin.h"
 #include "cmd.h"
 #include "db.h"
+#include "ops.h"
 #include "out.h"
 
 static const struct cmd_opt cmd_grant_list_opts[] = {
@@ -33,6 +34,8 @@ cmd_grant_list_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	json_t		*rows;
 
 	snprintf(ttl, sizeof ttl, "%d", a->cfg.grant_ttl);
+	if (ops_tenant_known(a, p[1], e) == -1)
+		return CMD_FAIL;
 	if ((c = admin_db(a, e)) == NULL || (rows = db_select(c, DBQ_GRANTS, p, e)) == NULL)
 		return CMD_FAIL;
 	out_rows(a->out, a->json, rows, cmd_grant_list_cols);

@@ -57,12 +57,16 @@ cmd_key_rotate_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	rq.email = cmd_get(args, "email");
 	rq.header = cmd_get(args, "header");
 	rq.no_verify = cmd_get(args, "no-verify") != NULL;
-	if (cmd_key_rotate_known(a, &rq, e) == -1)
+	if (cmd_key_rotate_known(a, &rq, e) == -1) {
+		rotate_refused(a, &rq, e);
 		return CMD_FAIL;
+	}
 	snprintf(prompt, sizeof prompt, "New key for %s/%s (not echoed): ", rq.tenant,
 	    rq.integration);
-	if ((key = secretin_key(a, cmd_get(args, "from-file"), prompt, e)) == NULL)
+	if ((key = secretin_key(a, cmd_get(args, "from-file"), prompt, e)) == NULL) {
+		rotate_refused(a, &rq, e);
 		return CMD_FAIL;
+	}
 	if ((rc = cmd_confirm(a, "rotated", "rotating", e, "Rotate the key of %s/%s? Brokers "
 	    "switch to the new key.", rq.tenant, rq.integration)) != CMD_OK) {
 		secret_free(key);

@@ -5,6 +5,7 @@
 #include "admin.h"
 #include "cmd.h"
 #include "db.h"
+#include "ops.h"
 #include "out.h"
 #include "rotate.h"
 
@@ -32,6 +33,8 @@ cmd_key_status_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	PGconn		*c;
 	json_t		*rows;
 
+	if (ops_tenant_known(a, p[0], e) == -1)
+		return CMD_FAIL;
 	if ((c = admin_db(a, e)) == NULL ||
 	    (rows = db_select(c, DBQ_INTEGRATIONS, p, e)) == NULL)
 		return CMD_FAIL;

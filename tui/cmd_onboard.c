@@ -15,9 +15,10 @@ static const struct cmd_opt cmd_onboard_opts[] = {
 	{ "from-file", "FILE", "read the key from FILE (default: stdin, or typed with echo off)" },
 	{ "k8s-admins", "NS/SA,...", "bind the tenant policy to these Kubernetes service accounts" },
 	{ "keep-key", NULL, "use the keys Vault already holds (read no key)" },
-	{ "dry-run", NULL, "print what would be done; change nothing" },
+	{ "dry-run", NULL, "print what would be done (with --json, as JSON on stdout); change nothing" },
 	{ "update", NULL, "change an existing tenant" },
 	{ "no-verify", NULL, "store the key without checking it at the site (audited)" },
+	{ "insecure-site", NULL, "allow a plain http:// site (test sites only: the key travels unencrypted)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -39,6 +40,7 @@ cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	rq.dry_run = cmd_get(args, "dry-run") != NULL;
 	rq.update = cmd_get(args, "update") != NULL;
 	rq.no_verify = cmd_get(args, "no-verify") != NULL;
+	rq.insecure_site = cmd_get(args, "insecure-site") != NULL;
 	if (rq.site == NULL) {
 		err_set(e, 400, "usage", "give the tenant's Atlassian site with --site URL");
 		return CMD_USAGE;
@@ -63,7 +65,7 @@ cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	secret_free(key);
 	if (rc == -1)
 		return CMD_FAIL;
-	if (!rq.dry_run)
+	if (!rq.dry_run && !a->json)
 		out_printf(a->out, "tenant %s onboarded\n", rq.tenant);
 	return CMD_OK;
 }
@@ -77,5 +79,5 @@ const struct cmd_entry cmd_onboard_entry = {
 	"integration, then inserts the tenant and its integrations. Every step is "
 	"audited. An existing tenant is refused unless --update; an interrupted run is "
 	"finished by running the same command again.",
-	cmd_onboard_opts, 1, 1, CMD_F_CONFIRM, cmd_onboard_exec,
+	cmd_onboard_opts, 1, 1, CMD_F_CONFIRM | CMD_F_JSON, cmd_onboard_exec,
 };

@@ -11,6 +11,7 @@
 #include "admin.h"
 #include "db.h"
 #include "err.h"
+#include "log.h"
 #include "out.h"
 #include "rotate.h"
 #include "secret.h"
@@ -125,6 +126,31 @@ rotate_record(struct admin *a, const struct rotate_req *rq, struct rotate_res *r
 	if (rc == -1)
 		db_rollback(c);
 	return rc;
+}
+
+void
+rotate_refused(struct admin *a, const struct rotate_req *rq, const struct err *why)
+{
+	struct err	 e2;
+	PGconn		*c;
+	json_t		*d;
+
+	/* The operator saying no is not a refusal; without the database
+	 * there is nowhere to write one (and no second connect timeout). */
+	if (strcmp(why->code, "cancelled") == 0 || strcmp(why->code, "db_unavailable") == 0)
+		return;
+	err_clear(&e2);
+	if ((c = admin_db(a, &e2)) == NULL)
+		return;
+	d = json_pack("{s:s,s:s,s:s,s:b,s:s}", "integration", rq->integration, "reason",
+	    why->code, "message", why->msg, "no_verify", rq->no_verify, "via", a->via);
+	/* Autocommit: a refusal leaves nothing else to commit with it. */
+	if (db_audit(c, a->actor, "key.rotate_refused", rq->tenant, rq->integration, d,
+	    &e2) == -1)
+		log_warnx("audit of the refused rotation of %s/%s: %s", rq->tenant,
+		    rq->integration, e2.msg);
+	json_decref(d);
+	admin_db_check(a);
 }
 
 /* Where things stand when Vault is ahead of the database. */
@@ -264,6 +290,8 @@ rotate_run(struct admin *a, const struct rotate_req *rq, struct rotate_res *res,
 	    "brokers notified\n", res->new_version);
 	rc = 0;
 out:
+	if (rc == -1)
+		rotate_refused(a, rq, e);
 	secret_free(cred);
 	json_decref(cur);
 	json_decref(row);

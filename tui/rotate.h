@@ -50,8 +50,14 @@ struct rotate_res {
 	char	 state[1024];		/* set when Vault and the database disagree */
 };
 
+/* Every failure (a wrong key, a CAS conflict, Vault's 403, no such
+ * integration, ...) writes a key.rotate_refused audit row with the reason,
+ * when the database can be reached. */
 int	rotate_run(struct admin *, const struct rotate_req *, struct rotate_res *,
 	    struct err *);
+/* That audit row, for refusals found before rotate_run() (the CLI's own
+ * checks); nothing for "cancelled". Best effort: a warning if it fails. */
+void	rotate_refused(struct admin *, const struct rotate_req *, const struct err *why);
 
 /* Shape the credential JSON Vault stores for kind: {"email","api_token"}
  * or, for mcp, {"header","value"}. As a secret; NULL on ENOMEM. */

@@ -45,7 +45,7 @@ scr_keys_load(struct console *c)
 	json_decref(k->rows);
 	if ((db = admin_db(c->a, &e)) == NULL ||
 	    (k->rows = db_select(db, DBQ_INTEGRATIONS, p, &e)) == NULL) {
-		console_err(c, &e);
+		console_load_failed(c, SCR_KEYS, &e);
 		k->rows = json_array();
 	}
 	rotate_status(c->a, k->rows);
@@ -90,7 +90,8 @@ scr_keys_draw(struct console *c, int y, int h, int w)
 		ui_row(y + 1 + i, 0, w, a, 6, wide, cells);
 	}
 	if (k->l.n == 0)
-		ui_put(y + 1, 1, w - 1, UI_DIM, "no integrations yet: onboard a tenant (4)", 0);
+		console_empty(c, SCR_KEYS, y + 1, 1, w - 1,
+		    "no integrations yet: onboard a tenant (4)");
 	if ((r = json_array_get(k->rows, (size_t)k->l.sel)) != NULL)
 		ui_putf(y + h - 1, 0, w, UI_DIM, 1, "%s  %s  at %s",
 		    json_string_value(json_object_get(r, "kind")),
@@ -163,7 +164,7 @@ scr_keys_rotate(struct console *c, struct scr_keys *k)
 	else
 		console_msg(c, UI_OK, "%s/%s rotated: version %d -> %d%s", tenant, integ,
 		    res.vault_version, res.new_version, res.verified ? " (verified)" : "");
-	scr_keys_load(c);
+	/* the console reloads the screen (keys_changes()) */
 }
 
 static int

@@ -189,6 +189,16 @@ scr_onboard_run(struct console *c, struct scr_onboard *o, int dry)
 	rq.dry_run = dry;
 	rq.update = o->update;
 	rq.no_verify = !o->verify;
+	/* The console's --insecure-site: asked each time, never remembered. */
+	if (strncmp(rq.site, "http://", 7) == 0) {
+		snprintf(q, sizeof q, "%s is plain http: the key would travel unencrypted. "
+		    "Use it anyway (test sites only)?", rq.site);
+		if (!dialog_confirm(c, q)) {
+			console_msg(c, UI_DIM, "use an https site: nothing was changed");
+			return;
+		}
+		rq.insecure_site = 1;
+	}
 	err_clear(&e);
 	if (onboard_check(&rq, &e) == -1) {
 		console_err(c, &e);
