@@ -112,7 +112,7 @@ scr_audit_draw(struct console *c, int y, int h, int w)
 		wide[1] = 18;
 	ui_putf(y, 0, w, au->filter[0] != '\0' || au->hide_grants ? UI_WARN : UI_NORMAL, 1,
 	    "%zu row(s)%s, newest first%s%s%s", json_array_size(au->rows),
-	    au->more ? "+" : "", au->hide_grants ? ", grant.* hidden (g shows)" : "",
+	    au->more ? "+" : "", au->hide_grants ? " (grant.* hidden)" : "",
 	    au->filter[0] != '\0' ? "   filter: " : "   (/ filters)", au->filter);
 	ui_row(y + 1, 0, w, UI_HEADER, 5, wide, hdr);
 	list_fit(&au->l, h - 2);

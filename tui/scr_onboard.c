@@ -191,8 +191,9 @@ scr_onboard_run(struct console *c, struct scr_onboard *o, int dry)
 	rq.no_verify = !o->verify;
 	/* The console's --insecure-site: asked each time, never remembered. */
 	if (strncmp(rq.site, "http://", 7) == 0) {
-		snprintf(q, sizeof q, "%s is plain http: the key would travel unencrypted. "
-		    "Use it anyway (test sites only)?", rq.site);
+		/* Short enough for 80 columns with its [y/N]. */
+		snprintf(q, sizeof q, "Plain http site: the key travels unencrypted. Use it "
+		    "(test sites only)?");
 		if (!dialog_confirm(c, q)) {
 			console_msg(c, UI_DIM, "use an https site: nothing was changed");
 			return;
