@@ -10,6 +10,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -94,3 +95,39 @@ def test_drills(demo, tmp_path):
         for rx in re.findall(r"^# expect: (.*)$", code, re.M):
             assert re.search(rx, out), f"expected /{rx}/ in {where}"
     assert r.returncode == 0, r.stderr
+
+
+def test_a_daemon_exit_does_not_stop_the_demo(demo):
+    """The broker goes away: the demo says so and keeps running; starting
+    the broker again is all it takes."""
+    work, env = demo
+    state = work / ".demo"
+    demo_py = [sys.executable, str(REPO / "scripts/demo.py")]
+
+    def run(*args):
+        return subprocess.run(demo_py + list(args), cwd=work, env=env,
+                              capture_output=True, text=True, timeout=240)
+    r = run("stop", "broker")
+    assert r.returncode == 0 and "broker stopped" in r.stdout, r.stdout + r.stderr
+    log = state / "demo.log"
+    deadline = time.monotonic() + 15
+    while "demo: broker exited" not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.2)
+    assert "scripts/demo.py restart broker starts it again" in log.read_text()
+    pid = int((state / "pid").read_text())
+    os.kill(pid, 0)                              # the demo still runs
+    broker = re.search(r"BROKER_URL=(\S+)", (state / "env").read_text()).group(1)
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                        f"{broker}/healthz"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.stdout == "000"                     # nobody listens there now
+    r = run("start", "broker")
+    assert r.returncode == 0 and "broker started" in r.stdout, r.stdout + r.stderr
+    r = run("call", "bob@example.com", "google__jira_search",
+            '{"jql": "project = GOOG"}')
+    assert r.returncode == 0 and "GOOG-1" in r.stdout, r.stdout
+    assert "demo: stopping" not in log.read_text()
+    # an unknown component is a usage error
+    r = run("restart", "nosuch")
+    assert r.returncode == 2 and "one of broker, forwarder, bao, pg" in r.stderr

@@ -348,11 +348,20 @@ def test_keys_rotate_wrong_key_and_cancel(console, world):
     for _ in range(integration_index(admin, "stark", "jira")):
         t.keys("Down")
     t.wait("at tenantgate/tenants/stark/jira")
-    # Esc at the key prompt: nothing happens
+    # Esc at the key prompt: nothing happens, and it is no refusal
+    n = len(admin.audit(action="key.rotate_refused"))
     t.keys("r", "Enter")
     t.wait("New key for stark/jira")
     t.keys("Escape")
     t.wait("no key entered: nothing was changed")
+    t.keys("r", "Enter")
+    t.wait("New key for stark/jira")
+    t.type("whatever")
+    t.keys("Enter")
+    t.wait(r"\[y/N\]")
+    t.keys("n")
+    t.wait("not rotated: nothing was changed")
+    assert len(admin.audit(action="key.rotate_refused")) == n
     wrong = tg_secrets.register("ATATT3xWrong" + uuid.uuid4().hex)
     t.keys("r", "Enter")
     t.wait("New key for stark/jira")
