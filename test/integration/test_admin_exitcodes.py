@@ -37,11 +37,11 @@ def world(stack):
                       "tenantgate-onboarding.hcl")
     a = Admin(stack, DB, stack.bao.create_token(["tenantgate-onboarding"]))
     a.ok("migrate")
-    seed_tenant(a, "acme", integrations=("jira",))
+    seed_tenant(a, "ecorp", integrations=("jira",))
     a.sql("insert into users(email, display_name) values"
-          " ('ann@acme.example', 'Ann'), ('bo@acme.example', 'Bo')")
-    a.ok("member", "add", "ann@acme.example", "acme")
-    a.ok("group", "add", "acme-eng", "acme")
+          " ('ann@ecorp.example', 'Ann'), ('bo@ecorp.example', 'Bo')")
+    a.ok("member", "add", "ann@ecorp.example", "ecorp")
+    a.ok("group", "add", "ecorp-eng", "ecorp")
     return a
 
 
@@ -86,7 +86,7 @@ def test_noops_write_no_audit_rows(world):
 
 
 def test_json_errors_keep_the_exit_code(world):
-    r = world.run("--json", "member", "add", "ann@acme.example", "acme", "--role",
+    r = world.run("--json", "member", "add", "ann@ecorp.example", "ecorp", "--role",
                   "superuser")
     assert r.returncode == 2
     assert '"code": "bad_role"' in r.stdout or '"code":"bad_role"' in r.stdout
