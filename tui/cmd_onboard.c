@@ -1,7 +1,11 @@
 /* onboard: set up a new client tenant (see onboard.h for the steps). */
+#include <stdio.h>
+#include <time.h>
+
 #include "admin.h"
 #include "cmd.h"
 #include "err.h"
+#include "expiry.h"
 #include "onboard.h"
 #include "out.h"
 #include "secret.h"
@@ -18,6 +22,7 @@ static const struct cmd_opt cmd_onboard_opts[] = {
 	{ "dry-run", NULL, "print what would be done (with --json, as JSON on stdout); change nothing" },
 	{ "update", NULL, "change an existing tenant" },
 	{ "no-verify", NULL, "store the key without checking it at the site (audited)" },
+	{ "expires", "WHEN", "when the key expires: 90d or 2027-03-01 (stored with it)" },
 	{ "insecure-site", NULL, "allow a plain http:// site (test sites only: the key travels unencrypted)" },
 	{ NULL, NULL, NULL },
 };
@@ -27,7 +32,7 @@ cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
 	struct onboard_req	 rq = { 0 };
 	secret_t		*key = NULL;
-	char			 prompt[160];
+	char			 prompt[160], expires[EXPIRY_ISO_MAX];
 	int			 rc;
 
 	rq.tenant = args->argv[0];
@@ -41,6 +46,12 @@ cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	rq.update = cmd_get(args, "update") != NULL;
 	rq.no_verify = cmd_get(args, "no-verify") != NULL;
 	rq.insecure_site = cmd_get(args, "insecure-site") != NULL;
+	if (cmd_get(args, "expires") != NULL) {
+		if (expiry_parse(cmd_get(args, "expires"), time(NULL), expires,
+		    sizeof expires, e) == -1)
+			return CMD_USAGE;
+		rq.expires_at = expires;
+	}
 	if (rq.site == NULL) {
 		err_set(e, 400, "usage", "give the tenant's Atlassian site with --site URL");
 		return CMD_USAGE;

@@ -375,7 +375,7 @@ onboard_key(struct onboard *ob, struct vault *v, int i, struct err *e)
 		onboard_step(ob, "done", "the key works at %s (as %s)", ob->site,
 		    who[0] != '\0' ? who : rq->email);
 	}
-	if ((cred = rotate_credential(ob->ints[i], rq->email, rq->key)) == NULL)
+	if ((cred = rotate_credential(ob->ints[i], rq->email, rq->key, rq->expires_at)) == NULL)
 		return err_set(e, 500, "nomem", "out of memory");
 	if (vault_kv_write(v, path, secret_bytes(cred), cur, &nv, e) == -1) {
 		secret_free(cred);
@@ -391,9 +391,10 @@ onboard_key(struct onboard *ob, struct vault *v, int i, struct err *e)
 		return -1;
 	onboard_step(ob, "done", "key for %s stored at %s/%s (version %d)", ob->ints[i],
 	    ob->a->cfg.kv_mount, path, nv);
-	return onboard_audit(ob, "onboard.key", ob->ints[i], json_pack("{s:s,s:s,s:i,s:b,s:b}",
+	return onboard_audit(ob, "onboard.key", ob->ints[i], json_pack("{s:s,s:s,s:i,s:b,s:b,s:s?}",
 	    "integration", ob->ints[i], "vault_path", path, "version", nv,
-	    "verified", ob->verified, "no_verify", rq->no_verify), e);
+	    "verified", ob->verified, "no_verify", rq->no_verify, "expires_at",
+	    rq->expires_at), e);
 }
 
 /* Step 6: the rows, last, in one transaction with their audit row. */

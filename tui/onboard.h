@@ -40,6 +40,7 @@ struct onboard_req {
 	int		 update;
 	int		 no_verify;
 	int		 insecure_site;	/* allow an http:// site (test sites) */
+	const char	*expires_at;	/* of the key, ISO 8601 (expiry.h); NULL = unknown */
 };
 
 int	onboard_run(struct admin *, const struct onboard_req *, struct err *);

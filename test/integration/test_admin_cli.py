@@ -894,3 +894,65 @@ def test_group_help_exits_0(admin):
         assert r.stdout.startswith(f"{g} commands:\n")
         assert r.stdout == admin.ok("help", g).stdout
     assert admin.run("tenant").returncode == 2
+
+
+# ---- issue 17: key expiry ------------------------------------------------------
+
+def iso_in(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+
+
+def put_key_with_expiry(admin, tenant, integration, expires_at):
+    """A key as `key rotate --expires` stores it, recorded in the database."""
+    creds = dict(admin.s.atlassian.credentials(tenant), expires_at=expires_at)
+    v = admin.s.bao.kv_put(f"{PREFIX}/{tenant}/{integration}", creds)
+    admin.sql(f"update tenant_integrations set cred_version = {v} where"
+              f" tenant_id = {q(tenant)} and name = {q(integration)}")
+
+
+def test_key_expiry_stored_shown_and_warned(admin):
+    seed_tenant(admin, "cyberdyne")
+    at, bao = admin.s.atlassian, admin.s.bao
+    key = at.credentials("cyberdyne")["api_token"]
+    r = admin.run("key", "rotate", "cyberdyne", "jira", "--yes", "--expires",
+                  "soon", input=key)
+    assert r.returncode == 2 and "--expires takes days (90d) or a date" in r.stderr
+    r = admin.run("key", "rotate", "cyberdyne", "jira", "--yes", "--expires",
+                  "400d", input=key)
+    assert r.returncode == 2 and "at most 365 days" in r.stderr
+    before = kv_version(bao, f"{PREFIX}/cyberdyne/jira")
+    # the same key with an expiry is a new version: the expiry belongs to it
+    r = admin.ok("key", "rotate", "cyberdyne", "jira", "--yes", "--expires",
+                 "90d", input=key)
+    assert f"version {before} -> {before + 1} (verified)" in r.stdout
+    got = bao.kv_get(f"{PREFIX}/cyberdyne/jira")["data"]
+    assert got["api_token"] == key and got["expires_at"][:10] == iso_in(90 * 86400)[:10]
+    a = admin.audit(action="key.rotate")[-1]
+    assert a["detail"]["expires_at"] == got["expires_at"]
+    # once more: already so, nothing to do
+    r = admin.ok("key", "rotate", "cyberdyne", "jira", "--yes", "--expires",
+                 got["expires_at"][:10], input=key)
+    assert r.returncode == 0
+    # the warnings: none beyond 30 days, then 30, 7, 1, expired
+    put_key_with_expiry(admin, "cyberdyne", "confluence", iso_in(25 * 86400 + 3600))
+    rows = {x["integration"]: x for x in admin.json("key", "status", "cyberdyne")}
+    assert rows["jira"]["days_left"] in (89, 90) and rows["jira"]["state"] == "ok"
+    assert rows["confluence"]["days_left"] == 25
+    assert rows["confluence"]["state"] == "expires in 25 days"
+    for secs, days, state in ((5 * 86400 + 3600, 5, "expires in 5 days"),
+                              (86400 + 3600, 1, "expires in 1 day"),
+                              (3600, 0, "expires today"),
+                              (-2 * 86400 - 3600, -3, "EXPIRED 3 days ago")):
+        put_key_with_expiry(admin, "cyberdyne", "confluence", iso_in(secs))
+        row = [x for x in admin.json("key", "status", "cyberdyne")
+               if x["integration"] == "confluence"][0]
+        assert (row["days_left"], row["state"]) == (days, state), row
+    table = admin.ok("key", "status", "cyberdyne").stdout
+    assert re.search(r"(?m)^cyberdyne\s+confluence\s+confluence\s+\d+\s+\d+\s+.*"
+                     r"\s-3\s+EXPIRED 3 days ago$", table), table
+    assert table.splitlines()[0].split()[-3:] == ["DAYS", "LEFT", "STATE"]
+    # a key without a recorded expiry shows none
+    seed_tenant(admin, "cyberdyne", integrations=("confluence",))
+    row = [x for x in admin.json("key", "status", "cyberdyne")
+           if x["integration"] == "confluence"][0]
+    assert row["days_left"] is None and row["state"] == "ok"

@@ -726,6 +726,40 @@ def test_command_prompt_key_rotate_hides_the_key(console, world):
     t.quit()
 
 
+def test_keys_screen_warns_of_expiring_keys(console, world):
+    """Keys expiring within 30, 7 and 1 days (and expired ones) show in
+    STATE; the most urgent is on the message line when the screen opens."""
+    admin = world[0]
+    from integration.test_admin_cli import iso_in, put_key_with_expiry
+    seed_tenant(admin, "pym")
+    put_key_with_expiry(admin, "pym", "jira", iso_in(3 * 86400 + 3600))
+    put_key_with_expiry(admin, "pym", "confluence", iso_in(20 * 86400 + 3600))
+    t = console()
+    t.keys("3")
+    s = t.wait(r"(?m)^key pym/jira expires in 3 days: r rotates it \(and see STATE\)$")
+    assert re.search(r"(?m)^pym/jira\s.*expires in 3 days", s)
+    assert re.search(r"(?m)^pym/confluence\s.*expires in 20 days", s)
+    assert re.search(r"(?m)^wayne/jira\s.*\sok\s*$", s)
+    # expired beats soon
+    put_key_with_expiry(admin, "pym", "confluence", iso_in(-86400 - 60))
+    t.keys("F5")
+    s = t.wait(r"key pym/confluence EXPIRED 2 days ago: r rotates it")
+    assert re.search(r"(?m)^pym/confluence\s.*EXPIRED 2 days ago", s)
+    t.quit()
+    # a tenant whose keys do not expire soon: no warning
+    admin.s.bao.kv_put("tenantgate/tenants/pym/jira",
+                       admin.s.atlassian.credentials("pym"))
+    admin.s.bao.kv_put("tenantgate/tenants/pym/confluence",
+                       admin.s.atlassian.credentials("pym"))
+    admin.sql("update tenant_integrations t set cred_version = cred_version + 1"
+              " where tenant_id = 'pym'")
+    t = console()
+    t.keys("3")
+    s = t.wait("pym/jira")
+    assert "rotates it" not in s
+    t.quit()
+
+
 def test_no_secret_on_screen_in_audit_or_logs(world):
     admin = world[0]
     leaked = tg_secrets.scan_text("\n".join(CAPTURES), "captures", record=False)
