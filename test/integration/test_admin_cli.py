@@ -956,3 +956,17 @@ def test_key_expiry_stored_shown_and_warned(admin):
     row = [x for x in admin.json("key", "status", "cyberdyne")
            if x["integration"] == "confluence"][0]
     assert row["days_left"] is None and row["state"] == "ok"
+
+
+def test_onboard_stores_the_key_expiry(admin):
+    r = run_onboard(admin, "tyrell", "--yes", "--expires", "60d")
+    assert r.returncode == 0, r.stderr
+    for kind in ("jira", "confluence"):
+        got = admin.s.bao.kv_get(f"{PREFIX}/tyrell/{kind}")["data"]
+        assert got["expires_at"][:10] == iso_in(60 * 86400)[:10]
+    assert {a["detail"].get("expires_at")[:10] for a in admin.audit(
+        action="onboard.key", tenant="tyrell")} == {iso_in(60 * 86400)[:10]}
+    rows = admin.json("key", "status", "tyrell")
+    assert {r["days_left"] for r in rows} <= {59, 60}
+    r = run_onboard(admin, "tyrell2", "--yes", "--expires", "2020-01-01")
+    assert r.returncode == 2 and "in the past" in r.stderr
