@@ -22,7 +22,7 @@
 
 const struct conf_entry admin_conf_table[] = {
 	{ "database_url", CONF_STR, O(database_url), CONF_SECRET, NULL, 0, 0, NULL,
-	  "libpq connection string with the operator's own role (unset: libpq's PG* environment)" },
+	  "libpq connection string with the operator's own role (unset: $TENANTGATE_DATABASE_URL, then $DATABASE_URL, then libpq's PG* environment)" },
 	{ "vault_addr", CONF_STR, O(vault_addr), 0, NULL, 0, 0, NULL,
 	  "Vault/OpenBao address (unset: $VAULT_ADDR, then $BAO_ADDR)" },
 	{ "vault_token_file", CONF_PATH, O(vault_token_file), 0, NULL, 0, 0, NULL,
@@ -134,8 +134,13 @@ admin_db(struct admin *a, struct err *e)
 		PQfinish(a->db);
 		a->db = NULL;
 	}
-	if (conninfo == NULL)
+	/* The demo's .demo/env and most platforms export DATABASE_URL; ours
+	 * wins when both are set, and an empty one counts as unset, so
+	 * libpq's own PG* variables are the last resort. */
+	if (conninfo == NULL || *conninfo == '\0')
 		conninfo = getenv("TENANTGATE_DATABASE_URL");
+	if (conninfo == NULL || *conninfo == '\0')
+		conninfo = getenv("DATABASE_URL");
 	/* Listed last so the DSN's own dbname expands and its
 	 * connect_timeout, if any, wins over ours. */
 	val[2] = conninfo != NULL ? conninfo : "";

@@ -63,8 +63,8 @@ struct admin {
 
 /* Settings from the file (NULL: $TENANTGATE_ADMIN_CONFIG, else
  * ~/.config/tenantgate/admin.conf when it exists), the environment
- * (TENANTGATE_DATABASE_URL, VAULT_ADDR/BAO_ADDR, TENANTGATE_ACTOR), then
- * overrides. *causes as conf_load() (caller frees). */
+ * (TENANTGATE_DATABASE_URL, then DATABASE_URL, then libpq's PG*;
+ * VAULT_ADDR/BAO_ADDR; TENANTGATE_ACTOR), then overrides. *causes as conf_load() (caller frees). */
 int		 admin_init(struct admin *, const char *cfg_path,
 		    const char *const *overrides, char **causes);
 void		 admin_free(struct admin *);

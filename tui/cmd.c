@@ -427,6 +427,31 @@ cmd_markdown(FILE *f)
 	}
 }
 
+/*
+ * One exit-code rule for every command (docs/admin.md, "Exit status"):
+ * 2 when the command line itself is wrong - an unknown command or option,
+ * a missing or extra argument, or a value that can never work (a role,
+ * slug, email, site or integration list that is malformed); 1 when a
+ * well-formed command could not be done (not found, refused, a server
+ * down); 0 when it was done or there was nothing to do (a note says so).
+ * Commands report what went wrong as an err code; this table, not each
+ * command, decides which codes are the operator's typing.
+ */
+static const char *const cmd_usage_codes[] = {
+	"usage", "bad_email", "bad_role", "bad_tenant", "bad_group", "bad_jti",
+	"bad_site", "bad_name", "bad_admins", "bad_integrations", "need_email",
+	"insecure_site", "bad_expires", NULL,
+};
+
+int
+cmd_exit_code(const struct err *e)
+{
+	for (int i = 0; cmd_usage_codes[i] != NULL; i++)
+		if (strcmp(e->code, cmd_usage_codes[i]) == 0)
+			return CMD_USAGE;
+	return CMD_FAIL;
+}
+
 static void
 cmd_error(struct admin *a, int json, const char *code, const char *msg)
 {
@@ -438,6 +463,12 @@ cmd_error(struct admin *a, int json, const char *code, const char *msg)
 		out_json(a->out, j);
 		json_decref(j);
 	}
+}
+
+static int
+cmd_is_help(const char *w)
+{
+	return strcmp(w, "--help") == 0 || strcmp(w, "-h") == 0;
 }
 
 int
@@ -456,6 +487,13 @@ cmd_run(struct admin *a, int argc, char **argv)
 		return CMD_USAGE;
 	}
 	if ((ce = cmd_find(argc, argv, &used, cause, sizeof cause)) == NULL) {
+		/* "tenant --help": the group's commands, as `help tenant` does. */
+		if (used > 0 && used == argc - 1 && cmd_is_help(argv[used]) &&
+		    cmd_group(argv[0], group, sizeof group) != NULL) {
+			out_printf(a->out, "%s commands:\n", group);
+			cmd_list(a->out, group, 0);
+			return CMD_OK;
+		}
 		cmd_error(a, a->json, "usage", cause);
 		if (used > 0 && cmd_group(argv[0], group, sizeof group) != NULL) {
 			out_note(a->out, "\n%s commands:\n", group);
@@ -487,6 +525,9 @@ cmd_run(struct admin *a, int argc, char **argv)
 		if (!err_isset(&e))
 			err_set(&e, 500, "failed", "'%s' failed", ce->name);
 		cmd_error(a, a->json, e.code, e.msg);
+		rc = cmd_exit_code(&e);
+		if (rc == CMD_USAGE)
+			out_note(a->out, "try 'tenantgate-admin %s --help'\n", ce->name);
 	}
 	admin_db_check(a);
 	a->json = saved_json;

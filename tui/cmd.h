@@ -18,8 +18,8 @@ struct err;
 struct out;
 
 /* Exit codes. */
-#define CMD_OK		0
-#define CMD_FAIL	1	/* the operation failed */
+#define CMD_OK		0	/* done, or nothing to do (with a note) */
+#define CMD_FAIL	1	/* the operation failed, or what it names is not there */
 #define CMD_USAGE	2	/* the command line was wrong */
 
 #define CMD_F_JSON	0x1	/* takes --json */
@@ -76,6 +76,9 @@ const struct cmd_entry *cmd_find(int argc, char *const *argv, int *used,
 int		 cmd_parse(const struct cmd_entry *, int argc, char **argv,
 		    struct cmd_args *, char *cause, size_t len);
 
+/* The exit code of a failed command from its err code: CMD_USAGE for
+ * the codes that mean the command line was wrong, else CMD_FAIL. */
+int		 cmd_exit_code(const struct err *);
 /* Find, parse, run; prints errors (and JSON errors for --json) through
  * a->out. Returns the exit code. */
 int		 cmd_run(struct admin *, int argc, char **argv);

@@ -18,6 +18,7 @@ static const struct cmd_opt cmd_audit_opts[] = {
 	{ "action", "PREFIX", "only actions starting with PREFIX (key., member., grant.)" },
 	{ "since", "WHEN", "only newer rows: 30m, 2h, 7d, or a date/time" },
 	{ "grep", "TEXT", "only rows mentioning TEXT anywhere" },
+	{ "exclude", "PREFIX", "leave out actions starting with PREFIX (e.g. grant.)" },
 	{ "limit", "N", "at most N rows (default 50)" },
 	{ NULL, NULL, NULL },
 };
@@ -37,8 +38,9 @@ cmd_audit_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
 	const char	*since = cmd_get(args, "since"), *lim = cmd_get(args, "limit");
 	char		 when[64], limit[16];
-	const char	*p[7] = { cmd_get(args, "tenant"), cmd_get(args, "actor"),
-			    cmd_get(args, "action"), NULL, cmd_get(args, "grep"), limit, "0" };
+	const char	*p[8] = { cmd_get(args, "tenant"), cmd_get(args, "actor"),
+			    cmd_get(args, "action"), NULL, cmd_get(args, "grep"), limit, "0",
+			    cmd_get(args, "exclude") };
 	long		 n = lim != NULL ? strtol(lim, NULL, 10) : 50;
 	PGconn		*c;
 	json_t		*rows;

@@ -41,6 +41,8 @@ cmd_grant_list_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	if (user != NULL && ops_email_canon(a, user, email, e) == -1)
 		return CMD_FAIL;
 	snprintf(ttl, sizeof ttl, "%d", a->cfg.grant_ttl);
+	if (ops_tenant_known(a, p[1], e) == -1)
+		return CMD_FAIL;
 	if ((c = admin_db(a, e)) == NULL || (rows = db_select(c, DBQ_GRANTS, p, e)) == NULL)
 		return CMD_FAIL;
 	out_rows(a->out, a->json, rows, cmd_grant_list_cols);

@@ -4,6 +4,7 @@
 #include "admin.h"
 #include "cmd.h"
 #include "db.h"
+#include "ops.h"
 #include "out.h"
 
 static const struct cmd_opt cmd_group_list_opts[] = {
@@ -25,6 +26,8 @@ cmd_group_list_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	PGconn		*c;
 	json_t		*rows;
 
+	if (ops_tenant_known(a, p[0], e) == -1)
+		return CMD_FAIL;
 	if ((c = admin_db(a, e)) == NULL || (rows = db_select(c, DBQ_GROUPS, p, e)) == NULL)
 		return CMD_FAIL;
 	out_rows(a->out, a->json, rows, cmd_group_list_cols);

@@ -31,8 +31,10 @@ cmd_help_exec(struct admin *a, struct cmd_args *args, struct err *e)
 		    "and settings tables; do not edit by hand.\n\n"
 		    "## Global options\n\n```\n");
 		fputs(cmd_global_usage(), stdout);
-		printf("```\n\nExit status: 0 done, 1 the operation failed, 2 the command "
-		    "line was wrong.\n\n## Commands\n\n");
+		printf("```\n\nExit status: 0 done, or nothing to do (a note on stderr says "
+		    "so); 1 the operation failed, or what it names does not exist; 2 the "
+		    "command line was wrong (see \"Exit status\" above the reference).\n\n"
+		    "## Commands\n\n");
 		cmd_markdown(stdout);
 		printf("## Console keys\n\n");
 		keys_markdown(stdout);
@@ -46,8 +48,8 @@ cmd_help_exec(struct admin *a, struct cmd_args *args, struct err *e)
 		out_printf(a->out, "\ncommands (unique prefixes work: `ten l` = `tenant list`):\n");
 		cmd_list(a->out, NULL, 0);
 		out_printf(a->out, "\n`tenantgate-admin COMMAND --help` explains one command.\n"
-		    "Exit status: 0 done, 1 the operation failed, 2 the command line was "
-		    "wrong.\n");
+		    "Exit status: 0 done or nothing to do, 1 failed or not found, 2 the "
+		    "command line was wrong.\n");
 		return CMD_OK;
 	}
 	if ((ce = cmd_find(args->argc, args->argv, &used, cause, sizeof cause)) == NULL) {

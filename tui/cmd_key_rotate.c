@@ -1,10 +1,13 @@
 /* key rotate: replace an integration's key (see rotate.h for the steps). */
+#include <time.h>
+
 #include <jansson.h>
 
 #include "admin.h"
 #include "cmd.h"
 #include "db.h"
 #include "err.h"
+#include "expiry.h"
 #include "out.h"
 #include "rotate.h"
 #include "secret.h"
@@ -17,6 +20,7 @@ static const struct cmd_opt cmd_key_rotate_opts[] = {
 	{ "header", "NAME", "MCP backends: header carrying the key (default: the current "
 	  "one, else Authorization)" },
 	{ "no-verify", NULL, "store the key without checking it at the site (audited)" },
+	{ "expires", "WHEN", "when the new key expires: 90d or 2027-03-01 (stored with the key; `key status` counts down)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -49,7 +53,7 @@ cmd_key_rotate_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	struct rotate_res	 res;
 	secret_t		*key;
 	json_t			*j;
-	char			 prompt[160];
+	char			 prompt[160], expires[EXPIRY_ISO_MAX];
 	int			 rc;
 
 	rq.tenant = args->argv[0];
@@ -57,12 +61,22 @@ cmd_key_rotate_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	rq.email = cmd_get(args, "email");
 	rq.header = cmd_get(args, "header");
 	rq.no_verify = cmd_get(args, "no-verify") != NULL;
-	if (cmd_key_rotate_known(a, &rq, e) == -1)
+	if (cmd_get(args, "expires") != NULL) {
+		if (expiry_parse(cmd_get(args, "expires"), time(NULL), expires,
+		    sizeof expires, e) == -1)
+			return CMD_USAGE;
+		rq.expires_at = expires;
+	}
+	if (cmd_key_rotate_known(a, &rq, e) == -1) {
+		rotate_refused(a, &rq, e);
 		return CMD_FAIL;
+	}
 	snprintf(prompt, sizeof prompt, "New key for %s/%s (not echoed): ", rq.tenant,
 	    rq.integration);
-	if ((key = secretin_key(a, cmd_get(args, "from-file"), prompt, e)) == NULL)
+	if ((key = secretin_key(a, cmd_get(args, "from-file"), prompt, e)) == NULL) {
+		rotate_refused(a, &rq, e);
 		return CMD_FAIL;
+	}
 	if ((rc = cmd_confirm(a, "rotated", "rotating", e, "Rotate the key of %s/%s? Brokers "
 	    "switch to the new key.", rq.tenant, rq.integration)) != CMD_OK) {
 		secret_free(key);

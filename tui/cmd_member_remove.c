@@ -8,14 +8,18 @@
 static int
 cmd_member_remove_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
-	int rc;
+	int rc, changed;
 
 	if ((rc = cmd_confirm(a, "removed", "removing", e, "Remove %s from tenant %s?",
 	    args->argv[0], args->argv[1])) != CMD_OK)
 		return rc;
-	if (ops_member_remove(a, args->argv[0], args->argv[1], e) == -1)
+	if (ops_member_remove(a, args->argv[0], args->argv[1], &changed, e) == -1)
 		return CMD_FAIL;
-	out_printf(a->out, "%s removed from %s\n", args->argv[0], args->argv[1]);
+	if (changed)
+		out_printf(a->out, "%s removed from %s\n", args->argv[0], args->argv[1]);
+	else
+		out_note(a->out, "%s is not a member of %s: nothing to do\n", args->argv[0],
+		    args->argv[1]);
 	return CMD_OK;
 }
 

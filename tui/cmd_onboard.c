@@ -1,7 +1,11 @@
 /* onboard: set up a new client tenant (see onboard.h for the steps). */
+#include <stdio.h>
+#include <time.h>
+
 #include "admin.h"
 #include "cmd.h"
 #include "err.h"
+#include "expiry.h"
 #include "onboard.h"
 #include "out.h"
 #include "secret.h"
@@ -15,9 +19,11 @@ static const struct cmd_opt cmd_onboard_opts[] = {
 	{ "from-file", "FILE", "read the key from FILE (default: stdin, or typed with echo off)" },
 	{ "k8s-admins", "NS/SA,...", "bind the tenant policy to these Kubernetes service accounts" },
 	{ "keep-key", NULL, "use the keys Vault already holds (read no key)" },
-	{ "dry-run", NULL, "print what would be done; change nothing" },
+	{ "dry-run", NULL, "print what would be done (with --json, as JSON on stdout); change nothing" },
 	{ "update", NULL, "change an existing tenant" },
 	{ "no-verify", NULL, "store the key without checking it at the site (audited)" },
+	{ "expires", "WHEN", "when the key expires: 90d or 2027-03-01 (stored with it)" },
+	{ "insecure-site", NULL, "allow a plain http:// site (test sites only: the key travels unencrypted)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -26,7 +32,7 @@ cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
 	struct onboard_req	 rq = { 0 };
 	secret_t		*key = NULL;
-	char			 prompt[160];
+	char			 prompt[160], expires[EXPIRY_ISO_MAX];
 	int			 rc;
 
 	rq.tenant = args->argv[0];
@@ -39,6 +45,13 @@ cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	rq.dry_run = cmd_get(args, "dry-run") != NULL;
 	rq.update = cmd_get(args, "update") != NULL;
 	rq.no_verify = cmd_get(args, "no-verify") != NULL;
+	rq.insecure_site = cmd_get(args, "insecure-site") != NULL;
+	if (cmd_get(args, "expires") != NULL) {
+		if (expiry_parse(cmd_get(args, "expires"), time(NULL), expires,
+		    sizeof expires, e) == -1)
+			return CMD_USAGE;
+		rq.expires_at = expires;
+	}
 	if (rq.site == NULL) {
 		err_set(e, 400, "usage", "give the tenant's Atlassian site with --site URL");
 		return CMD_USAGE;
@@ -63,7 +76,7 @@ cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	secret_free(key);
 	if (rc == -1)
 		return CMD_FAIL;
-	if (!rq.dry_run)
+	if (!rq.dry_run && !a->json)
 		out_printf(a->out, "tenant %s onboarded\n", rq.tenant);
 	return CMD_OK;
 }
@@ -77,5 +90,5 @@ const struct cmd_entry cmd_onboard_entry = {
 	"integration, then inserts the tenant and its integrations. Every step is "
 	"audited. An existing tenant is refused unless --update; an interrupted run is "
 	"finished by running the same command again.",
-	cmd_onboard_opts, 1, 1, CMD_F_CONFIRM, cmd_onboard_exec,
+	cmd_onboard_opts, 1, 1, CMD_F_CONFIRM | CMD_F_JSON, cmd_onboard_exec,
 };

@@ -14,9 +14,15 @@ static const struct cmd_opt cmd_tenant_add_opts[] = {
 static int
 cmd_tenant_add_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
-	if (ops_tenant_add(a, args->argv[0], cmd_get(args, "name"), e) == -1)
+	int changed;
+
+	if (ops_tenant_add(a, args->argv[0], cmd_get(args, "name"), &changed, e) == -1)
 		return CMD_FAIL;
-	out_printf(a->out, "tenant %s added\n", args->argv[0]);
+	if (changed)
+		out_printf(a->out, "tenant %s added\n", args->argv[0]);
+	else
+		out_note(a->out, "tenant %s already exists: nothing was changed\n",
+		    args->argv[0]);
 	return CMD_OK;
 }
 

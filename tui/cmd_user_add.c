@@ -12,9 +12,15 @@ static const struct cmd_opt cmd_user_add_opts[] = {
 static int
 cmd_user_add_exec(struct admin *a, struct cmd_args *args, struct err *e)
 {
-	if (ops_user_add(a, args->argv[0], cmd_get(args, "name"), e) == -1)
+	int changed;
+
+	if (ops_user_add(a, args->argv[0], cmd_get(args, "name"), &changed, e) == -1)
 		return CMD_FAIL;
-	out_printf(a->out, "user %s added\n", args->argv[0]);
+	if (changed)
+		out_printf(a->out, "user %s added\n", args->argv[0]);
+	else
+		out_note(a->out, "user %s already exists: nothing was changed\n",
+		    args->argv[0]);
 	return CMD_OK;
 }
 

@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "err.h"
+#include "ops.h"
 #include "out.h"
 
 static const struct cmd_opt cmd_user_list_opts[] = {
@@ -42,6 +43,10 @@ cmd_user_list_exec(struct admin *a, struct cmd_args *args, struct err *e)
 		return CMD_USAGE;
 	}
 	snprintf(limit, sizeof limit, "%ld", n);
+	if (ops_tenant_known(a, p[1], e) == -1) {
+		free(like);
+		return CMD_FAIL;
+	}
 	if ((c = admin_db(a, e)) == NULL || (rows = db_select(c, DBQ_USERS, p, e)) == NULL) {
 		free(like);
 		return CMD_FAIL;

@@ -48,6 +48,29 @@ console_err(struct console *c, const struct err *e)
 	console_msg(c, UI_ERROR, "%s", e->msg);
 }
 
+void
+console_load_failed(struct console *c, enum scr s, const struct err *e)
+{
+	snprintf(c->load_err[s], sizeof c->load_err[s], "%s", e->msg);
+	console_err(c, e);
+}
+
+void
+console_empty(struct console *c, enum scr s, int y, int x, int w, const char *hint)
+{
+	if (c->load_err[s][0] != '\0')
+		ui_putf(y, x, w, UI_ERROR, 0, "cannot load: %s (F5 retries)", c->load_err[s]);
+	else
+		ui_put(y, x, w, UI_DIM, hint, 0);
+}
+
+void
+console_load(struct console *c)
+{
+	c->load_err[c->scr][0] = '\0';
+	console_screens[c->scr]->load(c);
+}
+
 const char *
 console_log(struct console *c)
 {
@@ -136,7 +159,7 @@ console_switch(struct console *c, enum scr s)
 {
 	c->scr = s;
 	c->msg[0] = '\0';
-	console_screens[s]->load(c);
+	console_load(c);
 }
 
 static void
@@ -177,7 +200,7 @@ console_command(struct console *c)
 		console_msg(c, UI_OK, ":%s: done", line);
 	else
 		console_msg(c, UI_ERROR, ":%s: failed (exit %d)", line, rc);
-	console_screens[c->scr]->load(c);
+	console_load(c);
 }
 
 static int
@@ -253,7 +276,7 @@ console_loop(struct console *c)
 			break;
 		case ACT_REFRESH:
 			c->msg[0] = '\0';
-			console_screens[c->scr]->load(c);
+			console_load(c);
 			if (c->msg[0] == '\0')
 				console_msg(c, UI_DIM, "reloaded");
 			break;
@@ -267,6 +290,8 @@ console_loop(struct console *c)
 		default:
 			if (!console_screens[c->scr]->act(c, act))
 				console_msg(c, UI_DIM, "nothing to do here");
+			else if (keys_changes(act))
+				console_load(c);
 			break;
 		}
 	}

@@ -31,6 +31,7 @@ struct console {
 	void		*state[SCR_COUNT];
 	char		 msg[512];
 	enum ui_attr	 msg_attr;
+	char		 load_err[SCR_COUNT][256];	/* why the last load failed */
 	int		 quit;
 };
 
@@ -50,6 +51,18 @@ void	 console_draw(struct console *);
 void	 console_msg(struct console *, enum ui_attr, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 console_err(struct console *, const struct err *);
+/* (Re)load the current screen: after switching to it, F5, a `:` command,
+ * and every action that may change data (keys_changes()), whether it
+ * succeeded or not - so a screen never shows what was before a change
+ * made from it. */
+void	 console_load(struct console *);
+/* A screen's load failed: remembered for the screen (drawn in place of
+ * its rows by console_empty()) and put on the message line. */
+void	 console_load_failed(struct console *, enum scr, const struct err *);
+/* Where a list has no rows: the load error if the load failed (never an
+ * empty list that looks like "nothing there"), else the hint. */
+void	 console_empty(struct console *, enum scr, int y, int x, int w,
+	    const char *hint);
 /* The command buffer's text so far, and clearing it before an operation. */
 const char *console_log(struct console *);
 void	 console_log_clear(struct console *);

@@ -135,7 +135,8 @@ static const struct {
 	    " AND ($4::timestamptz IS NULL OR a.at >= $4::timestamptz)"
 	    " AND ($5::text IS NULL OR strpos(lower(concat_ws(' ', a.actor, a.action,"
 	    "  a.tenant_id, a.subject, a.detail::text)), lower($5)) > 0)"
-	    " ORDER BY a.at DESC, a.id DESC LIMIT $6::int OFFSET $7::int", 7 },
+	    " AND ($8::text IS NULL OR NOT starts_with(a.action, $8))"
+	    " ORDER BY a.at DESC, a.id DESC LIMIT $6::int OFFSET $7::int", 8 },
 
 	/* A grant is the broker's grant.issue audit row (subject = jti)
 	 * younger than the grant TTL and not revoked, by jti or by a user

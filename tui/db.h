@@ -41,7 +41,8 @@ enum db_q {
 	DBQ_INTEGRATION_UPSERT,	/* (tenant, name, kind, base_url, vault_path, version, actor) */
 	DBQ_NOTIFY,		/* (payload) */
 	DBQ_AUDIT_INSERT,	/* (actor, action, tenant|NULL, subject|NULL, detail json) */
-	DBQ_AUDIT,		/* (tenant, actor, action prefix, since, text, limit, offset) */
+	DBQ_AUDIT,		/* (tenant, actor, action prefix, since, text, limit, offset,
+				 * action prefix to leave out) */
 	DBQ_GRANTS,		/* (user|NULL, tenant|NULL, ttl seconds, limit) */
 	DBQ_GRANT,		/* (jti, ttl seconds) */
 	DBQ_REVOKE_JTI,		/* (jti, ttl seconds, by) */

@@ -41,6 +41,7 @@ const struct key_binding keys_table[] = {
 
 	{ '/', S(AUDIT), ACT_SEARCH, "Filter", "filter: words match anywhere; tenant:T actor:A action:P narrow by field" },
 	{ '\r', S(AUDIT), ACT_OPEN, "Details", "show the selected row in full" },
+	{ 'g', S(AUDIT), ACT_HIDE_GRANTS, "Hide grants", "hide (or show again) the brokers' grant.* rows, so changes by people stand out" },
 
 	{ UI_FN(KEY_UP), SCR_ALL, ACT_UP, NULL, "move up" },
 	{ 'k', SCR_LISTS, ACT_UP, NULL, "move up" },
@@ -67,6 +68,19 @@ const struct key_binding keys_table[] = {
 	{ 'q', SCR_ALL, ACT_QUIT, "Quit", "quit" },
 	{ 0, 0, ACT_NONE, NULL, NULL },
 };
+
+int
+keys_changes(enum action a)
+{
+	switch (a) {
+	case ACT_ADD: case ACT_REMOVE: case ACT_NEW: case ACT_DISABLE: case ACT_ENABLE:
+	case ACT_GROUP_ADD: case ACT_GROUP_REMOVE: case ACT_ROTATE: case ACT_REVOKE:
+	case ACT_REVOKE_USER: case ACT_START:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 enum action
 keys_action(enum scr s, int key)

@@ -55,6 +55,7 @@ enum action {
 	ACT_PREVIEW,
 	ACT_START,
 	ACT_CLEAR,
+	ACT_HIDE_GRANTS,
 	ACT_COUNT_
 };
 
@@ -68,6 +69,9 @@ struct key_binding {
 
 extern const struct key_binding keys_table[];
 
+/* 1 for an action that may change data (add, remove, rotate, revoke,
+ * onboard, ...): the console reloads the screen after it. */
+int		keys_changes(enum action);
 /* The action of key on screen s, ACT_NONE if unbound. */
 enum action	keys_action(enum scr, int key);
 /* The screens' names and the key that opens each. */

@@ -36,6 +36,7 @@ struct onboard {
 	int			  verified;
 	int			  exists;
 	char			  done[1024];	/* steps completed, for the state */
+	json_t			 *steps;	/* with --json: [{"step","what"}] */
 };
 
 static int
@@ -131,6 +132,12 @@ onboard_check(const struct onboard_req *rq, struct err *e)
 	    strpbrk(rq->site, " \t\r\n\"'") != NULL)
 		return err_set(e, 400, "bad_site", "the site is an http(s) URL such as "
 		    "https://%s.atlassian.net", rq->tenant);
+	/* Over plain http the key would cross the network readable by anyone
+	 * on the path: only for test sites, and only when asked for. */
+	if (strncmp(rq->site, "http://", 7) == 0 && !rq->insecure_site)
+		return err_set(e, 400, "insecure_site", "%s is plain http: the key would "
+		    "travel unencrypted. Use https, or give --insecure-site for a test "
+		    "site", rq->site);
 	if (onboard_split_ints(rq->integrations, ints, &n, e) == -1)
 		return -1;
 	if (rq->name != NULL && strlen(rq->name) > 200)
@@ -167,6 +174,9 @@ onboard_step(struct onboard *ob, const char *tag, const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	out_note(ob->a->out, "  [%s] %s\n", tag, line);
+	if (ob->steps != NULL)
+		json_array_append_new(ob->steps, json_pack("{s:s,s:s}", "step", tag, "what",
+		    line));
 	if (strcmp(tag, "done") == 0 || strcmp(tag, "skip") == 0) {
 		n = strlen(ob->done);
 		snprintf(ob->done + n, sizeof ob->done - n, "%s%s", n > 0 ? "; " : "", line);
@@ -365,7 +375,7 @@ onboard_key(struct onboard *ob, struct vault *v, int i, struct err *e)
 		onboard_step(ob, "done", "the key works at %s (as %s)", ob->site,
 		    who[0] != '\0' ? who : rq->email);
 	}
-	if ((cred = rotate_credential(ob->ints[i], rq->email, rq->key)) == NULL)
+	if ((cred = rotate_credential(ob->ints[i], rq->email, rq->key, rq->expires_at)) == NULL)
 		return err_set(e, 500, "nomem", "out of memory");
 	if (vault_kv_write(v, path, secret_bytes(cred), cur, &nv, e) == -1) {
 		secret_free(cred);
@@ -381,9 +391,10 @@ onboard_key(struct onboard *ob, struct vault *v, int i, struct err *e)
 		return -1;
 	onboard_step(ob, "done", "key for %s stored at %s/%s (version %d)", ob->ints[i],
 	    ob->a->cfg.kv_mount, path, nv);
-	return onboard_audit(ob, "onboard.key", ob->ints[i], json_pack("{s:s,s:s,s:i,s:b,s:b}",
+	return onboard_audit(ob, "onboard.key", ob->ints[i], json_pack("{s:s,s:s,s:i,s:b,s:b,s:s?}",
 	    "integration", ob->ints[i], "vault_path", path, "version", nv,
-	    "verified", ob->verified, "no_verify", rq->no_verify), e);
+	    "verified", ob->verified, "no_verify", rq->no_verify, "expires_at",
+	    rq->expires_at), e);
 }
 
 /* Step 6: the rows, last, in one transaction with their audit row. */
@@ -464,6 +475,8 @@ onboard_run(struct admin *a, const struct onboard_req *rq, struct err *e)
 	if (onboard_check(rq, e) == -1 ||
 	    onboard_split_ints(rq->integrations, ob.ints, &ob.nints, e) == -1)
 		return -1;
+	if (a->json && (ob.steps = json_array()) == NULL)
+		return err_set(e, 500, "nomem", "out of memory");
 	verify_site_root(rq->site, ob.site, sizeof ob.site);
 	admin_policy_name(a, rq->tenant, ob.policy, sizeof ob.policy);
 	out_note(a->out, "%s tenant %s:\n", rq->dry_run ? "Would onboard" : "Onboarding",
@@ -476,6 +489,7 @@ onboard_run(struct admin *a, const struct onboard_req *rq, struct err *e)
 	if (ob.exists && !rq->update) {
 		err_set(e, 409, "tenant_exists", "tenant '%s' already exists: nothing was "
 		    "changed (use --update to change it)", rq->tenant);
+		json_decref(ob.steps);
 		return -1;
 	}
 	if ((v = admin_vault(a, e)) == NULL)
@@ -489,8 +503,19 @@ onboard_run(struct admin *a, const struct onboard_req *rq, struct err *e)
 		goto fail;
 	if (rq->dry_run)
 		out_note(a->out, "dry run: nothing was changed\n");
+	if (ob.steps != NULL) {
+		/* The plan (or what was done) for scripts; the notes above
+		 * stay on stderr for people. */
+		json_t *j = json_pack("{s:s,s:s,s:b,s:b,s:o}", "tenant", rq->tenant,
+		    "site", rq->site, "dry_run", rq->dry_run, "update", ob.exists,
+		    "steps", ob.steps);
+
+		out_json(a->out, j);
+		json_decref(j);
+	}
 	return 0;
 fail:
+	json_decref(ob.steps);
 	if (!rq->dry_run) {
 		out_note(a->out, "  [failed] %s\n", e->msg);
 		out_note(a->out, "State: %s%s.\n%s Fix the cause and run the same command "

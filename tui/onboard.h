@@ -16,7 +16,8 @@
  * tenant that exists is onboarded, and a re-run of an interrupted
  * onboarding skips what is done and finishes the rest. --dry-run reads
  * the current state and prints what would be done, changing nothing and
- * needing no key.
+ * needing no key; with --json the plan (or the steps done) is printed
+ * as {"tenant","site","dry_run","update","steps":[{"step","what"}]}.
  */
 #ifndef TG_TUI_ONBOARD_H
 #define TG_TUI_ONBOARD_H
@@ -38,6 +39,8 @@ struct onboard_req {
 	int		 dry_run;
 	int		 update;
 	int		 no_verify;
+	int		 insecure_site;	/* allow an http:// site (test sites) */
+	const char	*expires_at;	/* of the key, ISO 8601 (expiry.h); NULL = unknown */
 };
 
 int	onboard_run(struct admin *, const struct onboard_req *, struct err *);

@@ -111,20 +111,47 @@ ops_need_user(PGconn *c, const char *email, struct err *e)
 }
 
 int
-ops_tenant_add(struct admin *a, const char *tenant, const char *name, struct err *e)
+ops_tenant_known(struct admin *a, const char *tenant, struct err *e)
+{
+	const char	*p[1] = { tenant };
+	PGconn		*c;
+	json_t		*row = NULL;
+	int		 rc;
+
+	if (tenant == NULL)
+		return 0;
+	if ((c = admin_db(a, e)) == NULL || (rc = db_one(c, DBQ_TENANT, p, &row, e)) == -1)
+		return -1;
+	json_decref(row);
+	if (rc == 0)
+		return err_set(e, 404, "no_tenant", "no tenant '%s'", tenant);
+	return 0;
+}
+
+int
+ops_tenant_add(struct admin *a, const char *tenant, const char *name, int *changed,
+    struct err *e)
 {
 	const char	*p[2] = { tenant, name != NULL ? name : tenant };
 	PGconn		*c;
 
+	if (changed != NULL)
+		*changed = 0;
 	if (policy_slug_check(tenant, e) == -1)
 		return -1;
 	if ((c = ops_begin(a, e)) == NULL)
 		return -1;
 	if (db_exec(c, DBQ_TENANT_INSERT, p, NULL, e) == -1) {
-		if (strcmp(e->code, "exists") == 0)
-			err_set(e, 409, "exists", "tenant '%s' already exists", tenant);
+		/* Already there: nothing to do (*changed stays 0). */
+		if (strcmp(e->code, "exists") == 0) {
+			err_clear(e);
+			db_rollback(c);
+			return 0;
+		}
 		return ops_fail(c);
 	}
+	if (changed != NULL)
+		*changed = 1;
 	return ops_finish(a, c, "tenant.add", tenant, tenant,
 	    json_pack("{s:s}", "name", p[1]), e);
 }
@@ -159,21 +186,30 @@ ops_tenant_set_status(struct admin *a, const char *tenant, int enable, int *chan
 }
 
 int
-ops_user_add(struct admin *a, const char *given, const char *name, struct err *e)
+ops_user_add(struct admin *a, const char *given, const char *name, int *changed,
+    struct err *e)
 {
 	char		 email[EMAIL_MAX + 1];
 	const char	*p[2] = { email, name != NULL ? name : "" };
 	PGconn		*c;
 
+	if (changed != NULL)
+		*changed = 0;
 	if (ops_email_canon(a, given, email, e) == -1)
 		return -1;
 	if ((c = ops_begin(a, e)) == NULL)
 		return -1;
 	if (db_exec(c, DBQ_USER_INSERT, p, NULL, e) == -1) {
-		if (strcmp(e->code, "exists") == 0)
-			err_set(e, 409, "exists", "user '%s' already exists", email);
+		/* Already there: nothing to do (*changed stays 0). */
+		if (strcmp(e->code, "exists") == 0) {
+			err_clear(e);
+			db_rollback(c);
+			return 0;
+		}
 		return ops_fail(c);
 	}
+	if (changed != NULL)
+		*changed = 1;
 	return ops_finish(a, c, "user.add", NULL, email, json_pack("{s:s}", "name", p[1]),
 	    e);
 }
@@ -239,23 +275,37 @@ ops_member_add(struct admin *a, const char *given, const char *tenant, const cha
 }
 
 /* Delete a membership or a group mapping (query del, params p) and audit
- * the role it had; `missing` is the 404 message when there was none. */
+ * the role it had. The tenant (and the user, when email is not NULL) must
+ * exist (404); a row that is already gone is nothing to do: *changed 0,
+ * no audit row. */
 static int
 ops_remove_role(struct admin *a, enum db_q del, const char *const *p, const char *action,
-    const char *tenant, const char *subject, const char *missing_code,
-    const char *missing, struct err *e)
+    const char *tenant, const char *email, const char *subject, int *changed,
+    struct err *e)
 {
 	PGconn	*c;
-	json_t	*row;
+	json_t	*row = NULL;
 	int	 rc;
 
+	if (changed != NULL)
+		*changed = 0;
 	if ((c = ops_begin(a, e)) == NULL)
 		return -1;
-	if ((rc = db_one(c, del, p, &row, e)) != 1) {
-		if (rc == 0)
-			err_set(e, 404, missing_code, "%s", missing);
+	if (ops_need_tenant(c, tenant, &row, e) == -1 ||
+	    (email != NULL && ops_need_user(c, email, e) == -1)) {
+		json_decref(row);
 		return ops_fail(c);
 	}
+	json_decref(row);
+	if ((rc = db_one(c, del, p, &row, e)) != 1) {
+		if (rc == 0) {
+			db_rollback(c);
+			return 0;
+		}
+		return ops_fail(c);
+	}
+	if (changed != NULL)
+		*changed = 1;
 	rc = ops_finish(a, c, action, tenant, subject,
 	    json_pack("{s:O}", "old_role", json_object_get(row, "role")), e);
 	json_decref(row);
@@ -263,17 +313,16 @@ ops_remove_role(struct admin *a, enum db_q del, const char *const *p, const char
 }
 
 int
-ops_member_remove(struct admin *a, const char *given, const char *tenant, struct err *e)
+ops_member_remove(struct admin *a, const char *given, const char *tenant, int *changed,
+    struct err *e)
 {
 	char		 email[EMAIL_MAX + 1];
 	const char	*p[2] = { email, tenant };
-	char		 missing[ERR_MSG_MAX];
 
 	if (ops_email_canon(a, given, email, e) == -1)
 		return -1;
-	snprintf(missing, sizeof missing, "%s is not a member of tenant '%s'", email, tenant);
 	return ops_remove_role(a, DBQ_MEMBER_DELETE, p, "member.remove", tenant, email,
-	    "not_member", missing, e);
+	    email, changed, e);
 }
 
 int
@@ -301,15 +350,13 @@ ops_group_add(struct admin *a, const char *group, const char *tenant, const char
 }
 
 int
-ops_group_remove(struct admin *a, const char *group, const char *tenant, struct err *e)
+ops_group_remove(struct admin *a, const char *group, const char *tenant, int *changed,
+    struct err *e)
 {
 	const char	*p[2] = { group, tenant };
-	char		 missing[ERR_MSG_MAX];
 
-	snprintf(missing, sizeof missing, "group '%s' is not mapped to tenant '%s'", group,
-	    tenant);
-	return ops_remove_role(a, DBQ_GROUP_DELETE, p, "group.remove", tenant, group,
-	    "no_mapping", missing, e);
+	return ops_remove_role(a, DBQ_GROUP_DELETE, p, "group.remove", tenant, NULL, group,
+	    changed, e);
 }
 
 int

@@ -22,22 +22,29 @@ int	ops_email_valid(const char *);
 int	ops_email_canon(struct admin *, const char *in, char *out, struct err *);
 
 /* Return 0 and set *changed (may be NULL) to 0 when there was nothing to
- * do (already so: no audit row), 1 when something changed. */
+ * do (already so, or already gone: no audit row), 1 when something
+ * changed. A tenant or user that does not exist is a 404. */
+/* 0 when tenant is NULL or exists; -1 with a 404 "no_tenant" (or the
+ * database's error) otherwise. Commands that name a tenant, even as a
+ * filter, call it so a typo is "not found" (exit 1), never an empty list. */
+int	ops_tenant_known(struct admin *, const char *tenant, struct err *);
 int	ops_tenant_add(struct admin *, const char *tenant, const char *name,
-	    struct err *);
+	    int *changed, struct err *);
 int	ops_tenant_set_status(struct admin *, const char *tenant, int enable,
 	    int *changed, struct err *);
 int	ops_user_add(struct admin *, const char *email, const char *name,
-	    struct err *);
+	    int *changed, struct err *);
 /* old_role (OPS_ROLE_MAX, may be NULL) gets the previous role or "". */
 int	ops_member_add(struct admin *, const char *email, const char *tenant,
 	    const char *role, char *old_role, int *changed, struct err *);
+/* The tenant and user must exist (404 otherwise); removing what is not
+ * there is nothing to do. */
 int	ops_member_remove(struct admin *, const char *email, const char *tenant,
-	    struct err *);
+	    int *changed, struct err *);
 int	ops_group_add(struct admin *, const char *group, const char *tenant,
 	    const char *role, char *old_role, int *changed, struct err *);
 int	ops_group_remove(struct admin *, const char *group, const char *tenant,
-	    struct err *);
+	    int *changed, struct err *);
 /* Revocations the brokers check at redeem (revoked_grants and
  * user_revocations); a grant revoked twice is fine. *known (may be NULL)
  * says whether a grant.issue row names that jti. */

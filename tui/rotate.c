@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "admin.h"
 #include "db.h"
 #include "err.h"
+#include "expiry.h"
+#include "log.h"
 #include "out.h"
 #include "rotate.h"
 #include "secret.h"
@@ -31,7 +34,8 @@ rotate_explain_vault(const struct admin *a, const char *tenant, struct err *e)
 }
 
 secret_t *
-rotate_credential(const char *kind, const char *who, const secret_t *key)
+rotate_credential(const char *kind, const char *who, const secret_t *key,
+    const char *expires_at)
 {
 	json_t		*o;
 	char		*text;
@@ -45,6 +49,8 @@ rotate_credential(const char *kind, const char *who, const secret_t *key)
 		    secret_len(key));
 	if (o == NULL)
 		return NULL;
+	if (expires_at != NULL)
+		json_object_set_new(o, "expires_at", json_string(expires_at));
 	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (text == NULL)
@@ -68,15 +74,20 @@ rotate_read(struct vault *v, const char *path, int version, struct err *e)
 	return j;
 }
 
-/* Does stored hold exactly who + key? */
+/* Does stored hold exactly who + key (+ the same expiry)? */
 static int
-rotate_same(const json_t *stored, const char *kind, const char *who, const secret_t *key)
+rotate_same(const json_t *stored, const char *kind, const char *who, const secret_t *key,
+    const char *expires_at)
 {
 	const char *wk = strcmp(kind, "mcp") == 0 ? "header" : "email";
 	const char *kk = strcmp(kind, "mcp") == 0 ? "value" : "api_token";
 	const char *sw = json_string_value(json_object_get(stored, wk));
 	const char *sk = json_string_value(json_object_get(stored, kk));
+	const char *sx = json_string_value(json_object_get(stored, "expires_at"));
 
+	if ((sx == NULL) != (expires_at == NULL) ||
+	    (sx != NULL && strcmp(sx, expires_at) != 0))
+		return 0;
 	return sw != NULL && sk != NULL && strcmp(sw, who) == 0 &&
 	    secret_eq(key, sk, strlen(sk));
 }
@@ -107,6 +118,8 @@ rotate_record(struct admin *a, const struct rotate_req *rq, struct rotate_res *r
 	    "verified", res->verified, "no_verify", rq->no_verify, "via", a->via);
 	if (res->finished)
 		json_object_set_new(d, "finished_earlier_write", json_true());
+	if (rq->expires_at != NULL)
+		json_object_set_new(d, "expires_at", json_string(rq->expires_at));
 	if (rows == 0)
 		json_object_set_new(d, "db_already_newer", json_true());
 	n = json_pack("{s:s,s:s,s:s,s:s,s:i}", "table", "tenant_integrations", "op",
@@ -125,6 +138,31 @@ rotate_record(struct admin *a, const struct rotate_req *rq, struct rotate_res *r
 	if (rc == -1)
 		db_rollback(c);
 	return rc;
+}
+
+void
+rotate_refused(struct admin *a, const struct rotate_req *rq, const struct err *why)
+{
+	struct err	 e2;
+	PGconn		*c;
+	json_t		*d;
+
+	/* The operator saying no is not a refusal; without the database
+	 * there is nowhere to write one (and no second connect timeout). */
+	if (strcmp(why->code, "cancelled") == 0 || strcmp(why->code, "db_unavailable") == 0)
+		return;
+	err_clear(&e2);
+	if ((c = admin_db(a, &e2)) == NULL)
+		return;
+	d = json_pack("{s:s,s:s,s:s,s:b,s:s}", "integration", rq->integration, "reason",
+	    why->code, "message", why->msg, "no_verify", rq->no_verify, "via", a->via);
+	/* Autocommit: a refusal leaves nothing else to commit with it. */
+	if (db_audit(c, a->actor, "key.rotate_refused", rq->tenant, rq->integration, d,
+	    &e2) == -1)
+		log_warnx("audit of the refused rotation of %s/%s: %s", rq->tenant,
+		    rq->integration, e2.msg);
+	json_decref(d);
+	admin_db_check(a);
 }
 
 /* Where things stand when Vault is ahead of the database. */
@@ -201,7 +239,7 @@ rotate_run(struct admin *a, const struct rotate_req *rq, struct rotate_res *res,
 		goto out;
 	}
 
-	if (cur != NULL && rotate_same(cur, res->kind, who, rq->key)) {
+	if (cur != NULL && rotate_same(cur, res->kind, who, rq->key, rq->expires_at)) {
 		res->new_version = res->vault_version;
 		if (res->db_version == res->vault_version) {
 			res->unchanged = 1;
@@ -228,7 +266,7 @@ rotate_run(struct admin *a, const struct rotate_req *rq, struct rotate_res *res,
 		} else if (rq->no_verify)
 			out_note(a->out, "not verifying the new key (--no-verify, recorded in "
 			    "the audit log)\n");
-		if ((cred = rotate_credential(res->kind, who, rq->key)) == NULL) {
+		if ((cred = rotate_credential(res->kind, who, rq->key, rq->expires_at)) == NULL) {
 			err_set(e, 500, "nomem", "out of memory");
 			goto out;
 		}
@@ -264,10 +302,43 @@ rotate_run(struct admin *a, const struct rotate_req *rq, struct rotate_res *res,
 	    "brokers notified\n", res->new_version);
 	rc = 0;
 out:
+	if (rc == -1)
+		rotate_refused(a, rq, e);
 	secret_free(cred);
 	json_decref(cur);
 	json_decref(row);
 	return rc;
+}
+
+/* The expiry recorded with version ver of path: days left into row. */
+static void
+rotate_expiry(struct vault *v, json_t *row, const char *path, int ver, time_t now)
+{
+	struct err	 e;
+	secret_t	*data = NULL;
+	json_t		*j;
+	const char	*iso;
+	long		 days;
+	char		 text[64];
+
+	json_object_set_new(row, "expires_at", json_null());
+	json_object_set_new(row, "days_left", json_null());
+	err_clear(&e);
+	if (ver <= 0 || vault_kv_read_version(v, path, ver, &data, &e) == -1)
+		return;
+	j = json_loadb(secret_bytes(data), secret_len(data), 0, NULL);
+	secret_free(data);
+	if ((iso = json_string_value(json_object_get(j, "expires_at"))) != NULL &&
+	    expiry_days(iso, now, &days) == 0) {
+		json_object_set_new(row, "expires_at", json_string(iso));
+		json_object_set_new(row, "days_left", json_integer(days));
+		if (expiry_level(days) != 0 && strcmp(json_string_value(json_object_get(row,
+		    "state")), "ok") == 0) {
+			expiry_text(days, text, sizeof text);
+			json_object_set_new(row, "state", json_string(text));
+		}
+	}
+	json_decref(j);
 }
 
 void
@@ -278,19 +349,23 @@ rotate_status(struct admin *a, json_t *rows)
 	json_t		*row;
 	size_t		 i;
 	int		 ver, db;
+	const char	*path;
+	time_t		 now = time(NULL);
 
 	err_clear(&e);
 	v = admin_vault(a, &e);
 	json_array_foreach(rows, i, row) {
 		db = (int)json_integer_value(json_object_get(row, "cred_version"));
+		path = json_string_value(json_object_get(row, "vault_path"));
+		json_object_set_new(row, "expires_at", json_null());
+		json_object_set_new(row, "days_left", json_null());
 		if (v == NULL) {
 			json_object_set_new(row, "vault_version", json_null());
 			json_object_set_new(row, "state", json_string(e.msg));
 			continue;
 		}
 		err_clear(&e);
-		if (vault_kv_current_version(v, json_string_value(json_object_get(row,
-		    "vault_path")), &ver, &e) == -1) {
+		if (vault_kv_current_version(v, path, &ver, &e) == -1) {
 			json_object_set_new(row, "vault_version", json_null());
 			json_object_set_new(row, "state", json_string(e.status == 403 ?
 			    "vault denied (no policy for this tenant)" : e.code));
@@ -300,5 +375,6 @@ rotate_status(struct admin *a, json_t *rows)
 		json_object_set_new(row, "state", json_string(ver == 0 ? "no key in Vault" :
 		    ver == db ? "ok" : ver > db ? "vault ahead: re-run key rotate to record" :
 		    "database ahead of Vault"));
+		rotate_expiry(v, row, path, ver, now);
 	}
 }

@@ -34,6 +34,7 @@ struct rotate_req {
 	const char	*header;	/* mcp header name; NULL = keep the current */
 	const secret_t	*key;
 	int		 no_verify;
+	const char	*expires_at;	/* ISO 8601 UTC (expiry.h); NULL = not known */
 };
 
 struct rotate_res {
@@ -50,19 +51,29 @@ struct rotate_res {
 	char	 state[1024];		/* set when Vault and the database disagree */
 };
 
+/* Every failure (a wrong key, a CAS conflict, Vault's 403, no such
+ * integration, ...) writes a key.rotate_refused audit row with the reason,
+ * when the database can be reached. */
 int	rotate_run(struct admin *, const struct rotate_req *, struct rotate_res *,
 	    struct err *);
+/* That audit row, for refusals found before rotate_run() (the CLI's own
+ * checks); nothing for "cancelled". Best effort: a warning if it fails. */
+void	rotate_refused(struct admin *, const struct rotate_req *, const struct err *why);
 
 /* Shape the credential JSON Vault stores for kind: {"email","api_token"}
- * or, for mcp, {"header","value"}. As a secret; NULL on ENOMEM. */
-secret_t *rotate_credential(const char *kind, const char *who, const secret_t *key);
+ * or, for mcp, {"header","value"}, with "expires_at" when known (the
+ * daemons ignore what they do not read). As a secret; NULL on ENOMEM. */
+secret_t *rotate_credential(const char *kind, const char *who, const secret_t *key,
+	    const char *expires_at);
 
 /* Turn a Vault 403 into "your token may not ... needs policy ..."; other
  * errors pass unchanged. */
 void	rotate_explain_vault(const struct admin *, const char *tenant, struct err *);
 
-/* Adds vault_version (null when unknown) and a state sentence to each
- * integration row of DBQ_INTEGRATIONS: "ok", "vault ahead: ...", ... */
+/* Adds vault_version (null when unknown), expires_at and days_left (null
+ * when not recorded with the current key) and a state sentence to each
+ * integration row of DBQ_INTEGRATIONS: "ok", "expires in 5 days",
+ * "EXPIRED 2 days ago", "vault ahead: ...", ... */
 void	rotate_status(struct admin *, json_t *rows);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * scr_audit: the Audit screen. The log newest first, read a page at a
  * time as the selection nears the end; `/` filters: words match anywhere,
- * tenant:T, actor:A and action:P narrow by field. Enter shows a row whole.
+ * tenant:T, actor:A and action:P narrow by field. Enter shows a row whole;
+ * `g` hides the brokers' grant.* rows, which outnumber people's changes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 struct scr_audit {
 	char		 filter[256];
+	int		 hide_grants;	/* leave out grant.* rows */
 	json_t		*rows;
 	int		 more;		/* the last page was full */
 	struct list	 l;
@@ -38,7 +40,7 @@ scr_audit_fetch(struct console *c, struct scr_audit *au, int offset)
 {
 	char		 f[256], text[256] = "", limit[16], off[16], *w, *save = NULL;
 	char		 tenant[64] = "", actor[256] = "", action[64] = "";
-	const char	*p[7];
+	const char	*p[8];
 	struct err	 e;
 	PGconn		*db;
 	json_t		*page;
@@ -64,10 +66,11 @@ scr_audit_fetch(struct console *c, struct scr_audit *au, int offset)
 	p[4] = text[0] != '\0' ? text : NULL;
 	p[5] = limit;
 	p[6] = off;
+	p[7] = au->hide_grants ? "grant." : NULL;
 	err_clear(&e);
 	if ((db = admin_db(c->a, &e)) == NULL ||
 	    (page = db_select(db, DBQ_AUDIT, p, &e)) == NULL) {
-		console_err(c, &e);
+		console_load_failed(c, SCR_AUDIT, &e);
 		au->more = 0;
 		return;
 	}
@@ -84,6 +87,7 @@ scr_audit_load(struct console *c)
 
 	if (au == NULL)
 		return;
+	c->load_err[SCR_AUDIT][0] = '\0';	/* a new filter reloads here */
 	json_decref(au->rows);
 	au->rows = json_array();
 	au->l.sel = au->l.top = 0;
@@ -106,10 +110,10 @@ scr_audit_draw(struct console *c, int y, int h, int w)
 		return;
 	if (w < 100)
 		wide[1] = 18;
-	ui_putf(y, 0, w, au->filter[0] != '\0' ? UI_WARN : UI_NORMAL, 1,
-	    "%zu row(s)%s, newest first%s%s", json_array_size(au->rows),
-	    au->more ? "+" : "", au->filter[0] != '\0' ? "   filter: " : "   (/ filters)",
-	    au->filter);
+	ui_putf(y, 0, w, au->filter[0] != '\0' || au->hide_grants ? UI_WARN : UI_NORMAL, 1,
+	    "%zu row(s)%s, newest first%s%s%s", json_array_size(au->rows),
+	    au->more ? "+" : "", au->hide_grants ? " (grant.* hidden)" : "",
+	    au->filter[0] != '\0' ? "   filter: " : "   (/ filters)", au->filter);
 	ui_row(y + 1, 0, w, UI_HEADER, 5, wide, hdr);
 	list_fit(&au->l, h - 2);
 	for (i = 0; i < h - 2; i++) {
@@ -126,7 +130,7 @@ scr_audit_draw(struct console *c, int y, int h, int w)
 		    cells);
 	}
 	if (au->l.n == 0)
-		ui_put(y + 2, 1, w - 1, UI_DIM, "no audit rows match", 0);
+		console_empty(c, SCR_AUDIT, y + 2, 1, w - 1, "no audit rows match");
 }
 
 static void
@@ -167,6 +171,12 @@ scr_audit_act(struct console *c, enum action a)
 	}
 	case ACT_OPEN:
 		scr_audit_open(c, au);
+		return 1;
+	case ACT_HIDE_GRANTS:
+		au->hide_grants = !au->hide_grants;
+		console_load(c);
+		console_msg(c, UI_DIM, "grant.* rows %s", au->hide_grants ? "hidden" :
+		    "shown again");
 		return 1;
 	default:
 		list_act(&au->l, a, ui_lines() - 6);

@@ -79,7 +79,7 @@ scr_grants_load(struct console *c)
 	json_decref(g->all);
 	if ((db = admin_db(c->a, &e)) == NULL ||
 	    (g->all = db_select(db, DBQ_GRANTS, p, &e)) == NULL) {
-		console_err(c, &e);
+		console_load_failed(c, SCR_GRANTS, &e);
 		g->all = json_array();
 	}
 	scr_grants_filter(g);
@@ -121,7 +121,7 @@ scr_grants_draw(struct console *c, int y, int h, int w)
 		    cells);
 	}
 	if (g->l.n == 0)
-		ui_put(y + 2, 1, w - 1, UI_DIM, "no active grants", 0);
+		console_empty(c, SCR_GRANTS, y + 2, 1, w - 1, "no active grants");
 }
 
 static void
@@ -157,7 +157,7 @@ scr_grants_revoke(struct console *c, struct scr_grants *g, int user)
 		console_msg(c, UI_OK, "every grant of %s is revoked", who);
 	else
 		console_msg(c, UI_OK, "grant %s of %s revoked", jti, who);
-	scr_grants_load(c);
+	/* the console reloads the screen (keys_changes()) */
 }
 
 static int

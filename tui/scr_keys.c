@@ -14,6 +14,7 @@
 #include "console.h"
 #include "db.h"
 #include "err.h"
+#include "expiry.h"
 #include "out.h"
 #include "rotate.h"
 #include "secret.h"
@@ -31,6 +32,41 @@ scr_keys_state(struct console *c)
 	return c->state[SCR_KEYS];
 }
 
+/* The most urgent expiry on the message line: within 30, 7 or 1 days, or
+ * expired. */
+static void
+scr_keys_warn(struct console *c, struct scr_keys *k)
+{
+	json_t		*r, *worst = NULL;
+	size_t		 i;
+	long		 days, wd = 0;
+	int		 n = 0;
+	char		 text[64];
+
+	/* Not over a load error, nor over what an action just reported. */
+	if (c->load_err[SCR_KEYS][0] != '\0' || c->msg[0] != '\0')
+		return;
+	json_array_foreach(k->rows, i, r) {
+		if (!json_is_integer(json_object_get(r, "days_left")))
+			continue;
+		days = (long)json_integer_value(json_object_get(r, "days_left"));
+		if (expiry_level(days) == 0)
+			continue;
+		n++;
+		if (worst == NULL || days < wd) {
+			worst = r;
+			wd = days;
+		}
+	}
+	if (worst == NULL)
+		return;
+	expiry_text(wd, text, sizeof text);
+	console_msg(c, wd <= 7 ? UI_ERROR : UI_WARN, "key %s/%s %s: r rotates it%s",
+	    json_string_value(json_object_get(worst, "tenant")),
+	    json_string_value(json_object_get(worst, "integration")), text,
+	    n > 1 ? " (and see STATE)" : "");
+}
+
 static void
 scr_keys_load(struct console *c)
 {
@@ -45,18 +81,19 @@ scr_keys_load(struct console *c)
 	json_decref(k->rows);
 	if ((db = admin_db(c->a, &e)) == NULL ||
 	    (k->rows = db_select(db, DBQ_INTEGRATIONS, p, &e)) == NULL) {
-		console_err(c, &e);
+		console_load_failed(c, SCR_KEYS, &e);
 		k->rows = json_array();
 	}
 	rotate_status(c->a, k->rows);
 	list_set(&k->l, (int)json_array_size(k->rows));
+	scr_keys_warn(c, k);
 }
 
 static void
 scr_keys_draw(struct console *c, int y, int h, int w)
 {
 	struct scr_keys	*k = c->state[SCR_KEYS];
-	int		 wide[6] = { 20, 5, 5, 16, 12, 0 };
+	int		 wide[6] = { 18, 5, 5, 16, 12, 0 };
 	const char	*hdr[6] = { "INTEGRATION", "DB", "VAULT", "ROTATED (UTC)", "BY",
 			    "STATE" };
 	const char	*cells[6];
@@ -90,7 +127,8 @@ scr_keys_draw(struct console *c, int y, int h, int w)
 		ui_row(y + 1 + i, 0, w, a, 6, wide, cells);
 	}
 	if (k->l.n == 0)
-		ui_put(y + 1, 1, w - 1, UI_DIM, "no integrations yet: onboard a tenant (4)", 0);
+		console_empty(c, SCR_KEYS, y + 1, 1, w - 1,
+		    "no integrations yet: onboard a tenant (4)");
 	if ((r = json_array_get(k->rows, (size_t)k->l.sel)) != NULL)
 		ui_putf(y + h - 1, 0, w, UI_DIM, 1, "%s  %s  at %s",
 		    json_string_value(json_object_get(r, "kind")),
@@ -163,7 +201,7 @@ scr_keys_rotate(struct console *c, struct scr_keys *k)
 	else
 		console_msg(c, UI_OK, "%s/%s rotated: version %d -> %d%s", tenant, integ,
 		    res.vault_version, res.new_version, res.verified ? " (verified)" : "");
-	scr_keys_load(c);
+	/* the console reloads the screen (keys_changes()) */
 }
 
 static int

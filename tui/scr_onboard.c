@@ -189,6 +189,17 @@ scr_onboard_run(struct console *c, struct scr_onboard *o, int dry)
 	rq.dry_run = dry;
 	rq.update = o->update;
 	rq.no_verify = !o->verify;
+	/* The console's --insecure-site: asked each time, never remembered. */
+	if (strncmp(rq.site, "http://", 7) == 0) {
+		/* Short enough for 80 columns with its [y/N]. */
+		snprintf(q, sizeof q, "Plain http site: the key travels unencrypted. Use it "
+		    "(test sites only)?");
+		if (!dialog_confirm(c, q)) {
+			console_msg(c, UI_DIM, "use an https site: nothing was changed");
+			return;
+		}
+		rq.insecure_site = 1;
+	}
 	err_clear(&e);
 	if (onboard_check(&rq, &e) == -1) {
 		console_err(c, &e);

@@ -56,7 +56,7 @@ scr_tenants_detail(struct console *c, struct scr_tenants *t)
 	if ((db = admin_db(c->a, &e)) == NULL ||
 	    (t->ints = db_select(db, DBQ_INTEGRATIONS, p, &e)) == NULL ||
 	    (t->groups = db_select(db, DBQ_GROUPS, p, &e)) == NULL)
-		console_err(c, &e);
+		console_load_failed(c, SCR_TENANTS, &e);
 }
 
 static void
@@ -72,7 +72,7 @@ scr_tenants_load(struct console *c)
 	json_decref(t->rows);
 	if ((db = admin_db(c->a, &e)) == NULL ||
 	    (t->rows = db_select(db, DBQ_TENANTS, NULL, &e)) == NULL) {
-		console_err(c, &e);
+		console_load_failed(c, SCR_TENANTS, &e);
 		t->rows = json_array();
 	}
 	list_set(&t->l, (int)json_array_size(t->rows));
@@ -116,7 +116,7 @@ scr_tenants_draw(struct console *c, int y, int h, int w)
 		    strcmp(cells[1], "active") != 0 ? UI_DIM : UI_NORMAL, 5, wide, cells);
 	}
 	if (t->l.n == 0)
-		ui_put(y + 1, 1, w - 1, UI_DIM, "no tenants yet: onboard one (4)", 0);
+		console_empty(c, SCR_TENANTS, y + 1, 1, w - 1, "no tenants yet: onboard one (4)");
 
 	/* The selected tenant, below. */
 	y += lh + 1;
@@ -176,7 +176,7 @@ scr_tenants_status(struct console *c, struct scr_tenants *t, int enable)
 	}
 	console_msg(c, UI_OK, "tenant %s %s%s", tenant, changed ? "" : "was already ",
 	    enable ? "enabled" : "disabled");
-	scr_tenants_load(c);
+	/* the console reloads the screen (keys_changes()) */
 }
 
 static void
@@ -202,7 +202,7 @@ scr_tenants_group_add(struct console *c, struct scr_tenants *t)
 	}
 	console_msg(c, UI_OK, "group %s %s %s in %s", group, changed ? "now gives" :
 	    "already gives", scr_tenants_roles[r], tenant);
-	scr_tenants_load(c);
+	/* the console reloads the screen (keys_changes()) */
 }
 
 static void
@@ -233,12 +233,12 @@ scr_tenants_group_remove(struct console *c, struct scr_tenants *t)
 		return;
 	}
 	err_clear(&e);
-	if (ops_group_remove(c->a, group, tenant, &e) == -1) {
+	if (ops_group_remove(c->a, group, tenant, NULL, &e) == -1) {
 		console_err(c, &e);
 		return;
 	}
 	console_msg(c, UI_OK, "group %s no longer maps to %s", group, tenant);
-	scr_tenants_load(c);
+	/* the console reloads the screen (keys_changes()) */
 }
 
 static int

@@ -62,7 +62,7 @@ scr_users_detail(struct console *c, struct scr_users *u)
 	err_clear(&e);
 	if ((db = admin_db(c->a, &e)) == NULL ||
 	    (u->ms = db_select(db, DBQ_USER_TENANTS, p, &e)) == NULL)
-		console_err(c, &e);
+		console_load_failed(c, SCR_USERS, &e);
 }
 
 static void
@@ -76,6 +76,7 @@ scr_users_load(struct console *c)
 
 	if (u == NULL)
 		return;
+	c->load_err[SCR_USERS][0] = '\0';	/* search as you type reloads here */
 	like = db_like(u->q);
 	p[0] = like;
 	p[1] = NULL;
@@ -85,7 +86,7 @@ scr_users_load(struct console *c)
 	json_decref(u->rows);
 	if ((db = admin_db(c->a, &e)) == NULL ||
 	    (u->rows = db_select(db, DBQ_USERS, p, &e)) == NULL) {
-		console_err(c, &e);
+		console_load_failed(c, SCR_USERS, &e);
 		u->rows = json_array();
 	}
 	free(like);
@@ -115,9 +116,13 @@ scr_users_draw(struct console *c, int y, int h, int w)
 	x += ui_put(y, x, w - x - 1, UI_INPUT, u->q[0] != '\0' ? u->q : "", 0);
 	if (u->searching)
 		x += ui_put(y, x, w - x, UI_INPUT, "_", 0);
-	ui_putf(y, x + 2, w - x - 2, UI_DIM, 0, "%lld match%s%s", u->matches,
-	    u->matches == 1 ? "" : "es", (long long)json_array_size(u->rows) < u->matches ?
-	    " (first " SCR_USERS_PAGE " shown)" : u->searching ? "" : "   / to search");
+	if (c->load_err[SCR_USERS][0] != '\0')
+		ui_put(y, x + 2, w - x - 2, UI_ERROR, "search failed", 0);
+	else
+		ui_putf(y, x + 2, w - x - 2, UI_DIM, 0, "%lld match%s%s", u->matches,
+		    u->matches == 1 ? "" : "es", (long long)json_array_size(u->rows) <
+		    u->matches ? " (first " SCR_USERS_PAGE " shown)" : u->searching ? "" :
+		    "   / to search");
 	y++;
 	h--;
 	lh = (h * 3) / 5;
@@ -139,8 +144,8 @@ scr_users_draw(struct console *c, int y, int h, int w)
 		    UI_NORMAL, 4, wide, cells);
 	}
 	if (u->l.n == 0)
-		ui_put(y + 1, 1, w - 1, UI_DIM, u->q[0] != '\0' ? "no user matches" :
-		    "no users yet: n adds one", 0);
+		console_empty(c, SCR_USERS, y + 1, 1, w - 1, u->q[0] != '\0' ?
+		    "no user matches" : "no users yet: n adds one");
 
 	y += lh + 1;
 	h -= lh + 1;
@@ -230,7 +235,7 @@ scr_users_add(struct console *c, struct scr_users *u)
 		console_msg(c, UI_OK, "%s %s %s as %s%s%s%s", who, old[0] != '\0' ?
 		    "is now in" : "added to", items[t], scr_users_roles[r],
 		    old[0] != '\0' ? " (was " : "", old, old[0] != '\0' ? ")" : "");
-	scr_users_load(c);
+	/* the console reloads the screen (keys_changes()) */
 out:
 	free(items);
 	json_decref(ts);
@@ -242,7 +247,7 @@ scr_users_remove(struct console *c, struct scr_users *u)
 	const char	*email = scr_users_selected(u), **items;
 	char		 q[400], who[256], tenant[64];
 	struct err	 e;
-	int		 n, t;
+	int		 n, t, changed;
 
 	if (email == NULL)
 		return;
@@ -266,11 +271,13 @@ scr_users_remove(struct console *c, struct scr_users *u)
 		return;
 	}
 	err_clear(&e);
-	if (ops_member_remove(c->a, who, tenant, &e) == -1)
+	if (ops_member_remove(c->a, who, tenant, &changed, &e) == -1)
 		console_err(c, &e);
+	else if (!changed)
+		console_msg(c, UI_DIM, "%s was no longer a member of %s", who, tenant);
 	else
 		console_msg(c, UI_OK, "%s removed from %s", who, tenant);
-	scr_users_load(c);
+	/* the console reloads the screen (keys_changes()) */
 }
 
 static void
@@ -278,20 +285,22 @@ scr_users_new(struct console *c, struct scr_users *u)
 {
 	char		email[256] = "", name[256] = "";
 	struct err	e;
+	int		changed;
 
 	if (dialog_input(c, "New user's email:", email, sizeof email) == -1 ||
 	    email[0] == '\0' ||
 	    dialog_input(c, "Display name (optional):", name, sizeof name) == -1)
 		return;
 	err_clear(&e);
-	if (ops_user_add(c->a, email, name[0] != '\0' ? name : NULL, &e) == -1) {
+	if (ops_user_add(c->a, email, name[0] != '\0' ? name : NULL, &changed, &e) == -1) {
 		console_err(c, &e);
 		return;
 	}
-	console_msg(c, UI_OK, "user %s added", email);
+	console_msg(c, changed ? UI_OK : UI_DIM, changed ? "user %s added" :
+	    "user %s already exists", email);
 	snprintf(u->q, sizeof u->q, "%s", email);
 	u->l.sel = u->l.top = 0;
-	scr_users_load(c);
+	/* the console reloads the screen (keys_changes()) */
 }
 
 static int

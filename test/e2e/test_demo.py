@@ -3,6 +3,7 @@ then `make demo-down` (issue 5's acceptance), in a private state dir."""
 
 import os
 import pathlib
+import shlex
 import subprocess
 
 import pytest
@@ -12,10 +13,12 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def read_env(path):
+    """.demo/env is `export KEY=value` lines, values shell-quoted."""
     env = {}
     for line in path.read_text().splitlines():
-        k, _, v = line.partition("=")
-        env[k] = v
+        assert line.startswith("export "), line
+        k, _, v = line.removeprefix("export ").partition("=")
+        env[k] = shlex.split(v)[0] if v else ""
     return env
 
 
@@ -65,3 +68,15 @@ def test_demo_up_list_call_down(demo):
     assert "GOOG-" in str(result["structuredContent"])
     for email in ("bob@example.com", "carol@example.com", "dave@example.com"):
         assert (demo / "tokens" / email).exists()
+    # `. .demo/env` reaches child processes such as tenantgate-admin
+    r = subprocess.run(["sh", "-c", f". {demo / 'env'} && sh -c 'echo "
+                        "\"$DATABASE_URL|$TENANTGATE_DATADIR\"'"],
+                       capture_output=True, text=True, timeout=10,
+                       env={"PATH": os.environ["PATH"]})
+    assert r.stdout.strip() == f"{env['DATABASE_URL']}|{REPO}", r.stderr
+    r = subprocess.run(["sh", "-c", f". {demo / 'env'} && tenantgate-admin"
+                        " tenant list --json"], capture_output=True, text=True,
+                       timeout=30, env={"PATH": os.environ["PATH"],
+                                        "HOME": str(demo)})
+    assert r.returncode == 0, r.stderr
+    assert "google" in r.stdout

@@ -19,7 +19,9 @@ credentials are never stored or logged.
 
 Faults per tenant, from Python (fault()) or any process (POST /__control):
 the next N requests answer a status (429 with Retry-After, 500, 503...),
-hang S seconds first, or get a huge 200 body of B bytes.
+hang S seconds first, or get a huge 200 body of B bytes.  The same call
+with {"op": "set_key", "tenant": T, "api_token": K[, "email": E]} changes
+the key T accepts, as a rotation at Atlassian would (set_credentials()).
 """
 
 import base64
@@ -325,6 +327,21 @@ class _Handler(JsonHandler):
             fake.reset_calls()
         elif op == "reset":
             fake.reset()
+        elif op == "set_key":
+            # A rotation at Atlassian, from outside (the demo's drills):
+            # from now on the tenant accepts only this key. The key is
+            # never echoed back.
+            tenant, token = req.get("tenant"), req.get("api_token")
+            if tenant not in fake.tenants:
+                return self.send_json(404, {"error": f"no tenant {tenant!r}"})
+            if not isinstance(token, str) or not token or \
+                    any(c in token for c in "\r\n:"):
+                return self.send_json(400, {"error": "api_token: a one-line"
+                                            " string without ':'"})
+            email = req.get("email")
+            fake.set_credentials(tenant, email=email, api_token=token)
+            return self.send_json(200, {"ok": True, "tenant": tenant,
+                                        "email": fake.tenants[tenant].email})
         else:
             return self.send_json(400, {"error": f"unknown op {op}"})
         self.send_json(200, {"ok": True})

@@ -294,10 +294,11 @@ def test_tenant_list_and_show(admin):
 
 def test_tenant_add_disable_enable(admin):
     r = admin.run("tenant", "add", "Bad_Slug")
-    assert r.returncode == 1 and "tenant slug" in r.stderr
+    assert r.returncode == 2 and "tenant slug" in r.stderr
     admin.ok("tenant", "add", "vandelay", "--name", "Vandelay Industries")
-    r = admin.run("tenant", "add", "vandelay")
-    assert r.returncode == 1 and "already exists" in r.stderr
+    r = admin.run("tenant", "add", "vandelay")      # nothing to do: 0, a note
+    assert r.returncode == 0 and r.stdout == ""
+    assert "tenant vandelay already exists: nothing was changed" in r.stderr
     r = admin.ok("tenant", "disable", "vandelay", "--yes")
     assert r.stdout == "tenant vandelay disabled\n"
     assert admin.scalar("select status from tenants where id='vandelay'") == \
@@ -318,7 +319,7 @@ def test_tenant_add_disable_enable(admin):
 
 def test_user_and_membership(admin):
     r = admin.run("user", "add", "not-an-email")
-    assert r.returncode == 1 and "not an email address" in r.stderr
+    assert r.returncode == 2 and "not an email address" in r.stderr
     admin.ok("user", "add", "carol@initech.example", "--name", "Carol")
     r = admin.ok("member", "add", "carol@initech.example", "initech")
     assert r.stdout == "carol@initech.example added to initech as viewer\n"
@@ -333,7 +334,7 @@ def test_user_and_membership(admin):
         [("initech", "editor")]
     r = admin.run("member", "add", "carol@initech.example", "initech",
                   "--role", "owner")
-    assert r.returncode == 1 and "viewer, editor or admin" in r.stderr
+    assert r.returncode == 2 and "viewer, editor or admin" in r.stderr
     r = admin.run("member", "add", "nobody@x.example", "initech")
     assert r.returncode == 1 and "no user 'nobody@x.example'" in r.stderr
     r = admin.run("member", "add", "carol@initech.example", "nosuch")
@@ -342,7 +343,8 @@ def test_user_and_membership(admin):
                      "initech").returncode == 2
     admin.ok("member", "remove", "carol@initech.example", "initech", "--yes")
     r = admin.run("member", "remove", "carol@initech.example", "initech", "-y")
-    assert r.returncode == 1 and "is not a member" in r.stderr
+    assert r.returncode == 0 and "is not a member of initech: nothing to do" \
+        in r.stderr
     trail = [(a["action"], a["detail"].get("role"), a["detail"].get("old_role"))
              for a in admin.audit(tenant="initech")
              if a["subject"] == "carol@initech.example"]
@@ -383,7 +385,9 @@ def test_group_mappings(admin):
     admin.ok("group", "remove", "okta-initech-eng", "initech", "--yes")
     assert admin.json("group", "list") == []
     r = admin.run("group", "remove", "okta-initech-eng", "initech", "--yes")
-    assert r.returncode == 1 and "not mapped" in r.stderr
+    assert r.returncode == 0 and "not mapped to initech: nothing to do" in r.stderr
+    r = admin.run("group", "remove", "okta-initech-eng", "nosuch", "--yes")
+    assert r.returncode == 1 and "no tenant 'nosuch'" in r.stderr
     assert [a["action"] for a in admin.audit() if a["subject"] ==
             "okta-initech-eng"] == ["group.add", "group.remove"]
 
@@ -605,7 +609,7 @@ def run_onboard(admin, slug, *extra, key=None, token=None):
     at = admin.s.atlassian
     if slug not in at.tenants:
         at.add_tenant(slug)
-    args = onboard_args(slug, *extra)
+    args = onboard_args(slug, "--insecure-site", *extra)
     args[3] = at.base_url(slug)
     return admin.run(*args, input=key if key is not None else
                      at.credentials(slug)["api_token"], token=token)
@@ -629,6 +633,37 @@ def test_onboard_dry_run_changes_nothing(admin):
     assert admin.audit(tenant="acme") == []
     assert admin.run("onboard", "acme", "--site", "ftp://x").returncode == 2
     assert admin.run("onboard", "Acme", "--site", "https://x").returncode == 2
+
+
+def test_onboard_refuses_http_without_insecure_site(admin):
+    site = admin.s.atlassian.base_url("acme")
+    r = admin.run("onboard", "acme", "--site", site, "--dry-run")
+    assert r.returncode == 2
+    assert f"{site} is plain http: the key would travel unencrypted. Use" \
+        " https, or give --insecure-site" in r.stderr
+    assert admin.audit(tenant="acme") == []
+
+
+def test_onboard_dry_run_json_plan_on_stdout(admin):
+    r = run_onboard(admin, "acme", "--dry-run", "--json", "--k8s-admins",
+                    "acme-ops/admin")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    assert plan["tenant"] == "acme" and plan["dry_run"] is True
+    assert plan["update"] is False
+    assert plan["site"] == admin.s.atlassian.base_url("acme")
+    steps = plan["steps"]
+    assert {s["step"] for s in steps} == {"would"}
+    assert steps[0]["what"].startswith("write Vault policy tenantgate-tenant-acme")
+    assert sum(s["what"].startswith("verify the key") for s in steps) == 2
+    assert steps[-1]["what"].startswith("insert tenant acme (Acme Inc)")
+    # the people's version is still on stderr
+    assert "[would] write Vault policy tenantgate-tenant-acme" in r.stderr
+    assert admin.scalar("select count(*) from tenants where id='acme'") == "0"
+    # an error with --json is one JSON document, not a plan
+    r = admin.run("onboard", "acme", "--site", "http://x", "--json")
+    assert r.returncode == 2
+    assert json.loads(r.stdout)["error"]["code"] == "insecure_site"
 
 
 def test_onboard_end_to_end_and_idempotent(admin):
@@ -752,7 +787,11 @@ def test_audit_filters(admin):
     ats = [r["at"] for r in rows]
     assert ats == sorted(ats, reverse=True)               # newest first
     rows = admin.json("audit", "--action", "key.")
-    assert rows and {r["action"] for r in rows} == {"key.rotate"}
+    assert rows and {r["action"] for r in rows} == {"key.rotate",
+                                                    "key.rotate_refused"}
+    rows = admin.json("audit", "--exclude", "key.rotate_", "--limit", "5000")
+    assert "key.rotate" in {r["action"] for r in rows}
+    assert "key.rotate_refused" not in {r["action"] for r in rows}
     assert admin.json("audit", "--actor", "nobody-at-all") == []
     assert admin.json("audit", "--since", "1h", "--limit", "3").__len__() == 3
     assert admin.json("audit", "--since", "2000-01-01", "--action",
@@ -779,3 +818,159 @@ def test_no_key_in_outputs_audit_or_logs(admin):
     assert "api_token" not in audit
     for p in runtime.all_log_paths():
         assert tg_secrets.scan_file(p, record=False) == [], p
+
+
+# ---- issue 17: the operator's first hour -----------------------------------------
+
+def test_database_url_precedence(admin):
+    """TENANTGATE_DATABASE_URL, then DATABASE_URL, then libpq's PG*."""
+    dead = f"postgresql://nobody@127.0.0.1:{free_port()}/x?connect_timeout=2"
+    base = {k: v for k, v in admin.env().items()
+            if k not in ("TENANTGATE_DATABASE_URL",)}
+
+    def run(**env):
+        e = dict(base, **env)
+        p = subprocess.run([binary("tenantgate-admin"), "tenant", "list", "--json"],
+                           capture_output=True, text=True, env=e, cwd=admin.home,
+                           timeout=60)
+        OUTPUTS.append(p.stdout + p.stderr)
+        return p
+    # DATABASE_URL alone, as `. .demo/env` leaves it
+    r = run(DATABASE_URL=admin.dsn)
+    assert r.returncode == 0, r.stderr
+    assert "initech" in {t["tenant"] for t in json.loads(r.stdout)}
+    # ours wins over DATABASE_URL
+    assert run(TENANTGATE_DATABASE_URL=admin.dsn, DATABASE_URL=dead).returncode == 0
+    r = run(TENANTGATE_DATABASE_URL=dead, DATABASE_URL=admin.dsn)
+    assert r.returncode == 1 and "cannot connect to PostgreSQL" in r.stderr
+    # empty counts as unset
+    assert run(TENANTGATE_DATABASE_URL="", DATABASE_URL=admin.dsn).returncode == 0
+    # neither: libpq's PG* variables
+    pg = admin.s.pg
+    r = run(PGHOST="127.0.0.1", PGPORT=str(pg.port), PGUSER=pg.user,
+            PGDATABASE=DB)
+    assert r.returncode == 0, r.stderr
+    assert "initech" in {t["tenant"] for t in json.loads(r.stdout)}
+    # and -d beats them all
+    r = subprocess.run([binary("tenantgate-admin"), "-d", admin.dsn, "tenant",
+                        "list"], capture_output=True, text=True, timeout=60,
+                       env=dict(base, TENANTGATE_DATABASE_URL=dead,
+                                DATABASE_URL=dead), cwd=admin.home)
+    assert r.returncode == 0, r.stderr
+
+
+def test_every_refused_rotation_is_audited(admin):
+    """A wrong key, an unknown integration, a Vault 403 and an empty key
+    each leave a key.rotate_refused row with the reason; the operator
+    saying no leaves none."""
+    def refusals():
+        return [a for a in admin.audit(action="key.rotate_refused")]
+    n = len(refusals())
+    r = admin.run("key", "rotate", "hooli", "jira", "--yes", input=new_key())
+    assert r.returncode == 1 and "refused the new key" in r.stderr
+    r = admin.run("key", "rotate", "hooli", "nosuch", "--yes", input="")
+    assert r.returncode == 1
+    hooli_admin = admin.s.bao.create_token([write_tenant_policy(admin.s.bao,
+                                                                "hooli")])
+    r = admin.run("key", "rotate", "initech", "jira", "--yes", input=new_key(),
+                  token=hooli_admin)
+    assert r.returncode == 1 and "403" in r.stderr
+    r = admin.run("key", "rotate", "hooli", "jira", "--yes", input="\n")
+    assert r.returncode == 1 and "the key is empty" in r.stderr
+    got = refusals()[n:]
+    assert [(a["tenant"], a["subject"], a["detail"]["reason"]) for a in got] == [
+        ("hooli", "jira", "key_rejected"),
+        ("hooli", "nosuch", "no_integration"),
+        ("initech", "jira", "vault_forbidden"),
+        ("hooli", "jira", "empty_key")]
+    assert all(a["actor"] == ACTOR and a["detail"]["via"] == "cli" and
+               a["detail"]["message"] for a in got)
+    # no terminal and no --yes: a usage error, not a refusal
+    r = admin.run("key", "rotate", "hooli", "jira", input=new_key())
+    assert r.returncode == 2
+    assert len(refusals()) == n + 4
+
+
+def test_group_help_exits_0(admin):
+    for g in ("tenant", "user", "member", "group", "key", "grant"):
+        r = admin.run(g, "--help")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith(f"{g} commands:\n")
+        assert r.stdout == admin.ok("help", g).stdout
+    assert admin.run("tenant").returncode == 2
+
+
+# ---- issue 17: key expiry ------------------------------------------------------
+
+def iso_in(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+
+
+def put_key_with_expiry(admin, tenant, integration, expires_at):
+    """A key as `key rotate --expires` stores it, recorded in the database."""
+    creds = dict(admin.s.atlassian.credentials(tenant), expires_at=expires_at)
+    v = admin.s.bao.kv_put(f"{PREFIX}/{tenant}/{integration}", creds)
+    admin.sql(f"update tenant_integrations set cred_version = {v} where"
+              f" tenant_id = {q(tenant)} and name = {q(integration)}")
+
+
+def test_key_expiry_stored_shown_and_warned(admin):
+    seed_tenant(admin, "cyberdyne")
+    at, bao = admin.s.atlassian, admin.s.bao
+    key = at.credentials("cyberdyne")["api_token"]
+    r = admin.run("key", "rotate", "cyberdyne", "jira", "--yes", "--expires",
+                  "soon", input=key)
+    assert r.returncode == 2 and "--expires takes days (90d) or a date" in r.stderr
+    r = admin.run("key", "rotate", "cyberdyne", "jira", "--yes", "--expires",
+                  "400d", input=key)
+    assert r.returncode == 2 and "at most 365 days" in r.stderr
+    before = kv_version(bao, f"{PREFIX}/cyberdyne/jira")
+    # the same key with an expiry is a new version: the expiry belongs to it
+    r = admin.ok("key", "rotate", "cyberdyne", "jira", "--yes", "--expires",
+                 "90d", input=key)
+    assert f"version {before} -> {before + 1} (verified)" in r.stdout
+    got = bao.kv_get(f"{PREFIX}/cyberdyne/jira")["data"]
+    assert got["api_token"] == key and got["expires_at"][:10] == iso_in(90 * 86400)[:10]
+    a = admin.audit(action="key.rotate")[-1]
+    assert a["detail"]["expires_at"] == got["expires_at"]
+    # once more: already so, nothing to do
+    r = admin.ok("key", "rotate", "cyberdyne", "jira", "--yes", "--expires",
+                 got["expires_at"][:10], input=key)
+    assert r.returncode == 0
+    # the warnings: none beyond 30 days, then 30, 7, 1, expired
+    put_key_with_expiry(admin, "cyberdyne", "confluence", iso_in(25 * 86400 + 3600))
+    rows = {x["integration"]: x for x in admin.json("key", "status", "cyberdyne")}
+    assert rows["jira"]["days_left"] in (89, 90) and rows["jira"]["state"] == "ok"
+    assert rows["confluence"]["days_left"] == 25
+    assert rows["confluence"]["state"] == "expires in 25 days"
+    for secs, days, state in ((5 * 86400 + 3600, 5, "expires in 5 days"),
+                              (86400 + 3600, 1, "expires in 1 day"),
+                              (3600, 0, "expires today"),
+                              (-2 * 86400 - 3600, -3, "EXPIRED 3 days ago")):
+        put_key_with_expiry(admin, "cyberdyne", "confluence", iso_in(secs))
+        row = [x for x in admin.json("key", "status", "cyberdyne")
+               if x["integration"] == "confluence"][0]
+        assert (row["days_left"], row["state"]) == (days, state), row
+    table = admin.ok("key", "status", "cyberdyne").stdout
+    assert re.search(r"(?m)^cyberdyne\s+confluence\s+confluence\s+\d+\s+\d+\s+.*"
+                     r"\s-3\s+EXPIRED 3 days ago$", table), table
+    assert table.splitlines()[0].split()[-3:] == ["DAYS", "LEFT", "STATE"]
+    # a key without a recorded expiry shows none
+    seed_tenant(admin, "cyberdyne", integrations=("confluence",))
+    row = [x for x in admin.json("key", "status", "cyberdyne")
+           if x["integration"] == "confluence"][0]
+    assert row["days_left"] is None and row["state"] == "ok"
+
+
+def test_onboard_stores_the_key_expiry(admin):
+    r = run_onboard(admin, "tyrell", "--yes", "--expires", "60d")
+    assert r.returncode == 0, r.stderr
+    for kind in ("jira", "confluence"):
+        got = admin.s.bao.kv_get(f"{PREFIX}/tyrell/{kind}")["data"]
+        assert got["expires_at"][:10] == iso_in(60 * 86400)[:10]
+    assert {a["detail"].get("expires_at")[:10] for a in admin.audit(
+        action="onboard.key", tenant="tyrell")} == {iso_in(60 * 86400)[:10]}
+    rows = admin.json("key", "status", "tyrell")
+    assert {r["days_left"] for r in rows} <= {59, 60}
+    r = run_onboard(admin, "tyrell2", "--yes", "--expires", "2020-01-01")
+    assert r.returncode == 2 and "in the past" in r.stderr

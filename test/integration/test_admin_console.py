@@ -348,11 +348,20 @@ def test_keys_rotate_wrong_key_and_cancel(console, world):
     for _ in range(integration_index(admin, "stark", "jira")):
         t.keys("Down")
     t.wait("at tenantgate/tenants/stark/jira")
-    # Esc at the key prompt: nothing happens
+    # Esc at the key prompt: nothing happens, and it is no refusal
+    n = len(admin.audit(action="key.rotate_refused"))
     t.keys("r", "Enter")
     t.wait("New key for stark/jira")
     t.keys("Escape")
     t.wait("no key entered: nothing was changed")
+    t.keys("r", "Enter")
+    t.wait("New key for stark/jira")
+    t.type("whatever")
+    t.keys("Enter")
+    t.wait(r"\[y/N\]")
+    t.keys("n")
+    t.wait("not rotated: nothing was changed")
+    assert len(admin.audit(action="key.rotate_refused")) == n
     wrong = tg_secrets.register("ATATT3xWrong" + uuid.uuid4().hex)
     t.keys("r", "Enter")
     t.wait("New key for stark/jira")
@@ -408,12 +417,22 @@ def test_onboard_wizard(console, world):
     s = t.wait(r"(?m)^ API key\s+\(set\)")
     assert creds["api_token"] not in s
     t.keys("p")
+    # a plain http site is asked about each time (the CLI's --insecure-site)
+    t.wait(r"Plain http site: the key travels unencrypted\. Use it \(test sites"
+           r" only\)\? \[y/N\]")
+    t.keys("n")
+    t.wait("use an https site: nothing was changed")
+    t.keys("p")
+    t.wait(r"Plain http site.*\[y/N\]")
+    t.keys("y")
     s = t.wait("dry run of gotham done: nothing was changed")
     assert "Would onboard tenant gotham:" in s
     assert "[would] write Vault policy tenantgate-tenant-gotham" in s
     assert "[would] insert tenant gotham (Gotham City)" in s
     assert admin.scalar("select count(*) from tenants where id='gotham'") == "0"
     t.keys("s")
+    t.wait(r"Plain http site.*\[y/N\]")
+    t.keys("y")
     t.wait(r"Onboard tenant gotham \(http://.*\)\? \[y/N\]")
     t.keys("y")
     s = t.wait("tenant gotham onboarded", timeout=30)
@@ -582,11 +601,101 @@ def test_console_with_the_database_down(console, world):
     admin = world[0]
     dead = f"postgresql://nobody@127.0.0.1:{free_port()}/x?connect_timeout=1"
     t = console(TENANTGATE_DATABASE_URL=dead, ready="cannot connect to PostgreSQL")
+    # an error where the rows would be, never an empty list
+    s = t.wait(r"(?m)^ cannot load: cannot connect to PostgreSQL: .*")
+    assert "no tenants yet" not in s
+    empty = {"1": "no tenants yet", "2": "no users yet", "3": "no integrations",
+             "5": "no active grants", "6": "no audit rows"}
     for k in "2356":
         t.keys(k)
-        t.wait("cannot connect to PostgreSQL")
+        s = t.wait(r"(?m)^ cannot load: cannot connect to PostgreSQL")
+        assert empty[k] not in s, s
+    t.keys("2")
+    assert "search failed" in t.wait("cannot load")
     t.keys("1", "d")
     t.wait("nothing to do here|cannot connect")
+    t.quit()
+
+
+def test_console_reads_database_url(console, world):
+    """`. .demo/env` exports DATABASE_URL only: the console uses it."""
+    admin = world[0]
+    t = console(TENANTGATE_DATABASE_URL=None, DATABASE_URL=admin.dsn)
+    t.wait(r"(?m)^wayne\s+active")
+    t.quit()
+
+
+def test_screens_reload_after_their_own_actions(console, world):
+    """A screen reloads after an action taken on it, whatever its outcome:
+    a change made meanwhile elsewhere shows up without F5, and a refused
+    rotation is audited."""
+    admin = world[0]
+    bao = admin.s.bao
+    t = console()
+    t.keys("3")
+    s = t.wait("stark/confluence")
+    v = int(re.search(r"(?m)^stark/confluence\s+(\d+)", s).group(1))
+    # another operator rotates stark/confluence; this screen does not know
+    admin.ok("key", "rotate", "stark", "confluence", "--no-verify", "--yes",
+             input=tg_secrets.register("ATATT3xOther" + uuid.uuid4().hex))
+    assert re.search(rf"(?m)^stark/confluence\s+{v}\s+{v}\s", t.screen())
+    n = len(admin.audit(action="key.rotate_refused"))
+    for _ in range(integration_index(admin, "stark", "jira")):
+        t.keys("Down")
+    t.wait("at tenantgate/tenants/stark/jira")
+    wrong = tg_secrets.register("ATATT3xWrong" + uuid.uuid4().hex)
+    t.keys("r", "Enter")
+    t.wait("New key for stark/jira")
+    t.type(wrong)
+    t.keys("Enter")
+    t.wait(r"\[y/N\]")
+    t.keys("y")
+    s = t.wait(rf"(?m)^stark/confluence\s+{v + 1}\s+{v + 1}\s")
+    assert "refused the new key" in s
+    got = admin.audit(action="key.rotate_refused")[n:]
+    assert [(a["tenant"], a["subject"], a["detail"]["reason"],
+             a["detail"]["via"]) for a in got] == [
+        ("stark", "jira", "key_rejected", "console")]
+    assert bao.kv_get("tenantgate/tenants/stark/confluence")["metadata"][
+        "version"] == v + 1
+    t.quit()
+
+
+def test_audit_screen_hides_grant_rows_with_one_key(console, world):
+    admin = world[0]
+    for i in range(30):
+        admin.sql("insert into audit_log(actor, action, tenant_id, subject)"
+                  f" values ('bruce@wayne.example', 'grant.issue', 'wayne',"
+                  f" 'jti-{uuid.uuid4().hex}')")
+    admin.ok("tenant", "disable", "wayne", "--yes")
+    admin.ok("tenant", "enable", "wayne")
+    for i in range(30):
+        admin.sql("insert into audit_log(actor, action, tenant_id, subject)"
+                  f" values ('bruce@wayne.example', 'grant.issue', 'wayne',"
+                  f" 'jti-{uuid.uuid4().hex}')")
+    t = console()
+    t.keys("6")
+    s = t.wait("newest first")
+    assert s.split("\n")[23].startswith("/ Filter  Enter Details  g Hide grants")
+    assert " grant.issue " in s and " tenant.enable " not in s
+    t.keys("g")
+    s = t.wait(r"newest first \(grant\.\* hidden\)")
+    rows = [l for l in s.split("\n")[3:] if re.match(r"^\d{4}-", l)]
+    assert rows and not any(" grant." in r for r in rows)
+    assert " tenant.enable " in s and " tenant.disable " in s
+    # filters combine with it
+    t.keys("/")
+    t.wait("Filter")
+    t.type("tenant:wayne")
+    t.keys("Enter")
+    s = t.wait(r"newest first \(grant\.\* hidden\)   filter: tenant:wayne")
+    assert " grant." not in s and " tenant.enable " in s
+    t.keys("g")
+    s = t.wait(r"grant\.\* hidden", gone=True)
+    assert " grant.issue " in s
+    t.keys("?")
+    assert "hide (or show again) the brokers' grant.* rows" in t.wait("Help: Audit")
+    t.keys("q")
     t.quit()
 
 
@@ -614,6 +723,40 @@ def test_command_prompt_key_rotate_hides_the_key(console, world):
     got = bao.kv_get(path)
     assert got["metadata"]["version"] == before + 1
     assert got["data"]["api_token"] == key
+    t.quit()
+
+
+def test_keys_screen_warns_of_expiring_keys(console, world):
+    """Keys expiring within 30, 7 and 1 days (and expired ones) show in
+    STATE; the most urgent is on the message line when the screen opens."""
+    admin = world[0]
+    from integration.test_admin_cli import iso_in, put_key_with_expiry
+    seed_tenant(admin, "pym")
+    put_key_with_expiry(admin, "pym", "jira", iso_in(3 * 86400 + 3600))
+    put_key_with_expiry(admin, "pym", "confluence", iso_in(20 * 86400 + 3600))
+    t = console()
+    t.keys("3")
+    s = t.wait(r"(?m)^key pym/jira expires in 3 days: r rotates it \(and see STATE\)$")
+    assert re.search(r"(?m)^pym/jira\s.*expires in 3 days", s)
+    assert re.search(r"(?m)^pym/confluence\s.*expires in 20 days", s)
+    assert re.search(r"(?m)^wayne/jira\s.*\sok\s*$", s)
+    # expired beats soon
+    put_key_with_expiry(admin, "pym", "confluence", iso_in(-86400 - 60))
+    t.keys("F5")
+    s = t.wait(r"key pym/confluence EXPIRED 2 days ago: r rotates it")
+    assert re.search(r"(?m)^pym/confluence\s.*EXPIRED 2 days ago", s)
+    t.quit()
+    # a tenant whose keys do not expire soon: no warning
+    admin.s.bao.kv_put("tenantgate/tenants/pym/jira",
+                       admin.s.atlassian.credentials("pym"))
+    admin.s.bao.kv_put("tenantgate/tenants/pym/confluence",
+                       admin.s.atlassian.credentials("pym"))
+    admin.sql("update tenant_integrations t set cred_version = cred_version + 1"
+              " where tenant_id = 'pym'")
+    t = console()
+    t.keys("3")
+    s = t.wait("pym/jira")
+    assert "rotates it" not in s
     t.quit()
 
 
