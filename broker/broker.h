@@ -61,6 +61,7 @@ struct broker {
 	int			 db_probe_ok;
 	time_t			 db_ok_at;
 	char			 db_error[256];	/* for the log-side detail only */
+	char			 vault_error[256];	/* the last failed Vault probe's */
 };
 
 #define READYZ_PROBE_MS	2000

@@ -37,9 +37,13 @@ ready_probe_vault(struct broker *b, long now_ms)
 	b->probe_at_ms = now_ms;
 	b->probe_ok = vault_request(b->vault, "GET", "auth/token/lookup-self", NULL, &resp,
 	    &e) == 0 && resp.status == 200;
-	httpc_resp_free(&resp);
-	if (b->probe_ok)
+	if (b->probe_ok) {
 		b->vault_ok_at = time(NULL);
+		b->vault_error[0] = '\0';
+	} else
+		snprintf(b->vault_error, sizeof b->vault_error, "%s", err_isset(&e) ? e.msg :
+		    "Vault refused our token");
+	httpc_resp_free(&resp);
 }
 
 static void
@@ -71,21 +75,23 @@ void
 ready_eval(struct broker *b, int probe, struct ready *r)
 {
 	struct vault_status	vs;
+	char			probe_error[256];
 	time_t			now = time(NULL), vault_at;
 	long			now_ms = clock_now_ms();
 
 	memset(r, 0, sizeof *r);
 	vault_status(b->vault, &vs);
 	pthread_mutex_lock(&b->probe_lock);
-	r->vault_ok = vs.logged_in && !vs.sealed && !vs.serving_stale;
+	/* Our token being logged in says nothing about Vault answering now
+	 * (a KV read may just have failed): ask it, at most every
+	 * READYZ_PROBE_MS, and count only a working token of ours. */
 	if (probe) {
-		if (!r->vault_ok)
-			ready_probe_vault(b, now_ms);
+		ready_probe_vault(b, now_ms);
 		ready_probe_db(b, now_ms);
 		vault_status(b->vault, &vs);
 	}
-	if (!r->vault_ok)
-		r->vault_ok = b->probe_ok;
+	r->vault_ok = b->probe_ok;	/* a sealed Vault fails the probe */
+	snprintf(probe_error, sizeof probe_error, "%s", b->vault_error);
 	/* Vault answering is not enough: only a working token of ours
 	 * counts (a failed login still gets answers). */
 	if (r->vault_ok)
@@ -103,7 +109,8 @@ ready_eval(struct broker *b, int probe, struct ready *r)
 	r->vault_sealed = vs.sealed;
 	r->vault_serving_stale = vs.serving_stale;
 	r->vault_token_ttl_s = vs.token_ttl_s;
-	ready_scrubbed(r->vault_error, sizeof r->vault_error, r->vault_ok ? "" : vs.last_error);
+	ready_scrubbed(r->vault_error, sizeof r->vault_error, r->vault_ok ? "" :
+	    vs.last_error[0] != '\0' ? vs.last_error : probe_error);
 	r->db_max_stale_s = b->cfg.members_max_stale;
 	r->vault_max_stale_s = b->cfg.vault_cache_max_stale;
 	r->keys_loaded = b->keys != NULL;
