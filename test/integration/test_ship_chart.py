@@ -217,6 +217,7 @@ def test_broker_deployment_is_restricted_and_spread():
     dep = next(d for d in docs if d["kind"] == "Deployment")
     spec = dep["spec"]["template"]["spec"]
     assert dep["spec"]["replicas"] >= 2
+    assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     c = spec["containers"][0]
