@@ -19,6 +19,12 @@ path "secret/data/tenantgate/tenants/*" {
   capabilities = ["create", "read", "update"]
 }
 
+# Metadata: only cas_required, and only to turn it on. Without this limit
+# the holder could set max_versions = 1 or delete_version_after and so
+# drop a key's version history (test_ship_policies.py).
 path "secret/metadata/tenantgate/tenants/*" {
   capabilities = ["create", "read", "update", "list"]
+  allowed_parameters = {
+    "cas_required" = [true]
+  }
 }
