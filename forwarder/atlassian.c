@@ -343,6 +343,7 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 	struct httpc_req	 req;
 	struct httpc_resp	 resp;
 	char			*url = NULL, *body = NULL;
+	const char		*api;
 	json_t			*up = NULL, *result = NULL;
 	int			 rc = -1;
 	size_t			 n;
@@ -352,12 +353,13 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 	memset(&c, 0, sizeof c);
 	if (atl_build(te, args, &c, e) == -1)
 		goto out;
-	n = strlen(t->base_url) + strlen(c.path) + 1;
+	api = t->api_url != NULL ? t->api_url : t->base_url;
+	n = strlen(api) + strlen(c.path) + 1;
 	if ((url = malloc(n)) == NULL) {
 		err_set(e, 500, "nomem", "out of memory");
 		goto out;
 	}
-	snprintf(url, n, "%s%s", t->base_url, c.path);
+	snprintf(url, n, "%s%s", api, c.path);
 	if (c.body != NULL && (body = jsonx_dump(c.body)) == NULL) {
 		err_set(e, 500, "nomem", "out of memory");
 		goto out;
