@@ -5,8 +5,10 @@
  *   1. read the integration (PostgreSQL) and Vault's current KV version;
  *   2. if that version already holds exactly this key, skip to 5 (an
  *      earlier run wrote Vault and then failed: this run finishes it);
- *   3. verify the key against the tenant's Atlassian site (unless
- *      --no-verify, which the audit row records; MCP keys are not checked);
+ *   3. verify the key the way its credential kind needs: at the site, or
+ *      at Atlassian's API gateway for scoped and service-account keys
+ *      (unless --no-verify, which the audit row records; MCP keys are not
+ *      checked);
  *   4. write it with check-and-set on the version read in 1, so a
  *      concurrent rotation makes one of the two fail and nothing is
  *      overwritten;
@@ -38,6 +40,7 @@ struct rotate_req {
 
 struct rotate_res {
 	char	 kind[16];
+	char	 cred_kind[24];		/* classic | scoped | service_account */
 	char	 vault_path[512];
 	int	 db_version;		/* tenant_integrations.cred_version before */
 	int	 vault_version;		/* Vault's current version before */
@@ -53,9 +56,18 @@ struct rotate_res {
 int	rotate_run(struct admin *, const struct rotate_req *, struct rotate_res *,
 	    struct err *);
 
-/* Shape the credential JSON Vault stores for kind: {"email","api_token"}
- * or, for mcp, {"header","value"}. As a secret; NULL on ENOMEM. */
-secret_t *rotate_credential(const char *kind, const char *who, const secret_t *key);
+/* Shape the credential JSON Vault stores for kind and cred_kind:
+ * {"email","api_token"}, {"api_key"} for a service account (any kind), or
+ * {"header","value"} for a classic mcp one. As a secret; NULL on ENOMEM. */
+secret_t *rotate_credential(const char *kind, const char *cred_kind, const char *who,
+	    const secret_t *key);
+
+/* Verify key for one integration row of DBQ_INTEGRATION(S) the way its
+ * credential kind needs (verify_kind()); mcp rows are not checked (0).
+ * where gets the URL checked, for messages. */
+int	rotate_verify(struct admin *, const json_t *row, const char *who,
+	    const secret_t *key, char *whoami, size_t wholen, const char **where,
+	    struct err *);
 
 /* Turn a Vault 403 into "your token may not ... needs policy ..."; other
  * errors pass unchanged. */
