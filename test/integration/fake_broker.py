@@ -168,6 +168,7 @@ class FakeBroker(StandIn):
         self.oldest = 1             # lowest seq still retained
         self.feed_status = None     # set: /v1/changes answers this status
         self.audit = []             # records received on /v1/audit
+        self.redeem_patch = {}      # fields to change in every redeem answer
         self.tenants = tenants
         self.users = users
         self.grant_ttl = grant_ttl
@@ -392,6 +393,7 @@ class FakeBroker(StandIn):
                 d.update({"tenant": g["tenant"], "integration": i.name,
                           "expires_at": g["exp"],
                           "credential": dict(i.credential)})
+                d.update(self.redeem_patch)
                 return 200, d
         return 403, _err("integration_not_granted",
                          f"integration '{name}' is not in this grant")

@@ -72,6 +72,8 @@ def test_scoped_token_is_checked_at_the_gateway_and_its_cloud_id_stored(admin):
     assert admin.s.bao.kv_get(f"{PREFIX}/scopy/jira")["data"] == at.credentials("scopy")
     a = admin.audit(action="onboard.tenant", tenant="scopy")[-1]
     assert a["detail"]["key_kind"] == "scoped" and a["detail"]["cloud_id"] == cid
+    assert {k["detail"]["key_kind"] for k in admin.audit(action="onboard.key",
+                                                         tenant="scopy")} == {"scoped"}
     # rotation checks the new token at the gateway too
     at.reset_calls()
     new = at.set_credentials("scopy")

@@ -101,3 +101,28 @@ def test_the_fake_tells_the_cloud_id_without_auth(atl):
     s.auth = (atl.tenants["classico"].email, atl.tenants["classico"].api_token)
     r = s.get(atl.api_url("classico") + "/rest/api/3/myself", timeout=5)
     assert r.status_code == 401
+
+
+@pytest.mark.parametrize("patch,words", [
+    ({"api_url": "http://127.0.0.1:9/ex/jira/elsewhere"}, "different base URL"),
+    ({"api_url": None}, "different base URL"),
+    ({"cred_kind": "classic"}, "different credential kind")])
+def test_redeem_answer_must_match_the_grant(env, atl, patch, words):
+    """The broker's redeem answer cannot send the key elsewhere or change
+    its header shape: the forwarder refuses it and calls nobody."""
+    # A fresh user token: new grants, so the credential is redeemed anew.
+    token = env.broker.token_for("kim@example.com")
+    env.broker.redeem_patch = patch
+    atl.reset_calls()
+    try:
+        r = env.http.post(f"{env.url}/mcp", timeout=30, headers=env.headers(
+            Authorization=f"Bearer {token}", **{"MCP-Protocol-Version": "2025-11-25"}),
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                "name": "svcco__jira_get_issue",
+                "arguments": {"issue_key": atl.project("svcco") + "-1"}}})
+    finally:
+        env.broker.redeem_patch = {}
+    res = r.json()["result"]
+    assert res["isError"] is True
+    assert words in res["content"][0]["text"], res
+    assert atl.calls_for("svcco") == []

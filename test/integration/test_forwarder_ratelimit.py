@@ -66,6 +66,8 @@ def test_429_is_shared_by_the_tenant_and_says_when_and_why(env, atl):
     assert "jira-burst-based" in err["message"] and "retry in 30 s" in err["message"]
     wait_for(lambda: len(atl.calls_for("google")) == 1, timeout=5, what="the 429")
     assert reason_count(env, "jira-burst-based") == before + 1
+    assert "google: rate-limited (429, reason jira-burst-based, Retry-After 30)" \
+        in env.fwd.log()
 
     # Another user of the tenant, in OpenAPI mode: refused at once, told
     # how long is left, and Atlassian never sees the call.
