@@ -59,7 +59,9 @@ int
 ratelimit_error(const struct httpc_resp *resp, const char *tenant, struct err *e)
 {
 	const char	*why = resp->ratelimit_reason;
-	long		 wait = resp->retry_after > 0 ? resp->retry_after : RATELIMIT_DEFAULT_WAIT;
+	/* "Retry-After: 0" means now (no back-off); no header at all gets a
+	 * short default, so the tenant still slows down a little. */
+	long		 wait = resp->retry_after >= 0 ? resp->retry_after : RATELIMIT_DEFAULT_WAIT;
 
 	if (wait > RATELIMIT_MAX_WAIT)
 		wait = RATELIMIT_MAX_WAIT;

@@ -15,7 +15,8 @@ struct err;
 struct httpc_resp;
 struct metric;
 
-/* When Atlassian gives no Retry-After: wait this long (seconds). */
+/* When Atlassian gives no Retry-After: wait this long (seconds); an
+ * explicit "Retry-After: 0" is honoured as it is (no back-off). */
 #define RATELIMIT_DEFAULT_WAIT	1
 /* Never ask a caller to wait longer than this (seconds). */
 #define RATELIMIT_MAX_WAIT	3600

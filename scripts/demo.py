@@ -37,7 +37,8 @@ TOKEN_TTL = 12 * 3600
 # seed_demo() (docs/atlassian.md): slug -> (display name, kind).
 KIND_TENANTS = {"scopedco": ("Scoped Co", "scoped"),
                 "serviceco": ("Service Co", "service_account")}
-KIND_MEMBER = "bob@example.com"
+# Not one of DEMO_USERS: their tool lists are what the docs show.
+KIND_MEMBER = "erin@example.com"
 
 
 def seed_credential_kinds(s, tg):
@@ -60,12 +61,12 @@ def seed_credential_kinds(s, tg):
                    f" {sql_quote(at.base_url(slug))}, {sql_quote(path)}, {v},"
                    f" {sql_quote(kind)}, {sql_quote(at.cloud_id(slug))},"
                    f" {sql_quote(at.api_url(slug, product))}) on conflict do nothing")
-        tg.add_member(KIND_MEMBER, slug, "editor")
+    tg.add_user(KIND_MEMBER, {slug: "editor" for slug in KIND_TENANTS})
 
 
 def write_state(s, tg, broker, fwd):
     (DEMO / "tokens").mkdir(parents=True, exist_ok=True)
-    for email in DEMO_USERS:
+    for email in (*DEMO_USERS, KIND_MEMBER):
         p = DEMO / "tokens" / email
         p.write_text(tg.user_token(email, ttl=TOKEN_TTL) + "\n")
         p.chmod(0o600)
@@ -127,8 +128,9 @@ tenantgate demo is up (state in .demo/, logs in .demo/logs/).
 
 Users (bearer tokens in {t}/<email>):
   alice@example.com  google (editor)
-  bob@example.com    google + microsoft (editor); scopedco (scoped API token)
-                     and serviceco (service-account key) through the API gateway
+  bob@example.com    google + microsoft (editor)
+  erin@example.com   scopedco (scoped API token) and serviceco (service-account
+                     key), both through the API gateway (editor)
   carol@example.com  no tenant
   dave@example.com   smallco (viewer: read tools only)
 

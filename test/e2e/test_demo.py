@@ -67,8 +67,8 @@ def test_demo_up_list_call_down(demo):
         assert (demo / "tokens" / email).exists()
     # One tenant per credential kind, through the real broker and forwarder:
     # a scoped token and a service-account key work only at the gateway.
-    bob = (demo / "tokens" / "bob@example.com").read_text().strip()
-    h["Authorization"] = f"Bearer {bob}"
+    erin = (demo / "tokens" / "erin@example.com").read_text().strip()
+    h["Authorization"] = f"Bearer {erin}"
     for tenant in ("scopedco", "serviceco"):
         r = requests.post(env["MCP_URL"], headers=h, timeout=15, json={
             "jsonrpc": "2.0", "id": 3, "method": "tools/call",
