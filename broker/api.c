@@ -379,7 +379,7 @@ api_redeem_credential(struct broker *b, struct httpd_req *r, const json_t *claim
 {
 	struct err	 e;
 	secret_t	*cred = NULL;
-	json_t		*cj;
+	json_t		*cj, *desc, *rest;
 	int		 version, stale;
 
 	err_clear(&e);
@@ -401,10 +401,15 @@ api_redeem_credential(struct broker *b, struct httpd_req *r, const json_t *claim
 	api_audit(b, jsonx_str(claims, "sub"), "grant.redeem", in->tenant, jsonx_str(claims, "jti"),
 	    json_pack("{s:s,s:s,s:i,s:b}", "integration", in->name, "caller", caller,
 	    "cred_version", version, "stale", stale));
-	httpd_reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:s,s:i,s:O,s:o}",
-	    "tenant", in->tenant, "integration", in->name, "kind", in->kind,
-	    "base_url", in->base_url, "cred_version", version,
-	    "expires_at", json_object_get(claims, "exp"), "credential", cj));
+	/* The integration's own fields (grant_integ_desc), then the rest. */
+	desc = grant_integ_desc(in);
+	json_object_del(desc, "name");
+	rest = json_pack("{s:s,s:s,s:i,s:O,s:o}", "tenant", in->tenant,
+	    "integration", in->name, "cred_version", version,
+	    "expires_at", json_object_get(claims, "exp"), "credential", cj);
+	json_object_update(desc, rest);
+	json_decref(rest);
+	httpd_reply_json(r, 200, desc);
 }
 
 /* POST /v1/redeem */

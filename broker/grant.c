@@ -16,6 +16,19 @@
 
 #define GRANT_MAX_LEN	65536
 
+/* One integration as a grant answer names it. The forwarder sends the
+ * credential only to api_url (the API gateway, for the scoped and
+ * service-account kinds) or, when it is null, to base_url, and builds the
+ * header by cred_kind (migrations/0004_credential_kinds.sql). */
+json_t *
+grant_integ_desc(const struct integration *in)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:i}", "name", in->name, "kind", in->kind,
+	    "base_url", in->base_url, "cred_kind", in->cred_kind[0] != '\0' ?
+	    in->cred_kind : "classic", "api_url", in->api_url[0] != '\0' ?
+	    json_string(in->api_url) : json_null(), "cred_version", in->cred_version);
+}
+
 static int
 grant_wanted(const json_t *wanted, const char *name)
 {
@@ -103,9 +116,7 @@ grant_mint(const struct broker_cfg *cfg, const struct keyring *keys,
 			continue;
 		json_array_append_new(names, json_string(ints[i].name));
 		json_object_set_new(vers, ints[i].name, json_integer(ints[i].cred_version));
-		json_array_append_new(desc, json_pack("{s:s,s:s,s:s,s:i}", "name", ints[i].name,
-		    "kind", ints[i].kind, "base_url", ints[i].base_url,
-		    "cred_version", ints[i].cred_version));
+		json_array_append_new(desc, grant_integ_desc(&ints[i]));
 	}
 	/* Redeem re-checks membership, which may come from an IdP group. */
 	for (size_t i = 0; with_groups && i < id->ngroups; i++)

@@ -35,6 +35,9 @@ json_t	*grant_mint(const struct broker_cfg *, const struct keyring *,
  * returned for the caller's further checks (revocation, membership). */
 json_t	*grant_check(const struct broker_cfg *, const struct keyring *, const char *token,
 	    struct err *);
+/* {name, kind, base_url, cred_kind, api_url, cred_version} of one
+ * integration, as grant and redeem answers carry it. */
+json_t	*grant_integ_desc(const struct integration *);
 /* Is `name` in the claims' integrations array? */
 int	 grant_has_integration(const json_t *claims, const char *name);
 

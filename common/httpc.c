@@ -36,6 +36,7 @@ struct httpc_sink {
 	size_t	 max;
 	int	 too_large;
 	long	 retry_after;
+	char	 reason[48];
 };
 
 static pthread_once_t	httpc_once = PTHREAD_ONCE_INIT;
@@ -218,16 +219,30 @@ httpc_parse_retry_after(const char *v, size_t len)
 static size_t
 httpc_header_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
-	static const char	 ra[] = "retry-after:";
+	static const char	 ra[] = "retry-after:", rr[] = "ratelimit-reason:";
 	struct httpc_sink	*s = arg;
-	size_t			 n = size * nmemb;
+	size_t			 n = size * nmemb, w = 0;
 
 	/* A new status line starts a new response (100 Continue, 1xx). */
-	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
+	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		s->retry_after = -1;
-	else if (n > sizeof ra - 1 && strncasecmp(p, ra, sizeof ra - 1) == 0)
+		s->reason[0] = '\0';
+	} else if (n > sizeof ra - 1 && strncasecmp(p, ra, sizeof ra - 1) == 0)
 		s->retry_after = httpc_parse_retry_after(p + sizeof ra - 1,
 		    n - (sizeof ra - 1));
+	else if (n > sizeof rr - 1 && strncasecmp(p, rr, sizeof rr - 1) == 0) {
+		/* Upstream text: keep a token's safe characters only. */
+		for (size_t i = sizeof rr - 1; i < n && w < sizeof s->reason - 1; i++) {
+			char c = p[i];
+
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')
+				s->reason[w++] = c;
+			else if (w > 0 && c != ' ' && c != '\t')
+				break;
+		}
+		s->reason[w] = '\0';
+	}
 	return n;
 }
 
@@ -463,6 +478,7 @@ httpc_attempt(const struct httpc_req *req, const char *method,
 			resp->body = s->buf;
 			resp->len = s->len;
 			resp->retry_after = s->retry_after;
+			memcpy(resp->ratelimit_reason, s->reason, sizeof s->reason);
 			s->buf = NULL;
 			s->cap = 0;
 		}

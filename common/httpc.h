@@ -42,6 +42,9 @@ struct httpc_resp {
 	size_t	 len;
 	long	 retry_after;			/* seconds from Retry-After, -1 if none */
 	char	 content_type[128];
+	/* RateLimit-Reason (Atlassian: "jira-burst-based", ...), "" if none;
+	 * only [A-Za-z0-9._-] kept, so it is safe in logs and labels. */
+	char	 ratelimit_reason[48];
 };
 
 /*

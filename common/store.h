@@ -57,6 +57,11 @@ struct integration {
 	char	**enabled_tools;	/* NULL-terminated; NULL = all of the kind */
 	int	  cred_version;
 	int	  enabled;
+	/* migrations/0004: classic|scoped|service_account; api_url is where
+	 * requests go ("" = base_url, the site); cloud_id is informative. */
+	char	  cred_kind[24];
+	char	  api_url[512];
+	char	  cloud_id[72];
 };
 /* A tenant's integrations, disabled ones included (see .enabled), sorted
  * by name; none for an unknown or disabled tenant. */

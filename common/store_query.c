@@ -45,7 +45,7 @@ const struct store_stmt_def store_stmts[STORE_Q__COUNT] = {
 	[STORE_Q_INTEGRATIONS] = { "tg_integrations",
 	    "SELECT i.tenant_id, i.name, i.kind, i.base_url, i.vault_path,"
 	    " array_to_json(i.enabled_tools)::text, i.cred_version,"
-	    " i.enabled::int "
+	    " i.enabled::int, i.cred_kind, coalesce(i.api_url, ''), coalesce(i.cloud_id, '') "
 	    "FROM tenant_integrations i JOIN tenants t ON t.id = i.tenant_id "
 	    "WHERE i.tenant_id = $1 AND t.status = 'active' "
 	    "ORDER BY i.name", 1, 1 },
@@ -269,7 +269,13 @@ store_integrations(struct store *s, const char *tenant,
 		    store_copy(v[i].vault_path, sizeof v[i].vault_path, r, i, 4,
 		    "vault_path", e) == -1 ||
 		    store_tools(PQgetvalue(r, i, 5), &v[i].enabled_tools,
-		    e) == -1) {
+		    e) == -1 ||
+		    store_copy(v[i].cred_kind, sizeof v[i].cred_kind, r, i, 8,
+		    "cred_kind", e) == -1 ||
+		    store_copy(v[i].api_url, sizeof v[i].api_url, r, i, 9,
+		    "api_url", e) == -1 ||
+		    store_copy(v[i].cloud_id, sizeof v[i].cloud_id, r, i, 10,
+		    "cloud_id", e) == -1) {
 			store_integrations_free(v, (size_t)rows);
 			PQclear(r);
 			return -1;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "atlassian.h"
+#include "ratelimit.h"
 #include "builtin.h"
 #include "clock.h"
 #include "err.h"
@@ -343,6 +344,7 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 	struct httpc_req	 req;
 	struct httpc_resp	 resp;
 	char			*url = NULL, *body = NULL;
+	const char		*api;
 	json_t			*up = NULL, *result = NULL;
 	int			 rc = -1;
 	size_t			 n;
@@ -352,12 +354,13 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 	memset(&c, 0, sizeof c);
 	if (atl_build(te, args, &c, e) == -1)
 		goto out;
-	n = strlen(t->base_url) + strlen(c.path) + 1;
+	api = t->api_url != NULL ? t->api_url : t->base_url;
+	n = strlen(api) + strlen(c.path) + 1;
 	if ((url = malloc(n)) == NULL) {
 		err_set(e, 500, "nomem", "out of memory");
 		goto out;
 	}
-	snprintf(url, n, "%s%s", t->base_url, c.path);
+	snprintf(url, n, "%s%s", api, c.path);
 	if (c.body != NULL && (body = jsonx_dump(c.body)) == NULL) {
 		err_set(e, 500, "nomem", "out of memory");
 		goto out;
@@ -396,8 +399,10 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 			long wait = resp.retry_after >= 0 ? resp.retry_after : 1;
 
 			if (wait <= conf->retry_after_max) {
-				log_info("atlassian: %s: 429 for %s, retrying in %lds", t->tenant,
-				    te->name, wait);
+				ratelimit_count(resp.ratelimit_reason);
+				log_info("atlassian: %s: 429 (%s) for %s, retrying in %lds",
+				    t->tenant, resp.ratelimit_reason[0] != '\0' ?
+				    resp.ratelimit_reason : "no reason", te->name, wait);
 				httpc_resp_free(&resp);
 				atl_sleep(wait);
 				continue;
@@ -408,12 +413,10 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 		break;
 	}
 	if (resp.status < 200 || resp.status > 299) {
-		atl_status_err(&resp, &c, t->tenant, e);
-		if (resp.status == 429 && resp.retry_after >= 0) {
-			snprintf(e->msg + strlen(e->msg), sizeof e->msg - strlen(e->msg),
-			    " (Retry-After: %ld s)", resp.retry_after);
-			e->retry_after = resp.retry_after > 3600 ? 3600 : (int)resp.retry_after;
-		}
+		if (resp.status == 429)
+			ratelimit_error(&resp, t->tenant, e);
+		else
+			atl_status_err(&resp, &c, t->tenant, e);
 		httpc_resp_free(&resp);
 		goto out;
 	}

@@ -21,7 +21,11 @@ struct toolcat_entry;
 struct atlassian_target {
 	const char	*tenant;
 	const char	*base_url;	/* https://x.atlassian.net, no trailing slash */
-	const secret_t	*auth;		/* "Authorization: Basic ..." */
+	/* Where requests go: NULL = base_url; for a scoped token or a
+	 * service-account key, https://api.atlassian.com/ex/jira/<cloudId>
+	 * (base_url still makes the links in results). */
+	const char	*api_url;
+	const secret_t	*auth;		/* "Authorization: Basic ..." or "... Bearer ..." */
 };
 
 /*

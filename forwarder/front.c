@@ -27,6 +27,7 @@
 #include "oauth_meta.h"
 #include "metrics.h"
 #include "openapi.h"
+#include "ratelimit.h"
 #include "toolres.h"
 #include "usertools.h"
 
@@ -400,6 +401,7 @@ front_readyz(struct httpd_req *r, void *arg)
 #define FRONT_HTTPD_METRICS	16
 /* Feed and audit rows, half each. */
 #define FRONT_FEED_METRICS	32
+#define FRONT_RATELIMIT_METRICS	8
 
 static void
 front_metrics(struct httpd_req *r, void *arg)
@@ -412,7 +414,8 @@ front_metrics(struct httpd_req *r, void *arg)
 
 	metric_set(&f->metrics[FM_GRANT_CACHE_SIZE], grants_count(f->grants));
 	if (bulkhead_metrics(f->bulkheads, &brows, &nb, &bhists, &nbh) == 0 &&
-	    (rows = calloc(FM__COUNT + FRONT_HTTPD_METRICS + FRONT_FEED_METRICS + nb, sizeof *rows)) != NULL &&
+	    (rows = calloc(FM__COUNT + FRONT_HTTPD_METRICS + FRONT_FEED_METRICS +
+	    FRONT_RATELIMIT_METRICS + nb, sizeof *rows)) != NULL &&
 	    (hists = calloc(1 + nbh, sizeof *hists)) != NULL) {
 		for (int i = 0; i < FM__COUNT; i++)
 			rows[n++] = &f->metrics[i];
@@ -420,6 +423,7 @@ front_metrics(struct httpd_req *r, void *arg)
 		/* the change feed's and the audit queue's rows */
 		n += feed_metric_rows(rows + n, FRONT_FEED_METRICS / 2);
 		n += audit_metric_rows(rows + n, FRONT_FEED_METRICS / 2);
+		n += ratelimit_metric_rows(rows + n, FRONT_RATELIMIT_METRICS);
 		memcpy(rows + n, brows, nb * sizeof *rows);
 		hists[0] = &f->latency;
 		memcpy(hists + 1, bhists, nbh * sizeof *hists);

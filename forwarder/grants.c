@@ -90,6 +90,8 @@ grants_clear_one(struct grant *g)
 		free(g->integ[j].name);
 		free(g->integ[j].kind);
 		free(g->integ[j].base_url);
+		free(g->integ[j].cred_kind);
+		free(g->integ[j].api_url);
 	}
 	free(g->integ);
 	for (size_t j = 0; j < g->ntools; j++)
@@ -180,6 +182,29 @@ grants_slug_ok(const char *s)
 }
 
 static int
+grants_http_url(const char *u)
+{
+	return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
+}
+
+static int
+grants_cred_kind_ok(const char *k)
+{
+	return strcmp(k, "classic") == 0 || strcmp(k, "scoped") == 0 ||
+	    strcmp(k, "service_account") == 0;
+}
+
+/* Drop trailing slashes (keeping "http://x"); NULL is fine. */
+static void
+grants_trim_slash(char *u)
+{
+	size_t n = u != NULL ? strlen(u) : 0;
+
+	while (n > 8 && u[n - 1] == '/')
+		u[--n] = '\0';
+}
+
+static int
 grants_parse_one(const json_t *jg, struct grant *g, struct err *e)
 {
 	const char	*tenant, *role, *token;
@@ -217,24 +242,35 @@ grants_parse_one(const json_t *jg, struct grant *g, struct err *e)
 			json_t		*ji = json_array_get(ints, i);
 			const char	*name = jsonx_str(ji, "name"), *kind = jsonx_str(ji, "kind");
 			const char	*url = jsonx_str(ji, "base_url");
+			const char	*ck = jsonx_str(ji, "cred_kind"), *api = jsonx_str(ji, "api_url");
 			json_t		*cv = json_object_get(ji, "cred_version");
 
 			if (name == NULL || kind == NULL || url == NULL)
 				continue;
-			if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-				log_warnx("grants: tenant %s integration %s: base_url is not http(s); "
-				    "ignored", tenant, name);
+			if (!grants_http_url(url) || (api != NULL && *api != '\0' &&
+			    !grants_http_url(api))) {
+				log_warnx("grants: tenant %s integration %s: base_url or api_url is "
+				    "not http(s); ignored", tenant, name);
+				continue;
+			}
+			/* An unknown kind would get the wrong header: skip it. */
+			if (ck == NULL)
+				ck = "classic";
+			if (grants_cred_kind_ok(ck) == 0) {
+				log_warnx("grants: tenant %s integration %s: unknown cred_kind '%.32s'; "
+				    "ignored", tenant, name, ck);
 				continue;
 			}
 			struct grant_integ *gi = &g->integ[g->ninteg];
 			if ((gi->name = strdup(name)) == NULL || (gi->kind = strdup(kind)) == NULL ||
-			    (gi->base_url = strdup(url)) == NULL)
+			    (gi->base_url = strdup(url)) == NULL ||
+			    (gi->cred_kind = strdup(ck)) == NULL ||
+			    (api != NULL && *api != '\0' && (gi->api_url = strdup(api)) == NULL))
 				return err_set(e, 500, "nomem", "out of memory");
 			/* No trailing slash: paths are appended as "/rest/...". An
 			 * MCP endpoint URL is used exactly as configured. */
-			while (strcmp(kind, "mcp") != 0 && strlen(gi->base_url) > 8 &&
-			    gi->base_url[strlen(gi->base_url) - 1] == '/')
-				gi->base_url[strlen(gi->base_url) - 1] = '\0';
+			grants_trim_slash(strcmp(kind, "mcp") != 0 ? gi->base_url : NULL);
+			grants_trim_slash(gi->api_url);
 			gi->cred_version = json_is_integer(cv) ? json_integer_value(cv) : 0;
 			g->ninteg++;
 		}
@@ -606,6 +642,30 @@ grants_has_tool(const struct grant *g, const char *tool)
 	return 0;
 }
 
+const char *
+grants_request_url(const struct grant_integ *gi)
+{
+	return gi->api_url != NULL ? gi->api_url : gi->base_url;
+}
+
+/* "Authorization: Bearer <v>" as a secret; NULL on ENOMEM or a bad value. */
+static secret_t *
+grants_bearer(const char *v, size_t len)
+{
+	char		*line;
+	size_t		 n = sizeof "Authorization: Bearer " - 1 + len;
+	secret_t	*s = NULL;
+
+	if (len == 0 || memchr(v, '\r', len) != NULL || memchr(v, '\n', len) != NULL ||
+	    strlen(v) != len || (line = malloc(n + 1)) == NULL)
+		return NULL;
+	snprintf(line, n + 1, "Authorization: Bearer %s", v);
+	s = secret_new(line, n);
+	secret_wipe(line, n);
+	free(line);
+	return s;
+}
+
 /* "Name: value" for a tenant MCP backend's own header. */
 static secret_t *
 grants_header_line(const char *name, const char *value)
@@ -640,6 +700,17 @@ grants_same_url(const char *a, const char *b)
 	return la == lb && strncmp(a, b, la) == 0;
 }
 
+/* Both absent (NULL or ""), or equal but for trailing slashes. */
+static int
+grants_same_opt_url(const char *a, const char *b)
+{
+	int	na = a == NULL || *a == '\0', nb = b == NULL || *b == '\0';
+
+	if (na || nb)
+		return na && nb;
+	return grants_same_url(a, b);
+}
+
 /* Build the header line from a redeem answer's "credential" object. */
 static secret_t *
 grants_cred_header(const struct grant *g, const struct grant_integ *gi, const json_t *cred,
@@ -649,21 +720,24 @@ grants_cred_header(const struct grant *g, const struct grant_integ *gi, const js
 	const char	*hname = jsonx_str(cred, "header"), *hval = jsonx_str(cred, "value");
 	secret_t	*pw, *line = NULL;
 
-	if (strcmp(gi->kind, "mcp") == 0) {
+	const char	*key = jsonx_str(cred, "api_key");
+
+	if (strcmp(gi->cred_kind, "service_account") == 0) {
+		/* A service-account key has no email: Bearer, for the REST
+		 * gateway and Atlassian's Remote MCP server alike. */
+		if (key != NULL)
+			line = grants_bearer(key, strlen(key));
+	} else if (strcmp(gi->kind, "mcp") == 0) {
 		if (hname != NULL && hval != NULL)
 			line = grants_header_line(hname, hval);
-		else if (!json_is_object(cred) || json_object_size(cred) == 0) {
+		else if (email != NULL && tok != NULL &&
+		    (pw = secret_new(tok, strlen(tok))) != NULL) {
+			/* Atlassian's Remote MCP server with an API token. */
+			line = httpc_basic_header(email, pw);
+			secret_free(pw);
+		} else if (!json_is_object(cred) || json_object_size(cred) == 0) {
 			/* No stored secret: the backend verifies our grant (JWKS). */
-			char	*bearer;
-			size_t	 n = sizeof "Authorization: Bearer " - 1 + secret_len(g->token);
-
-			if ((bearer = malloc(n + 1)) != NULL) {
-				snprintf(bearer, n + 1, "Authorization: Bearer %s",
-				    secret_bytes(g->token));
-				line = secret_new(bearer, n);
-				secret_wipe(bearer, n);
-				free(bearer);
-			}
+			line = grants_bearer(secret_bytes(g->token), secret_len(g->token));
 		}
 	} else if (email != NULL && tok != NULL && (pw = secret_new(tok, strlen(tok))) != NULL) {
 		line = httpc_basic_header(email, pw);
@@ -718,10 +792,16 @@ grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct gra
 	    strcmp(integ, gi->name) != 0) {
 		err_set(e, 502, "broker_error", "the broker redeemed a credential for another "
 		    "tenant or integration; refused");
-	} else if (url != NULL && !grants_same_url(url, gi->base_url)) {
+	} else if ((url != NULL && !grants_same_url(url, gi->base_url)) ||
+	    !grants_same_opt_url(jsonx_str(answer, "api_url"), gi->api_url)) {
 		/* The credential may only go to the URL the grant named. */
 		err_set(e, 502, "broker_error", "the broker named a different base URL for "
 		    "%s/%s than the grant did; refused", g->tenant, gi->name);
+	} else if (jsonx_str(answer, "cred_kind") != NULL &&
+	    strcmp(jsonx_str(answer, "cred_kind"), gi->cred_kind) != 0) {
+		/* The header shape must be the one the grant named. */
+		err_set(e, 502, "broker_error", "the broker named a different credential kind "
+		    "for %s/%s than the grant did; refused", g->tenant, gi->name);
 	} else if ((line = grants_cred_header(g, gi, json_object_get(answer, "credential"),
 	    e)) != NULL) {
 		cred_exp = g->expires_at;

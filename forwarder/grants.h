@@ -33,9 +33,15 @@ struct grants_cache;
 struct grant_integ {
 	char		*name;		/* "jira" */
 	char		*kind;		/* jira | confluence | mcp */
-	char		*base_url;
+	char		*base_url;	/* the site: links in results point here */
+	char		*cred_kind;	/* classic | scoped | service_account */
+	char		*api_url;	/* NULL, or where requests go instead of base_url */
 	long long	 cred_version;
 };
+
+/* Where a built-in tool's requests go: api_url (Atlassian's API gateway,
+ * https://api.atlassian.com/ex/jira/<cloudId>) when set, else base_url. */
+const char	*grants_request_url(const struct grant_integ *);
 
 struct grant {
 	char		*tenant;

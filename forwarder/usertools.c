@@ -394,6 +394,7 @@ usertools_run_builtin(struct fwdreq *r, const struct grant *g, const struct tool
 	}
 	t.tenant = g->tenant;
 	t.base_url = gi->base_url;
+	t.api_url = gi->api_url;
 	t.auth = cred;
 	if (bulkhead_enter(r->fwd->bulkheads, g->tenant, r->gs->user, r->conf, &slot, e) == -1) {
 		secret_free(cred);

@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO / "test"))
 os.environ.setdefault("TG_BIN_DIR", str(REPO / "build" / "rel" / "bin"))
 
 from harness import OidcIssuer, Stack, free_port, runtime  # noqa: E402
-from harness.product import DEMO_USERS, Tenantgate  # noqa: E402
+from harness.product import DEMO_USERS, Tenantgate, sql_quote  # noqa: E402
 
 TOKEN_TTL = 12 * 3600
 # Grants live 30 s in the demo (the broker allows up to 300 s), so what a
@@ -56,11 +56,40 @@ TOKEN_TTL = 12 * 3600
 DEMO_GRANT_TTL = "30s"
 COMPONENTS = ("broker", "forwarder", "bao", "pg")
 CONTROL_TIMEOUT = 180      # seconds a restart may take, end to end
+# One tenant per Atlassian credential kind besides the classic ones of
+# seed_demo() (docs/atlassian.md): slug -> (display name, kind).
+KIND_TENANTS = {"scopedco": ("Scoped Co", "scoped"),
+                "serviceco": ("Service Co", "service_account")}
+# Not one of DEMO_USERS: their tool lists are what the docs show.
+KIND_MEMBER = "erin@example.com"
+
+
+def seed_credential_kinds(s, tg):
+    """A scoped-token tenant and a service-account tenant: the fake
+    Atlassian accepts their keys only through its API gateway; their rows
+    carry the kind, the cloud id and the gateway URL, as onboarding
+    stores them."""
+    at = s.atlassian
+    for slug, (display, kind) in KIND_TENANTS.items():
+        if slug not in at.tenants:
+            at.add_tenant(slug, display=display, cred_kind=kind)
+        tg.sql(f"insert into tenants(id, display_name) values ({sql_quote(slug)},"
+               f" {sql_quote(display)}) on conflict do nothing")
+        for name, product in (("jira", "jira"), ("confluence", "confluence")):
+            path = s.vault_path(slug, name)
+            v = s.bao.kv_put(path, at.credentials(slug))
+            tg.sql("insert into tenant_integrations(tenant_id, name, kind, base_url,"
+                   " vault_path, cred_version, cred_kind, cloud_id, api_url) values"
+                   f" ({sql_quote(slug)}, {sql_quote(name)}, {sql_quote(name)},"
+                   f" {sql_quote(at.base_url(slug))}, {sql_quote(path)}, {v},"
+                   f" {sql_quote(kind)}, {sql_quote(at.cloud_id(slug))},"
+                   f" {sql_quote(at.api_url(slug, product))}) on conflict do nothing")
+    tg.add_user(KIND_MEMBER, {slug: "editor" for slug in KIND_TENANTS})
 
 
 def write_state(s, tg, broker, fwd):
     (DEMO / "tokens").mkdir(parents=True, exist_ok=True)
-    for email in DEMO_USERS:
+    for email in (*DEMO_USERS, KIND_MEMBER):
         p = DEMO / "tokens" / email
         p.write_text(tg.user_token(email, ttl=TOKEN_TTL) + "\n")
         p.chmod(0o600)
@@ -128,6 +157,8 @@ tenantgate demo is up (state in .demo/, logs in .demo/logs/).
 Users (bearer tokens in {t}/<email>):
   alice@example.com  google (editor)
   bob@example.com    google + microsoft (editor)
+  erin@example.com   scopedco (scoped API token) and serviceco (service-account
+                     key), both through the API gateway (editor)
   carol@example.com  no tenant
   dave@example.com   smallco (viewer: read tools only)
 
@@ -376,6 +407,7 @@ def run(ready_file=None):
         tg = Tenantgate(s)
         tg.migrate()
         tg.seed_demo()
+        seed_credential_kinds(s, tg)
         tg.store_signing_key_in_vault()
         print("demo: starting the broker and the forwarder...", flush=True)
         # OAuth (issue 15): the forwarder publishes RFC 9728 metadata naming

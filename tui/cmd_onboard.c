@@ -13,7 +13,12 @@
 
 static const struct cmd_opt cmd_onboard_opts[] = {
 	{ "site", "URL", "the tenant's Atlassian site, e.g. https://acme.atlassian.net" },
-	{ "email", "EMAIL", "Atlassian account the key belongs to" },
+	{ "email", "EMAIL", "Atlassian account the key belongs to (not for service_account)" },
+	{ "key-kind", "KIND", "classic (default: Basic at the site), scoped (Basic at the API "
+	    "gateway) or service_account (Bearer at the gateway)" },
+	{ "cloud-id", "ID", "the site's cloud id for scoped/service_account keys (default: "
+	    "read from SITE/_edge/tenant_info)" },
+	{ "api-gateway", "URL", "Atlassian's API gateway (default https://api.atlassian.com)" },
 	{ "name", "NAME", "display name (default: the slug)" },
 	{ "integrations", "LIST", "comma-separated: jira, confluence (default both)" },
 	{ "from-file", "FILE", "read the key from FILE (default: stdin, or typed with echo off)" },
@@ -41,6 +46,9 @@ cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	rq.name = cmd_get(args, "name");
 	rq.integrations = cmd_get(args, "integrations");
 	rq.k8s_admins = cmd_get(args, "k8s-admins");
+	rq.cred_kind = cmd_get(args, "key-kind");
+	rq.cloud_id = cmd_get(args, "cloud-id");
+	rq.gateway = cmd_get(args, "api-gateway");
 	rq.keep_key = cmd_get(args, "keep-key") != NULL;
 	rq.dry_run = cmd_get(args, "dry-run") != NULL;
 	rq.update = cmd_get(args, "update") != NULL;
@@ -59,8 +67,12 @@ cmd_onboard_exec(struct admin *a, struct cmd_args *args, struct err *e)
 	if (onboard_check(&rq, e) == -1)
 		return CMD_USAGE;
 	if (!rq.dry_run && !rq.keep_key) {
-		snprintf(prompt, sizeof prompt, "Atlassian API key of %s for %s (not echoed): ",
-		    rq.email, rq.tenant);
+		if (rq.email == NULL)
+			snprintf(prompt, sizeof prompt, "Atlassian service-account key for %s "
+			    "(not echoed): ", rq.tenant);
+		else
+			snprintf(prompt, sizeof prompt, "Atlassian API key of %s for %s (not "
+			    "echoed): ", rq.email, rq.tenant);
 		if ((key = secretin_key(a, cmd_get(args, "from-file"), prompt, e)) == NULL)
 			return CMD_FAIL;
 		rq.key = key;

@@ -29,7 +29,7 @@
 #define INTEGRATION_COLS \
 	"i.tenant_id AS tenant, i.name AS integration, i.kind, i.base_url, i.vault_path, " \
 	"i.cred_version, " TS("i.rotated_at") " AS rotated_at, i.rotated_by, i.enabled, " \
-	"to_json(i.enabled_tools) AS enabled_tools "
+	"to_json(i.enabled_tools) AS enabled_tools, i.cred_kind, i.cloud_id, i.api_url "
 
 static const struct {
 	const char	*sql;
@@ -111,15 +111,17 @@ static const struct {
 	    " AND cred_version <= $3::int RETURNING cred_version", 4 },
 	[DBQ_INTEGRATION_UPSERT] = {
 	    "INSERT INTO tenant_integrations (tenant_id, name, kind, base_url, vault_path,"
-	    " cred_version, rotated_at, rotated_by)"
-	    " VALUES ($1, $2, $3, $4, $5, $6::int, now(), $7)"
+	    " cred_version, rotated_at, rotated_by, cred_kind, cloud_id, api_url)"
+	    " VALUES ($1, $2, $3, $4, $5, $6::int, now(), $7, coalesce($8, 'classic'), $9, $10)"
 	    " ON CONFLICT (tenant_id, name) DO UPDATE SET kind = excluded.kind,"
 	    " base_url = excluded.base_url, vault_path = excluded.vault_path,"
+	    " cred_kind = excluded.cred_kind, cloud_id = excluded.cloud_id,"
+	    " api_url = excluded.api_url,"
 	    " cred_version = greatest(tenant_integrations.cred_version, excluded.cred_version),"
 	    " rotated_at = CASE WHEN excluded.cred_version > tenant_integrations.cred_version"
 	    "  THEN now() ELSE tenant_integrations.rotated_at END,"
 	    " rotated_by = CASE WHEN excluded.cred_version > tenant_integrations.cred_version"
-	    "  THEN excluded.rotated_by ELSE tenant_integrations.rotated_by END", 7 },
+	    "  THEN excluded.rotated_by ELSE tenant_integrations.rotated_by END", 10 },
 	[DBQ_NOTIFY] = { "SELECT pg_notify('tenantgate_changes', $1)", 1 },
 
 	[DBQ_AUDIT_INSERT] = {

@@ -33,6 +33,10 @@ struct onboard {
 	char			  ints[ONBOARD_INTS_MAX][16];
 	int			  nints;
 	int			  versions[ONBOARD_INTS_MAX];
+	const char		 *cred_kind;	/* classic | scoped | service_account */
+	int			  gateway;	/* a kind sent through the API gateway */
+	char			  cloud_id[72];
+	char			  api_url[ONBOARD_INTS_MAX][600];
 	int			  verified;
 	int			  exists;
 	char			  done[1024];	/* steps completed, for the state */
@@ -140,11 +144,24 @@ onboard_check(const struct onboard_req *rq, struct err *e)
 		    "site", rq->site);
 	if (onboard_split_ints(rq->integrations, ints, &n, e) == -1)
 		return -1;
+	if (rq->cred_kind != NULL && strcmp(rq->cred_kind, "classic") != 0 &&
+	    strcmp(rq->cred_kind, "scoped") != 0 && strcmp(rq->cred_kind, "service_account") != 0)
+		return err_set(e, 400, "bad_key_kind", "the key kind is classic, scoped or "
+		    "service_account, not '%.40s'", rq->cred_kind);
+	if (rq->gateway != NULL && ((strncmp(rq->gateway, "https://", 8) != 0 &&
+	    strncmp(rq->gateway, "http://", 7) != 0) || strlen(rq->gateway) > 300 ||
+	    strpbrk(rq->gateway, " \t\r\n\"'?#") != NULL))
+		return err_set(e, 400, "bad_gateway", "the API gateway is an http(s) URL such "
+		    "as https://api.atlassian.com");
+	if (rq->cloud_id != NULL && !verify_cloud_id_ok(rq->cloud_id))
+		return err_set(e, 400, "bad_cloud_id", "a cloud id has letters, digits and '-' "
+		    "only (at most 64)");
 	if (rq->name != NULL && strlen(rq->name) > 200)
 		return err_set(e, 400, "bad_name", "the display name is at most 200 bytes");
 	if (!rq->keep_key && rq->email != NULL && !ops_email_valid(rq->email))
 		return err_set(e, 400, "bad_email", "'%s' is not an email address", rq->email);
-	if (!rq->keep_key && !rq->dry_run && rq->email == NULL)
+	if (!rq->keep_key && !rq->dry_run && rq->email == NULL &&
+	    (rq->cred_kind == NULL || strcmp(rq->cred_kind, "service_account") != 0))
 		return err_set(e, 400, "need_email", "give the key's Atlassian account "
 		    "with --email");
 	if (rq->k8s_admins != NULL && *rq->k8s_admins != '\0') {
@@ -347,6 +364,9 @@ onboard_key(struct onboard *ob, struct vault *v, int i, struct err *e)
 		sk = json_string_value(json_object_get(j, "api_token"));
 		same = se != NULL && sk != NULL && rq->email != NULL &&
 		    strcmp(se, rq->email) == 0 && secret_eq(rq->key, sk, strlen(sk));
+		if (strcmp(ob->cred_kind, "service_account") == 0)
+			same = (sk = json_string_value(json_object_get(j, "api_key"))) != NULL &&
+			    secret_eq(rq->key, sk, strlen(sk));
 		json_decref(j);
 	}
 	ob->versions[i] = cur;
@@ -359,23 +379,28 @@ onboard_key(struct onboard *ob, struct vault *v, int i, struct err *e)
 	}
 	if (rq->dry_run) {
 		onboard_step(ob, "would", "verify the key at %s and store it at %s/%s "
-		    "(check-and-set on version %d)", ob->site, ob->a->cfg.kv_mount, path, cur);
+		    "(check-and-set on version %d)", ob->gateway ? ob->api_url[i] : ob->site,
+		    ob->a->cfg.kv_mount, path, cur);
 		return 0;
 	}
 	if (rq->key == NULL)
 		return err_set(e, 400, "need_key", "Vault has no key for %s yet: give one "
 		    "(drop --keep-key)", ob->ints[i]);
-	if (!ob->verified && !rq->no_verify) {
-		char who[128];
+	/* A classic token belongs to the account: one check at the site. A
+	 * gateway key may hold one product's scopes only: each is checked. */
+	if ((!ob->verified || ob->gateway) && !rq->no_verify) {
+		char		 who[128];
+		const char	*where = ob->gateway ? ob->api_url[i] : ob->site;
 
-		if (verify_atlassian(ob->site, rq->email, rq->key,
+		if (verify_kind(ob->cred_kind, ob->ints[i], where, rq->email, rq->key,
 		    (long)ob->a->cfg.verify_timeout * 1000, who, sizeof who, e) == -1)
 			return err_prefix(e, "verifying the key");
 		ob->verified = 1;
-		onboard_step(ob, "done", "the key works at %s (as %s)", ob->site,
-		    who[0] != '\0' ? who : rq->email);
+		onboard_step(ob, "done", "the key works at %s (as %s)", where,
+		    who[0] != '\0' ? who : rq->email != NULL ? rq->email : "the service account");
 	}
-	if ((cred = rotate_credential(ob->ints[i], rq->email, rq->key, rq->expires_at)) == NULL)
+	if ((cred = rotate_credential(ob->ints[i], ob->cred_kind, rq->email, rq->key,
+	    rq->expires_at)) == NULL)
 		return err_set(e, 500, "nomem", "out of memory");
 	if (vault_kv_write(v, path, secret_bytes(cred), cur, &nv, e) == -1) {
 		secret_free(cred);
@@ -391,10 +416,49 @@ onboard_key(struct onboard *ob, struct vault *v, int i, struct err *e)
 		return -1;
 	onboard_step(ob, "done", "key for %s stored at %s/%s (version %d)", ob->ints[i],
 	    ob->a->cfg.kv_mount, path, nv);
-	return onboard_audit(ob, "onboard.key", ob->ints[i], json_pack("{s:s,s:s,s:i,s:b,s:b,s:s?}",
+	return onboard_audit(ob, "onboard.key", ob->ints[i], json_pack("{s:s,s:s,s:i,s:b,s:b,s:s,s:s?}",
 	    "integration", ob->ints[i], "vault_path", path, "version", nv,
-	    "verified", ob->verified, "no_verify", rq->no_verify, "expires_at",
-	    rq->expires_at), e);
+	    "verified", ob->verified, "no_verify", rq->no_verify, "key_kind", ob->cred_kind,
+	    "expires_at", rq->expires_at), e);
+}
+
+/* Scoped and service-account keys work only through Atlassian's API
+ * gateway, at <gateway>/ex/<jira|confluence>/<cloudId>: find the cloud id
+ * (public at <site>/_edge/tenant_info) before any key is checked. */
+static int
+onboard_gateway(struct onboard *ob, struct err *e)
+{
+	const struct onboard_req *rq = ob->rq;
+	const char	*gw = rq->gateway != NULL ? rq->gateway : "https://api.atlassian.com";
+	size_t		 n = strlen(gw);
+
+	ob->cred_kind = rq->cred_kind != NULL ? rq->cred_kind : "classic";
+	ob->gateway = strcmp(ob->cred_kind, "classic") != 0;
+	if (!ob->gateway)
+		return 0;
+	while (n > 0 && gw[n - 1] == '/')
+		n--;
+	if (rq->cloud_id != NULL)
+		snprintf(ob->cloud_id, sizeof ob->cloud_id, "%s", rq->cloud_id);
+	else if (rq->dry_run) {
+		snprintf(ob->cloud_id, sizeof ob->cloud_id, "<cloudId>");
+		onboard_step(ob, "would", "read the cloud id from %s/_edge/tenant_info",
+		    ob->site);
+	} else {
+		if (verify_cloud_id(ob->site, (long)ob->a->cfg.verify_timeout * 1000,
+		    ob->cloud_id, sizeof ob->cloud_id, e) == -1)
+			return -1;
+		onboard_step(ob, "done", "cloud id %s (from %s/_edge/tenant_info)", ob->cloud_id,
+		    ob->site);
+	}
+	for (int i = 0; i < ob->nints; i++) {
+		char url[sizeof ob->api_url[i]];
+
+		snprintf(url, sizeof url, "%.*s/ex/%s/%s", (int)n, gw, ob->ints[i],
+		    ob->cloud_id);
+		memcpy(ob->api_url[i], url, sizeof url);
+	}
+	return 0;
 }
 
 /* Step 6: the rows, last, in one transaction with their audit row. */
@@ -404,7 +468,7 @@ onboard_rows(struct onboard *ob, struct err *e)
 	const struct onboard_req *rq = ob->rq;
 	const char	*name = rq->name != NULL ? rq->name : rq->tenant;
 	const char	*tp[2] = { rq->tenant, name };
-	const char	*ip[7];
+	const char	*ip[10];
 	char		 path[512], ver[16];
 	PGconn		*c;
 	json_t		*d, *list = json_array();
@@ -437,12 +501,18 @@ onboard_rows(struct onboard *ob, struct err *e)
 		ip[4] = path;
 		ip[5] = ver;
 		ip[6] = ob->a->actor;
+		ip[7] = ob->cred_kind;
+		ip[8] = ob->gateway ? ob->cloud_id : NULL;
+		ip[9] = ob->gateway ? ob->api_url[i] : NULL;
 		rc = db_exec(c, DBQ_INTEGRATION_UPSERT, ip, NULL, e);
 		json_array_append_new(list, json_pack("{s:s,s:i}", "name", ob->ints[i],
 		    "cred_version", ob->versions[i]));
 	}
-	d = json_pack("{s:s,s:s,s:O,s:b,s:s}", "name", name, "site", ob->site,
-	    "integrations", list, "update", ob->exists, "via", ob->a->via);
+	d = json_pack("{s:s,s:s,s:O,s:b,s:s,s:s}", "name", name, "site", ob->site,
+	    "integrations", list, "update", ob->exists, "via", ob->a->via,
+	    "key_kind", ob->cred_kind);
+	if (ob->gateway)
+		json_object_set_new(d, "cloud_id", json_string(ob->cloud_id));
 	if (rc == 0)
 		rc = db_audit(c, ob->a->actor, ob->exists ? "onboard.update" : "onboard.tenant",
 		    rq->tenant, rq->tenant, d, e);
@@ -492,7 +562,7 @@ onboard_run(struct admin *a, const struct onboard_req *rq, struct err *e)
 		json_decref(ob.steps);
 		return -1;
 	}
-	if ((v = admin_vault(a, e)) == NULL)
+	if (onboard_gateway(&ob, e) == -1 || (v = admin_vault(a, e)) == NULL)
 		goto fail;
 	if (onboard_policy(&ob, v, e) == -1 || onboard_k8s(&ob, v, e) == -1)
 		goto fail;

@@ -8,8 +8,11 @@
  *   4. optionally bind it to a Kubernetes-auth role for the tenant's
  *      admins (service accounts namespace/name);
  *   5. store the first key at <prefix>/tenants/<tenant>/<integration>,
- *      verified against the site and written with check-and-set (skipped
- *      for an integration whose current version already holds it);
+ *      verified the way its kind needs (classic: at the site; scoped and
+ *      service-account keys: at <gateway>/ex/<product>/<cloudId>, the
+ *      cloud id read first from <site>/_edge/tenant_info) and written
+ *      with check-and-set (skipped for an integration whose current
+ *      version already holds it);
  *   6. insert the tenant and its integrations, in one transaction.
  *
  * Each step is audited as it completes. The tenant row comes last, so a
@@ -35,6 +38,13 @@ struct onboard_req {
 	const char	*email;		/* the key's Atlassian account */
 	const secret_t	*key;		/* NULL with keep_key or dry_run */
 	const char	*k8s_admins;	/* "ns/sa,..." for a Kubernetes role; NULL = none */
+	/* Credential kind (migrations/0004): NULL or "classic" (Basic at the
+	 * site), "scoped" (Basic at the API gateway), "service_account"
+	 * (Bearer at the gateway; no email). The gateway kinds need the
+	 * site's cloud id: cloud_id, or read from <site>/_edge/tenant_info. */
+	const char	*cred_kind;
+	const char	*gateway;	/* NULL = https://api.atlassian.com */
+	const char	*cloud_id;	/* NULL = discover */
 	int		 keep_key;	/* use the keys Vault already holds */
 	int		 dry_run;
 	int		 update;

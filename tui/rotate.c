@@ -34,14 +34,17 @@ rotate_explain_vault(const struct admin *a, const char *tenant, struct err *e)
 }
 
 secret_t *
-rotate_credential(const char *kind, const char *who, const secret_t *key,
-    const char *expires_at)
+rotate_credential(const char *kind, const char *cred_kind, const char *who,
+    const secret_t *key, const char *expires_at)
 {
 	json_t		*o;
 	char		*text;
 	secret_t	*s;
 
-	if (strcmp(kind, "mcp") == 0)
+	/* A service-account key has no account email: Bearer only. */
+	if (cred_kind != NULL && strcmp(cred_kind, "service_account") == 0)
+		o = json_pack("{s:s%}", "api_key", secret_bytes(key), secret_len(key));
+	else if (strcmp(kind, "mcp") == 0)
 		o = json_pack("{s:s,s:s%}", "header", who, "value", secret_bytes(key),
 		    secret_len(key));
 	else
@@ -74,11 +77,42 @@ rotate_read(struct vault *v, const char *path, int version, struct err *e)
 	return j;
 }
 
+static int
+rotate_is_sa(const char *cred_kind)
+{
+	return cred_kind != NULL && strcmp(cred_kind, "service_account") == 0;
+}
+
+int
+rotate_verify(struct admin *a, const json_t *row, const char *who, const secret_t *key,
+    char *whoami, size_t wholen, const char **where, struct err *e)
+{
+	const char	*kind = json_string_value(json_object_get(row, "kind"));
+	const char	*ck = json_string_value(json_object_get(row, "cred_kind"));
+	const char	*api = json_string_value(json_object_get(row, "api_url"));
+	const char	*base = json_string_value(json_object_get(row, "base_url"));
+	int		 gw = ck != NULL && strcmp(ck, "classic") != 0;
+
+	*where = gw ? api : base;
+	if (kind == NULL || strcmp(kind, "mcp") == 0)
+		return 0;
+	if (*where == NULL)
+		return err_set(e, 500, "no_api_url", "the integration has credential kind %s "
+		    "but no api_url: run `onboard --update` with --key-kind", ck);
+	return verify_kind(ck, kind, *where, who, key, (long)a->cfg.verify_timeout * 1000,
+	    whoami, wholen, e);
+}
+
 /* Does stored hold exactly who + key (+ the same expiry)? */
 static int
-rotate_same(const json_t *stored, const char *kind, const char *who, const secret_t *key,
-    const char *expires_at)
+rotate_same(const json_t *stored, const char *kind, const char *cred_kind, const char *who,
+    const secret_t *key, const char *expires_at)
 {
+	if (rotate_is_sa(cred_kind)) {
+		const char *sk = json_string_value(json_object_get(stored, "api_key"));
+
+		return sk != NULL && secret_eq(key, sk, strlen(sk));
+	}
 	const char *wk = strcmp(kind, "mcp") == 0 ? "header" : "email";
 	const char *kk = strcmp(kind, "mcp") == 0 ? "value" : "api_token";
 	const char *sw = json_string_value(json_object_get(stored, wk));
@@ -211,6 +245,9 @@ rotate_run(struct admin *a, const struct rotate_req *rq, struct rotate_res *res,
 	rc = -1;
 	snprintf(res->kind, sizeof res->kind, "%s", json_string_value(json_object_get(row,
 	    "kind")));
+	snprintf(res->cred_kind, sizeof res->cred_kind, "%s",
+	    json_string_value(json_object_get(row, "cred_kind")) != NULL ?
+	    json_string_value(json_object_get(row, "cred_kind")) : "classic");
 	snprintf(res->vault_path, sizeof res->vault_path, "%s",
 	    json_string_value(json_object_get(row, "vault_path")));
 	res->db_version = (int)json_integer_value(json_object_get(row, "cred_version"));
@@ -228,7 +265,9 @@ rotate_run(struct admin *a, const struct rotate_req *rq, struct rotate_res *res,
 	out_note(a->out, "%s/%s: Vault version %d, database version %d\n", rq->tenant,
 	    rq->integration, res->vault_version, res->db_version);
 
-	if (strcmp(res->kind, "mcp") == 0)
+	if (rotate_is_sa(res->cred_kind))
+		who = "";	/* a service-account key has no email */
+	else if (strcmp(res->kind, "mcp") == 0)
 		who = rq->header != NULL ? rq->header :
 		    json_string_value(json_object_get(cur, "header")) != NULL ?
 		    json_string_value(json_object_get(cur, "header")) : "Authorization";
@@ -239,7 +278,8 @@ rotate_run(struct admin *a, const struct rotate_req *rq, struct rotate_res *res,
 		goto out;
 	}
 
-	if (cur != NULL && rotate_same(cur, res->kind, who, rq->key, rq->expires_at)) {
+	if (cur != NULL && rotate_same(cur, res->kind, res->cred_kind, who, rq->key,
+	    rq->expires_at)) {
 		res->new_version = res->vault_version;
 		if (res->db_version == res->vault_version) {
 			res->unchanged = 1;
@@ -253,20 +293,21 @@ rotate_run(struct admin *a, const struct rotate_req *rq, struct rotate_res *res,
 		    "wrote it): recording it\n", res->vault_version);
 	} else {
 		if (!rq->no_verify && strcmp(res->kind, "mcp") != 0) {
-			if (verify_atlassian(json_string_value(json_object_get(row, "base_url")),
-			    who, rq->key, (long)a->cfg.verify_timeout * 1000, res->who,
-			    sizeof res->who, e) == -1) {
+			const char *where = NULL;
+
+			if (rotate_verify(a, row, who, rq->key, res->who, sizeof res->who,
+			    &where, e) == -1) {
 				err_prefix(e, "nothing was written");
 				goto out;
 			}
 			res->verified = 1;
-			out_note(a->out, "the new key works at %s (as %s)\n",
-			    json_string_value(json_object_get(row, "base_url")),
+			out_note(a->out, "the new key works at %s (as %s)\n", where,
 			    res->who[0] != '\0' ? res->who : who);
 		} else if (rq->no_verify)
 			out_note(a->out, "not verifying the new key (--no-verify, recorded in "
 			    "the audit log)\n");
-		if ((cred = rotate_credential(res->kind, who, rq->key, rq->expires_at)) == NULL) {
+		if ((cred = rotate_credential(res->kind, res->cred_kind, who, rq->key,
+		    rq->expires_at)) == NULL) {
 			err_set(e, 500, "nomem", "out of memory");
 			goto out;
 		}

@@ -5,8 +5,10 @@
  *   1. read the integration (PostgreSQL) and Vault's current KV version;
  *   2. if that version already holds exactly this key, skip to 5 (an
  *      earlier run wrote Vault and then failed: this run finishes it);
- *   3. verify the key against the tenant's Atlassian site (unless
- *      --no-verify, which the audit row records; MCP keys are not checked);
+ *   3. verify the key the way its credential kind needs: at the site, or
+ *      at Atlassian's API gateway for scoped and service-account keys
+ *      (unless --no-verify, which the audit row records; MCP keys are not
+ *      checked);
  *   4. write it with check-and-set on the version read in 1, so a
  *      concurrent rotation makes one of the two fail and nothing is
  *      overwritten;
@@ -39,6 +41,7 @@ struct rotate_req {
 
 struct rotate_res {
 	char	 kind[16];
+	char	 cred_kind[24];		/* classic | scoped | service_account */
 	char	 vault_path[512];
 	int	 db_version;		/* tenant_integrations.cred_version before */
 	int	 vault_version;		/* Vault's current version before */
@@ -60,11 +63,19 @@ int	rotate_run(struct admin *, const struct rotate_req *, struct rotate_res *,
  * checks); nothing for "cancelled". Best effort: a warning if it fails. */
 void	rotate_refused(struct admin *, const struct rotate_req *, const struct err *why);
 
-/* Shape the credential JSON Vault stores for kind: {"email","api_token"}
- * or, for mcp, {"header","value"}, with "expires_at" when known (the
- * daemons ignore what they do not read). As a secret; NULL on ENOMEM. */
-secret_t *rotate_credential(const char *kind, const char *who, const secret_t *key,
-	    const char *expires_at);
+/* Shape the credential JSON Vault stores for kind and cred_kind:
+ * {"email","api_token"}, {"api_key"} for a service account (any kind), or
+ * {"header","value"} for a classic mcp one, with "expires_at" when known
+ * (the daemons ignore what they do not read). As a secret; NULL on ENOMEM. */
+secret_t *rotate_credential(const char *kind, const char *cred_kind, const char *who,
+	    const secret_t *key, const char *expires_at);
+
+/* Verify key for one integration row of DBQ_INTEGRATION(S) the way its
+ * credential kind needs (verify_kind()); mcp rows are not checked (0).
+ * where gets the URL checked, for messages. */
+int	rotate_verify(struct admin *, const json_t *row, const char *who,
+	    const secret_t *key, char *whoami, size_t wholen, const char **where,
+	    struct err *);
 
 /* Turn a Vault 403 into "your token may not ... needs policy ..."; other
  * errors pass unchanged. */

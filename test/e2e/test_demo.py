@@ -80,3 +80,20 @@ def test_demo_up_list_call_down(demo):
                                         "HOME": str(demo)})
     assert r.returncode == 0, r.stderr
     assert "google" in r.stdout
+    # One tenant per credential kind, through the real broker and forwarder:
+    # a scoped token and a service-account key work only at the gateway.
+    erin = (demo / "tokens" / "erin@example.com").read_text().strip()
+    h["Authorization"] = f"Bearer {erin}"
+    for tenant in ("scopedco", "serviceco"):
+        r = requests.post(env["MCP_URL"], headers=h, timeout=15, json={
+            "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": f"{tenant}__jira_get_issue",
+                       "arguments": {"issue_key": "SCOP-1" if tenant == "scopedco"
+                                     else "SERV-1"}}})
+        assert r.status_code == 200, r.text
+        result = r.json()["result"]
+        assert result["isError"] is False, (tenant, result)
+        calls = requests.get(env["ATLASSIAN_URL"] + "/__calls", timeout=15,
+                             params={"tenant": tenant}).json()["calls"]
+        assert {(c["via"], c["auth_scheme"], c["status"]) for c in calls} == {
+            ("gateway", "Basic" if tenant == "scopedco" else "Bearer", 200)}

@@ -17,6 +17,16 @@ tenant prefix), query, auth_tenant (the tenant whose key the Authorization
 header carried, or None), status, body (parsed JSON request body).  Raw
 credentials are never stored or logged.
 
+Credential kinds (DESIGN.md "Added 2026-12-06"), one per tenant:
+- classic: Basic email:api_token at the site (/t/T/...) only;
+- scoped: Basic email:api_token only through the API gateway,
+  /ex/jira/<cloudId>/... and /ex/confluence/<cloudId>/wiki/...; the site
+  answers 401 to it, as Atlassian's does;
+- service_account: `Authorization: Bearer <api_key>`, gateway only.
+The gateway of this fake is its root URL (api_url() gives a tenant's
+gateway base); /t/T/_edge/tenant_info answers {"cloudId"} with no auth.
+Calls carry `via` ("site" or "gateway") and the auth scheme.
+
 Faults per tenant, from Python (fault()) or any process (POST /__control):
 the next N requests answer a status (429 with Retry-After, 500, 503...),
 hang S seconds first, or get a huge 200 body of B bytes.  The same call
@@ -49,6 +59,7 @@ class Call:
     status: int
     body: object = None
     auth_scheme: object = None  # "Basic", "Bearer", ... or None
+    via: str = "site"           # "site" or "gateway" (/ex/<product>/<cloudId>)
     at: float = field(default_factory=time.time)
 
     def to_dict(self):
@@ -63,6 +74,7 @@ class Fault:
     hang: object = None
     body_bytes: object = None
     path: object = None         # only requests whose path contains this
+    reason: object = None       # RateLimit-Reason on the answer
 
 
 def adf(text):
@@ -143,11 +155,14 @@ def _ts(t):
 
 class _Tenant:
     def __init__(self, slug, email, api_token, index, project=None,
-                 display=None, seed=True):
+                 display=None, seed=True, cred_kind="classic"):
         self.slug = slug
         self.email = email
         self.api_token = api_token
+        self.cred_kind = cred_kind
         self.index = index
+        # Atlassian's cloud ids are UUIDs; fixed per tenant index.
+        self.cloud_id = f"0b6c1f2e-7a4d-4e3b-9c5a-{index:012d}"
         seedrow = SEED.get(slug)
         self.project = project or (seedrow[0] if seedrow else
                                    re.sub(r"[^A-Z]", "", slug.upper())[:4]
@@ -234,10 +249,27 @@ class _Handler(JsonHandler):
             return self.send_json(200, {"calls": [
                 c.to_dict() for c in fake.calls
                 if t is None or c.tenant == t]})
+        via = "site"
         m = re.match(r"^/t/([A-Za-z0-9_-]+)(/.*)?$", path)
-        if not m:
+        g = re.match(r"^/ex/(jira|confluence)/([A-Za-z0-9-]+)(/.*)?$", path)
+        if g:
+            t = fake.by_cloud_id(g.group(2))
+            rest = g.group(3) or "/"
+            # Each product's gateway serves only that product's API.
+            if t is None or (g.group(1) == "confluence") != \
+                    rest.startswith("/wiki/"):
+                return self.send_json(404, {"errorMessages": [
+                    "Site not found"]})
+            slug, via = t.slug, "gateway"
+        elif not m:
             return self.send_json(404, {"errorMessages": ["Site not found"]})
-        slug, rest = m.group(1), m.group(2) or "/"
+        else:
+            slug, rest = m.group(1), m.group(2) or "/"
+        if via == "site" and rest == "/_edge/tenant_info" and \
+                self.command == "GET" and slug in fake.tenants:
+            # Public on Atlassian too: how a scoped token finds its cloud.
+            return self.send_json(200, {
+                "cloudId": fake.tenants[slug].cloud_id})
         raw = self.read_body()
         body = None
         if raw:
@@ -246,10 +278,10 @@ class _Handler(JsonHandler):
             except ValueError:
                 body = None
         authz = self.headers.get("Authorization")
-        auth_tenant = fake._authenticate(authz)
+        auth_tenant = fake._authenticate(authz, via)
         scheme = authz.split(" ", 1)[0] if authz else None
         self._pending = Call(slug, self.command, rest, query, auth_tenant,
-                             0, body, scheme)
+                             0, body, scheme, via)
         try:
             self._serve(fake, slug, rest, query, body, raw, auth_tenant)
         finally:
@@ -266,6 +298,8 @@ class _Handler(JsonHandler):
                 hdrs = {}
                 if fault.retry_after is not None:
                     hdrs["Retry-After"] = fault.retry_after
+                if fault.reason is not None:
+                    hdrs["RateLimit-Reason"] = fault.reason
                 msg = {429: "Rate limit exceeded.",
                        503: "Service Unavailable"}.get(fault.status,
                                                         "Internal error")
@@ -396,6 +430,12 @@ class _Handler(JsonHandler):
                     "errors": {}})
             return self.send_json(405, {"errorMessages": [
                 "Method not allowed"], "errors": {}})
+        if rest == "/wiki/rest/api/user/current" and cmd == "GET":
+            return self.send_json(200, {
+                "type": "known", "accountId": t.account_id,
+                "accountType": "atlassian", "email": t.email or "",
+                "publicName": f"{t.display} bot",
+                "displayName": f"{t.display} bot"})
         if rest == "/wiki/rest/api/search" and cmd == "GET":
             return self._cql(fake, t, query)
         m = re.match(r"^/wiki/api/v2/pages/([^/]+)$", rest)
@@ -626,21 +666,40 @@ class FakeAtlassian(StandIn):
             email, token = cred if cred else (None, None)
             self.add_tenant(slug, email, token)
 
+    CRED_KINDS = ("classic", "scoped", "service_account")
+
     def add_tenant(self, slug, email=None, api_token=None, project=None,
-                   display=None, seed=True):
+                   display=None, seed=True, cred_kind="classic"):
+        """cred_kind: classic | scoped | service_account (then api_token
+        is the service account's API key, sent as Bearer)."""
+        assert cred_kind in self.CRED_KINDS, cred_kind
         email = email or f"bot@{slug}.example.com"
-        api_token = api_token or ("ATATT3xFfGF0" +
-                                  pysecrets.token_urlsafe(36))
-        secrets.register_basic(email, api_token)
+        api_token = api_token or self._new_key(cred_kind)
+        self._register(cred_kind, email, api_token)
         with self._lock:
             t = _Tenant(slug, email, api_token, len(self.tenants) + 1,
-                        project, display, seed)
+                        project, display, seed, cred_kind)
             self.tenants[slug] = t
         return t
 
+    @staticmethod
+    def _new_key(cred_kind):
+        return ("ATSTT3xFfGF0" if cred_kind == "service_account" else
+                "ATATT3xFfGF0") + pysecrets.token_urlsafe(36)
+
+    @staticmethod
+    def _register(cred_kind, email, key):
+        if cred_kind == "service_account":
+            secrets.register(key)
+        else:
+            secrets.register_basic(email, key)
+
     def credentials(self, tenant):
-        """{'email', 'api_token'}: what goes into Vault for this tenant."""
+        """What goes into Vault for this tenant: {'email', 'api_token'},
+        or {'api_key'} for a service account."""
         t = self.tenants[tenant]
+        if t.cred_kind == "service_account":
+            return {"api_key": t.api_token}
         return {"email": t.email, "api_token": t.api_token}
 
     def set_credentials(self, tenant, email=None, api_token=None):
@@ -648,13 +707,32 @@ class FakeAtlassian(StandIn):
         t = self.tenants[tenant]
         with self._lock:
             t.email = email or t.email
-            t.api_token = api_token or ("ATATT3xFfGF0" +
-                                        pysecrets.token_urlsafe(36))
-        secrets.register_basic(t.email, t.api_token)
+            t.api_token = api_token or self._new_key(t.cred_kind)
+        self._register(t.cred_kind, t.email, t.api_token)
         return self.credentials(tenant)
 
     def base_url(self, tenant):
         return f"{self.url}/t/{tenant}"
+
+    @property
+    def gateway(self):
+        """This fake's stand-in for https://api.atlassian.com."""
+        return self.url
+
+    def cloud_id(self, tenant):
+        return self.tenants[tenant].cloud_id
+
+    def api_url(self, tenant, product="jira"):
+        """Where a scoped token or service-account key is sent:
+        <gateway>/ex/<jira|confluence>/<cloudId>."""
+        return f"{self.url}/ex/{product}/{self.tenants[tenant].cloud_id}"
+
+    def by_cloud_id(self, cloud_id):
+        with self._lock:
+            for t in self.tenants.values():
+                if t.cloud_id == cloud_id:
+                    return t
+        return None
 
     def project(self, tenant):
         return self.tenants[tenant].project
@@ -664,17 +742,32 @@ class FakeAtlassian(StandIn):
         with self._lock:
             return copy.deepcopy(self.tenants[tenant].find_issue(key))
 
-    def _authenticate(self, header):
-        if not header or not header.startswith("Basic "):
+    def _authenticate(self, header, via="site"):
+        """The tenant whose key the header carries, if that key is valid
+        where it was sent: a classic token only at the site, a scoped
+        token or a service-account key only through the gateway."""
+        if not header:
+            return None
+        with self._lock:
+            tenants = list(self.tenants.values())
+        if header.startswith("Bearer "):
+            key = header[7:].strip()
+            for t in tenants:
+                if t.cred_kind == "service_account" and via == "gateway" and \
+                        hmac.compare_digest(t.api_token.encode(), key.encode()):
+                    return t.slug
+            return None
+        if not header.startswith("Basic "):
             return None
         try:
             raw = base64.b64decode(header[6:].strip(), validate=True)
             email, token = raw.decode().split(":", 1)
         except (ValueError, binascii.Error, UnicodeDecodeError):
             return None
-        with self._lock:
-            tenants = list(self.tenants.values())
         for t in tenants:
+            if t.cred_kind == "service_account" or \
+                    (t.cred_kind == "scoped") != (via == "gateway"):
+                continue
             if hmac.compare_digest(t.email.encode(), email.encode()) and \
                     hmac.compare_digest(t.api_token.encode(), token.encode()):
                 return t.slug
@@ -705,11 +798,13 @@ class FakeAtlassian(StandIn):
     # ---- faults ----------------------------------------------------------
 
     def fault(self, tenant="*", status=None, count=1, retry_after=None,
-              hang=None, body_bytes=None, path=None):
+              hang=None, body_bytes=None, path=None, reason=None):
         """The next `count` requests for tenant ('*' = any) misbehave:
-        answer `status` (with Retry-After if given), and/or hang `hang`
-        seconds first, or send a 200 body of `body_bytes` bytes."""
-        f = Fault(int(count), status, retry_after, hang, body_bytes, path)
+        answer `status` (with Retry-After and RateLimit-Reason if given),
+        and/or hang `hang` seconds first, or send a 200 body of
+        `body_bytes` bytes."""
+        f = Fault(int(count), status, retry_after, hang, body_bytes, path,
+                  reason)
         with self._lock:
             self._faults.setdefault(tenant, []).append(f)
 

@@ -74,8 +74,16 @@ class Integration:
     name: str
     kind: str                   # jira | confluence | mcp
     base_url: str
-    credential: dict            # {"email","api_token"} or {"header","value"}
+    credential: dict            # {"email","api_token"}, {"api_key"} or {"header","value"}
     cred_version: int = 1
+    cred_kind: str = "classic"  # classic | scoped | service_account
+    api_url: object = None      # gateway base for scoped / service_account
+
+    def desc(self):
+        """The integration's fields as the broker's answers carry them."""
+        return {"name": self.name, "kind": self.kind, "base_url": self.base_url,
+                "cred_kind": self.cred_kind, "api_url": self.api_url,
+                "cred_version": self.cred_version}
 
 
 @dataclass
@@ -160,6 +168,7 @@ class FakeBroker(StandIn):
         self.oldest = 1             # lowest seq still retained
         self.feed_status = None     # set: /v1/changes answers this status
         self.audit = []             # records received on /v1/audit
+        self.redeem_patch = {}      # fields to change in every redeem answer
         self.tenants = tenants
         self.users = users
         self.grant_ttl = grant_ttl
@@ -315,10 +324,7 @@ class FakeBroker(StandIn):
             grants.append({
                 "tenant": tenant, "role": role, "token": gtok,
                 "expires_at": exp,
-                "integrations": [{"name": i.name, "kind": i.kind,
-                                  "base_url": i.base_url,
-                                  "cred_version": i.cred_version}
-                                 for i in ints],
+                "integrations": [i.desc() for i in ints],
                 "tools": tools})
             with self._lock:
                 self.minted[mkey] = grants[-1]
@@ -382,11 +388,13 @@ class FakeBroker(StandIn):
                              f" of tenant '{g['tenant']}'")
         for i in self.tenants.get(g["tenant"], []):
             if i.name == name:
-                return 200, {"tenant": g["tenant"], "integration": i.name,
-                             "kind": i.kind, "base_url": i.base_url,
-                             "cred_version": i.cred_version,
-                             "expires_at": g["exp"],
-                             "credential": dict(i.credential)}
+                d = i.desc()
+                del d["name"]
+                d.update({"tenant": g["tenant"], "integration": i.name,
+                          "expires_at": g["exp"],
+                          "credential": dict(i.credential)})
+                d.update(self.redeem_patch)
+                return 200, d
         return 403, _err("integration_not_granted",
                          f"integration '{name}' is not in this grant")
 
@@ -457,8 +465,14 @@ def atlassian_tenants(atl, names=("google", "microsoft", "smallco")):
     out = {}
     for t in names:
         cred = atl.credentials(t)
-        out[t] = [Integration("jira", "jira", atl.base_url(t), dict(cred)),
-                  Integration("wiki", "confluence", atl.base_url(t), dict(cred))]
+        kind = atl.tenants[t].cred_kind
+        gw = kind != "classic"
+        out[t] = [Integration("jira", "jira", atl.base_url(t), dict(cred),
+                              cred_kind=kind,
+                              api_url=atl.api_url(t, "jira") if gw else None),
+                  Integration("wiki", "confluence", atl.base_url(t), dict(cred),
+                              cred_kind=kind,
+                              api_url=atl.api_url(t, "confluence") if gw else None)]
     return out
 
 

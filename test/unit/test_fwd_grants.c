@@ -76,6 +76,58 @@ test_parse(void **state)
 	json_decref(a);
 }
 
+/* Credential kinds (migrations/0004): the gateway URL and the kind are
+ * kept; an unknown kind or a non-http gateway drops the integration, so
+ * no credential goes out with a header shape nobody asked for. */
+#define KINDS \
+	"{\"user\":\"kim@example.com\",\"grants\":[{\"tenant\":\"scopeco\"," \
+	"\"role\":\"editor\",\"token\":\"g3-token-abcdef\",\"expires_at\":2000000000," \
+	"\"integrations\":[" \
+	"{\"name\":\"jira\",\"kind\":\"jira\",\"base_url\":\"https://s.atlassian.net\"," \
+	"\"cred_kind\":\"scoped\",\"api_url\":\"https://api.atlassian.com/ex/jira/c1/\"}," \
+	"{\"name\":\"wiki\",\"kind\":\"confluence\",\"base_url\":\"https://s.atlassian.net\"," \
+	"\"cred_kind\":\"classic\",\"api_url\":null}," \
+	"{\"name\":\"old\",\"kind\":\"jira\",\"base_url\":\"https://o.atlassian.net\"}," \
+	"{\"name\":\"odd\",\"kind\":\"jira\",\"base_url\":\"https://s.atlassian.net\"," \
+	"\"cred_kind\":\"oauth\"}," \
+	"{\"name\":\"gw\",\"kind\":\"jira\",\"base_url\":\"https://s.atlassian.net\"," \
+	"\"cred_kind\":\"service_account\",\"api_url\":\"file:///etc/passwd\"}]," \
+	"\"tools\":[]}]}"
+
+static void
+test_cred_kinds(void **state)
+{
+	json_t			*a = json_loads(KINDS, 0, NULL);
+	struct err		 e;
+	struct grantset		*gs;
+	const struct grant	*g;
+	struct grant_integ	*gi;
+
+	(void)state;
+	assert_non_null(a);
+	err_clear(&e);
+	gs = grants_parse(a, "k", &e);
+	json_decref(a);
+	assert_non_null(gs);
+	g = grants_find(gs, "scopeco");
+	assert_non_null(g);
+	assert_int_equal(g->ninteg, 3);		/* "odd" and "gw" are dropped */
+	gi = grants_integration_named(g, "jira");
+	assert_string_equal(gi->cred_kind, "scoped");
+	assert_string_equal(gi->api_url, "https://api.atlassian.com/ex/jira/c1");
+	assert_string_equal(grants_request_url(gi), "https://api.atlassian.com/ex/jira/c1");
+	assert_string_equal(gi->base_url, "https://s.atlassian.net");
+	gi = grants_integration_named(g, "wiki");
+	assert_string_equal(gi->cred_kind, "classic");
+	assert_null(gi->api_url);
+	assert_string_equal(grants_request_url(gi), "https://s.atlassian.net");
+	/* An older broker names no kind: classic, as before. */
+	assert_string_equal(grants_integration_named(g, "old")->cred_kind, "classic");
+	assert_null(grants_integration_named(g, "odd"));
+	assert_null(grants_integration_named(g, "gw"));
+	grants_free(gs);
+}
+
 static void
 test_key_is_sha256(void **state)
 {
@@ -134,6 +186,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_cred_kinds),
 		cmocka_unit_test(test_key_is_sha256),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_results),
