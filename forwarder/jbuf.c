@@ -54,7 +54,8 @@ jbuf_puts(struct jbuf *b, const char *s)
 void
 jbuf_put_str(struct jbuf *b, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
+	/* Upper-case hex, as Jansson writes it: results match byte for byte. */
+	static const char hex[] = "0123456789ABCDEF";
 	size_t	 run = 0;
 
 	/* Worst case 6 bytes per byte; grow once for the common case. */
@@ -89,6 +90,21 @@ jbuf_put_str(struct jbuf *b, const char *s, size_t n)
 	}
 	jbuf_put(b, s + run, n - run);
 	jbuf_put(b, "\"", 1);
+}
+
+char *
+jbuf_reserve(struct jbuf *b, size_t n)
+{
+	return jbuf_grow(b, n) == -1 ? NULL : b->p + b->len;
+}
+
+void
+jbuf_added(struct jbuf *b, size_t n)
+{
+	if (b->failed || b->p == NULL)
+		return;
+	b->len += n;
+	b->p[b->len] = '\0';
 }
 
 static int
