@@ -127,6 +127,19 @@ jscan_utf8_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* Bytes a string holds as they are: printable ASCII but '"' and '\\'. */
+static const unsigned char jscan_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x80 and up: UTF-8, checked one sequence at a time */
+};
+
 /* A string (or key) at pos, the opening quote. */
 static int
 jscan_string(struct jscan_p *p)
@@ -142,7 +155,7 @@ jscan_string(struct jscan_p *p)
 		size_t		k;
 
 		/* The common run: printable ASCII. */
-		while (q < n && s[q] >= 0x20 && s[q] < 0x80 && s[q] != '"' && s[q] != '\\')
+		while (q < n && jscan_plain[s[q]])
 			q++;
 		if (q >= n) {
 			p->pos = q;
@@ -590,14 +603,20 @@ jscan_streq(const struct jscan *js, int t, const char *s)
 int
 jscan_get(const struct jscan *js, int obj, const char *key)
 {
-	uint32_t	 n = jscan_count(js, obj);
+	size_t		 n = strlen(key);
+	uint32_t	 count;
 	int		 k, found = -1;
 
 	if (jscan_type(js, obj) != JSCAN_OBJECT)
 		return -1;
+	count = js->tok[obj].n;
 	k = obj + 1;
-	for (uint32_t i = 0; i < n; i++) {
-		if (jscan_streq(js, k, key))
+	for (uint32_t i = 0; i < count; i++) {
+		const struct jscan_tok *kt = &js->tok[k];
+
+		/* Keys without escapes (nearly all): compare the bytes. */
+		if (!(kt->flags & JSCAN_ESC) ? kt->len - 2 == n &&
+		    memcmp(js->text + kt->off + 1, key, n) == 0 : jscan_streq(js, k, key))
 			found = k + 1;
 		k = jscan_skip(js, k + 1);
 	}

@@ -186,6 +186,25 @@ test_jbuf_escapes_like_jansson(void **state)
 	assert_non_null(back);
 	assert_true(json_equal(back, v));
 	free(got);
+	/* Byte for byte: every ASCII byte, then UTF-8. */
+	{
+		char	 all[160], *want;
+		size_t	 n = 0;
+
+		for (int c = 1; c < 0x80; c++)
+			all[n++] = (char)c;
+		memcpy(all + n, "\xc3\xa9\xf0\x9f\x98\x80", 6);
+		n += 6;
+		all[n] = '\0';
+		json_decref(v);
+		v = json_string(all);
+		want = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		jbuf_put_str(&b, all, n);
+		got = jbuf_steal(&b, NULL);
+		assert_string_equal(got, want);
+		free(got);
+		free(want);
+	}
 	json_decref(back);
 	json_decref(v);
 }
