@@ -230,7 +230,7 @@ class Bench:
         self.tg.migrate()
         self.tg.seed_demo()
         self.broker = self.tg.start_broker(name="bench-broker")
-        self.fwd = self.tg.start_forwarder(self.broker, name="bench-forwarder")
+        self.fwd = self.tg.start_forwarder(self.broker, name="bench-forwarder", user_rate=0, tenant_rate=0)
         self.startup_s = round(time.monotonic() - t0, 2)
         for standin in (self.s.atlassian, self.s.oidc, self.s.tokenreview):
             quiet_resets(standin)
@@ -375,7 +375,7 @@ class Bench:
         name = f"bench-{program}-cg"
         if program == "forwarder":
             conf = self.tg._write(f"{name}.conf",
-                                  self.tg.forwarder_config(port, self.broker))
+                                  self.tg.forwarder_config(port, self.broker, user_rate=0, tenant_rate=0))
             ready = f"http://127.0.0.1:{port}/health"
         else:
             conf = self.tg._write(f"{name}.conf", self.tg.broker_config(port))
