@@ -3,12 +3,14 @@
  * XHTML -> plain text. Both readers are bounded (nesting depth, output
  * grows in one buffer) because the input comes from an upstream.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "adf.h"
+#include "jscan.h"
 
 #define ADF_MAX_DEPTH	64
 
@@ -144,52 +146,90 @@ adf_finish(struct adf_buf *b)
 
 /* --- ADF -> plain text ---------------------------------------------------- */
 
+/* Append the decoded string t (nothing when t is not a string). */
 static void
-adf_walk(struct adf_buf *b, const json_t *n, int depth, int list_index)
+adf_put_tok(struct adf_buf *b, const struct jscan *js, int t)
 {
-	const char	*type = json_string_value(json_object_get(n, "type"));
-	const json_t	*content = json_object_get(n, "content");
-	const json_t	*attrs = json_object_get(n, "attrs");
-	const json_t	*c;
-	size_t		 i;
+	size_t len;
+
+	if (jscan_type(js, t) != JSCAN_STRING)
+		return;
+	jscan_raw(js, t, &len);
+	/* Grow for the raw length (never less than the decoded one). */
+	if (len == 0 || b->oom)
+		return;
+	if (b->len + len + 1 > b->cap) {
+		size_t	 cap = b->cap == 0 ? 256 : b->cap;
+		char	*ns;
+
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		if ((ns = realloc(b->s, cap)) == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->s = ns;
+		b->cap = cap;
+	}
+	b->len += jscan_unescape(js, t, b->s + b->len);
+	b->s[b->len] = '\0';
+}
+
+/* Is string t one of the names? Which one (1-based), or 0. */
+static int
+adf_type_is(const struct jscan *js, int t, const char *const *names)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (jscan_streq(js, t, names[i]))
+			return i + 1;
+	return 0;
+}
+
+static void
+adf_walk(struct adf_buf *b, const struct jscan *js, int n, int depth, int list_index)
+{
+	static const char *const inline_atoms[] = { "mention", "emoji", "status", "date", NULL };
+	static const char *const cards[] = { "inlineCard", "blockCard", NULL };
+	static const char *const opens[] = { "paragraph", "heading", "codeBlock", "blockquote",
+		"table", "tableRow", "panel", "bulletList", "orderedList", NULL };
+	static const char *const closes[] = { "paragraph", "heading", "codeBlock", "tableRow",
+		NULL };
+	int		 type, content, attrs, c;
+	uint32_t	 i;
 	char		 num[32];
 
-	if (depth > ADF_MAX_DEPTH || !json_is_object(n))
+	if (depth > ADF_MAX_DEPTH || jscan_type(js, n) != JSCAN_OBJECT)
 		return;
-	if (type == NULL)
-		type = "";
-	if (strcmp(type, "text") == 0) {
-		adf_puts(b, json_string_value(json_object_get(n, "text")) != NULL ?
-		    json_string_value(json_object_get(n, "text")) : "");
+	/* A missing or non-string type matches no name, as "" did. */
+	type = jscan_get(js, n, "type");
+	content = jscan_get(js, n, "content");
+	attrs = jscan_get(js, n, "attrs");
+	if (jscan_streq(js, type, "text")) {
+		adf_put_tok(b, js, jscan_get(js, n, "text"));
 		return;
 	}
-	if (strcmp(type, "hardBreak") == 0) {
+	if (jscan_streq(js, type, "hardBreak")) {
 		adf_put(b, "\n", 1);
 		return;
 	}
-	if (strcmp(type, "mention") == 0 || strcmp(type, "emoji") == 0 ||
-	    strcmp(type, "status") == 0 || strcmp(type, "date") == 0) {
-		const char *t = json_string_value(json_object_get(attrs, "text"));
+	if (adf_type_is(js, type, inline_atoms)) {
+		int t = jscan_get(js, attrs, "text");
 
-		if (t == NULL)
-			t = json_string_value(json_object_get(attrs, "shortName"));
-		if (t != NULL)
-			adf_puts(b, t);
+		if (jscan_type(js, t) != JSCAN_STRING)
+			t = jscan_get(js, attrs, "shortName");
+		adf_put_tok(b, js, t);
 		return;
 	}
-	if (strcmp(type, "inlineCard") == 0 || strcmp(type, "blockCard") == 0) {
-		const char *u = json_string_value(json_object_get(attrs, "url"));
-
-		if (u != NULL)
-			adf_puts(b, u);
+	if (adf_type_is(js, type, cards)) {
+		adf_put_tok(b, js, jscan_get(js, attrs, "url"));
 		return;
 	}
-	if (strcmp(type, "rule") == 0) {
+	if (jscan_streq(js, type, "rule")) {
 		adf_newline(b);
 		adf_puts(b, "---\n");
 		return;
 	}
-	if (strcmp(type, "listItem") == 0) {
+	if (jscan_streq(js, type, "listItem")) {
 		adf_newline(b);
 		for (int d = 0; d < depth / 2 - 1 && d < 8; d++)
 			adf_puts(b, "  ");
@@ -199,25 +239,23 @@ adf_walk(struct adf_buf *b, const json_t *n, int depth, int list_index)
 		} else
 			adf_puts(b, "- ");
 	}
-	if (strcmp(type, "paragraph") == 0 || strcmp(type, "heading") == 0 ||
-	    strcmp(type, "codeBlock") == 0 || strcmp(type, "blockquote") == 0 ||
-	    strcmp(type, "table") == 0 || strcmp(type, "tableRow") == 0 ||
-	    strcmp(type, "panel") == 0 || strcmp(type, "bulletList") == 0 ||
-	    strcmp(type, "orderedList") == 0) {
+	if (adf_type_is(js, type, opens)) {
 		/* A paragraph inside a list item continues the "- " line. */
-		if (strcmp(type, "paragraph") != 0 || b->len < 2 ||
+		if (!jscan_streq(js, type, "paragraph") || b->len < 2 ||
 		    strcmp(b->s + b->len - 2, "- ") != 0)
 			adf_newline(b);
 	}
-	json_array_foreach(content, i, c) {
-		int idx = strcmp(type, "orderedList") == 0 ? (int)i + 1 : 0;
+	{
+		int ordered = jscan_streq(js, type, "orderedList");
+		int row = jscan_streq(js, type, "tableRow");
 
-		adf_walk(b, c, depth + 1, idx);
-		if (strcmp(type, "tableRow") == 0)
-			adf_puts(b, " | ");
+		JSCAN_ITEMS(js, content, i, c) {
+			adf_walk(b, js, c, depth + 1, ordered ? (int)i + 1 : 0);
+			if (row)
+				adf_puts(b, " | ");
+		}
 	}
-	if (strcmp(type, "paragraph") == 0 || strcmp(type, "heading") == 0 ||
-	    strcmp(type, "codeBlock") == 0 || strcmp(type, "tableRow") == 0) {
+	if (adf_type_is(js, type, closes)) {
 		adf_newline(b);
 		if (depth <= 1)
 			adf_put(b, "\n", 1);	/* a blank line between top-level blocks */
@@ -225,14 +263,41 @@ adf_walk(struct adf_buf *b, const json_t *n, int depth, int list_index)
 }
 
 char *
-adf_to_text(const json_t *node)
+adf_tok_to_text(const struct jscan *js, int t)
 {
 	struct adf_buf b = { 0 };
 
-	if (json_is_string(node))	/* old Jira API v2 bodies are plain strings */
-		return strdup(json_string_value(node));
-	adf_walk(&b, node, 0, 0);
+	if (jscan_type(js, t) == JSCAN_STRING) {	/* old Jira API v2 bodies are plain strings */
+		adf_put_tok(&b, js, t);
+		if (b.oom) {
+			free(b.s);
+			return NULL;
+		}
+		return b.s != NULL ? b.s : strdup("");
+	}
+	adf_walk(&b, js, t, 0, 0);
 	return adf_finish(&b);
+}
+
+char *
+adf_to_text(const json_t *node)
+{
+	struct jscan	 js;
+	char		*text, *out;
+	size_t		 len;
+
+	if (json_is_string(node))
+		return strdup(json_string_value(node));
+	/* One walker, over tokens: a tree is written out and scanned. */
+	if (node == NULL)
+		return strdup("");
+	if ((text = json_dumps(node, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		return NULL;
+	len = strlen(text);
+	out = jscan_parse(&js, text, len, len, 0, JSCAN_ANY) == 0 ? adf_tok_to_text(&js, 0) : NULL;
+	jscan_free(&js);
+	free(text);
+	return out;
 }
 
 /* --- storage XHTML -> plain text ------------------------------------------ */

@@ -14,6 +14,9 @@ json_t	*adf_from_text(const char *text);
 /* An ADF doc (or any node) -> plain text; caller frees. Lists become "- "
  * lines, mentions and cards their visible text. NULL on ENOMEM. */
 char	*adf_to_text(const json_t *node);
+struct jscan;
+/* The same for token t of a scanned answer (forwarder/jscan.h). */
+char	*adf_tok_to_text(const struct jscan *, int t);
 /* Confluence storage XHTML -> plain text; caller frees. */
 char	*adf_storage_to_text(const char *html);
 

@@ -19,6 +19,7 @@
 #include "fwdconf.h"
 #include "httpc.h"
 #include "jbuf.h"
+#include "jscan.h"
 #include "jsonx.h"
 #include "log.h"
 #include "secret.h"
@@ -272,6 +273,63 @@ atlassian_serialise(json_t *result, size_t max, char **text, size_t *len)
 	return (*text = jbuf_steal(&b, len)) != NULL ? 0 : -1;
 }
 
+/* --- the answer ------------------------------------------------------------------ */
+
+/* Over the cap (rare): shorten the result as atlassian_cap() always has,
+ * on a tree of the result (not of the answer), and write it again. */
+static int
+atl_recap(struct jbuf *b, size_t max, char **text, size_t *len)
+{
+	json_t	*r = json_loadb(b->p, b->len, 0, NULL);
+	int	 rc;
+
+	jbuf_free(b);
+	if (r == NULL)
+		return -1;
+	rc = atlassian_serialise(r, max, text, len);
+	json_decref(r);
+	return rc;
+}
+
+int
+atlassian_answer(const struct toolcat_entry *te, const char *body, size_t blen,
+    size_t max_response, const char *base_url, const json_t *args, size_t max,
+    const char *what, char **text, size_t *len, struct err *e)
+{
+	struct jscan	 js;
+	struct jbuf	 b = { 0 };
+	int		 root = -1;
+
+	*text = NULL;
+	*len = 0;
+	memset(&js, 0, sizeof js);
+	/* An empty answer (204, or 200 without a body) trims as if every
+	 * field were missing. */
+	if (blen > 0) {
+		if (jscan_parse(&js, body, blen, max_response, 0, 0) == -1) {
+			jscan_free(&js);
+			if (js.nomem)
+				return err_set(e, 500, "nomem", "out of memory");
+			log_debug("atlassian: answer to %s: %s", what, js.err);
+			return err_set(e, 502, "upstream_bad_json", "Atlassian's answer to %s is not "
+			    "JSON", what);
+		}
+		root = 0;
+	}
+	builtin_of(te)->trim(&js, root, base_url, args, &b);
+	jscan_free(&js);
+	if (b.failed)
+		return err_set(e, 500, "nomem", "out of memory");
+	if (b.len > max) {
+		if (atl_recap(&b, max, text, len) == -1)
+			return err_set(e, 500, "nomem", "out of memory");
+		return 0;
+	}
+	if ((*text = jbuf_steal(&b, len)) == NULL)
+		return err_set(e, 500, "nomem", "out of memory");
+	return 0;
+}
+
 /* --- the upstream call -------------------------------------------------------- */
 
 /* Up to two messages from a Jira/Confluence error body, never the body. */
@@ -339,13 +397,11 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
     const struct atlassian_target *t, const struct fwdconf *conf, char **text, size_t *len,
     struct err *e)
 {
-	const struct builtin	*row = builtin_of(te);
 	struct atl_call		 c;
 	struct httpc_req	 req;
 	struct httpc_resp	 resp;
 	char			*url = NULL, *body = NULL;
 	const char		*api;
-	json_t			*up = NULL, *result = NULL;
 	int			 rc = -1;
 	size_t			 n;
 
@@ -420,21 +476,11 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 		httpc_resp_free(&resp);
 		goto out;
 	}
-	if (resp.len > 0 && (up = json_loadb(resp.body, resp.len, 0, NULL)) == NULL) {
-		httpc_resp_free(&resp);
-		err_set(e, 502, "upstream_bad_json", "Atlassian's answer to %s is not JSON", c.what);
-		goto out;
-	}
+	/* The answer's tokens point into resp.body: free it after. */
+	rc = atlassian_answer(te, resp.body, resp.len, conf->upstream_max_response, t->base_url,
+	    args, conf->tool_result_max_bytes, c.what, text, len, e);
 	httpc_resp_free(&resp);
-	if ((result = row->trim(up, t->base_url, args)) == NULL ||
-	    atlassian_serialise(result, conf->tool_result_max_bytes, text, len) == -1) {
-		err_set(e, 500, "nomem", "out of memory");
-		goto out;
-	}
-	rc = 0;
 out:
-	json_decref(result);
-	json_decref(up);
 	json_decref(c.body);
 	free(body);
 	free(url);

@@ -40,6 +40,16 @@ struct atlassian_target {
 int	atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 	    const struct atlassian_target *, const struct fwdconf *, char **text,
 	    size_t *len, struct err *);
+/*
+ * What atlassian_exec() does with a 2xx answer (body, blen bytes; empty is
+ * allowed): scan it (forwarder/jscan.h, at most max_response bytes), let
+ * te's trimmer write the result text, cap it at max bytes. 0 with *text
+ * (caller wipes and frees) or -1: 502 upstream_bad_json ("Atlassian's
+ * answer to <what> is not JSON"), 500 nomem.
+ */
+int	atlassian_answer(const struct toolcat_entry *te, const char *body, size_t blen,
+	    size_t max_response, const char *base_url, const json_t *args, size_t max,
+	    const char *what, char **text, size_t *len, struct err *);
 /* Can this tool be run (a catalogue row with a complete builtin row)? */
 int	atlassian_has(const char *tool);
 /* The request te sends for args, below base_url (for tests and docs):

@@ -4,6 +4,7 @@
  * checkers, tools/list fragments per tenant).
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "builtin.h"
 #include "err.h"
 #include "jbuf.h"
+#include "jscan.h"
 #include "jsonx.h"
 #include "log.h"
 #include "toolargs.h"
@@ -31,14 +33,22 @@
 static json_t *builtin_b_create(const json_t *);
 static json_t *builtin_b_comment(const json_t *);
 static json_t *builtin_b_transition(const json_t *);
-static json_t *builtin_t_search(const json_t *, const char *, const json_t *);
-static json_t *builtin_t_get_issue(const json_t *, const char *, const json_t *);
-static json_t *builtin_t_create(const json_t *, const char *, const json_t *);
-static json_t *builtin_t_comment(const json_t *, const char *, const json_t *);
-static json_t *builtin_t_transitions(const json_t *, const char *, const json_t *);
-static json_t *builtin_t_transition(const json_t *, const char *, const json_t *);
-static json_t *builtin_t_cql(const json_t *, const char *, const json_t *);
-static json_t *builtin_t_page(const json_t *, const char *, const json_t *);
+static void builtin_t_search(const struct jscan *, int, const char *, const json_t *,
+    struct jbuf *);
+static void builtin_t_get_issue(const struct jscan *, int, const char *, const json_t *,
+    struct jbuf *);
+static void builtin_t_create(const struct jscan *, int, const char *, const json_t *,
+    struct jbuf *);
+static void builtin_t_comment(const struct jscan *, int, const char *, const json_t *,
+    struct jbuf *);
+static void builtin_t_transitions(const struct jscan *, int, const char *, const json_t *,
+    struct jbuf *);
+static void builtin_t_transition(const struct jscan *, int, const char *, const json_t *,
+    struct jbuf *);
+static void builtin_t_cql(const struct jscan *, int, const char *, const json_t *,
+    struct jbuf *);
+static void builtin_t_page(const struct jscan *, int, const char *, const json_t *,
+    struct jbuf *);
 
 const struct builtin builtin[TC__COUNT] = {
 	[TC_JIRA_SEARCH] = {
@@ -377,220 +387,412 @@ builtin_b_transition(const json_t *args)
 
 /* --- trimmers ------------------------------------------------------------------- */
 
+/*
+ * A trimmer reads the scanned answer (forwarder/jscan.h) and writes the
+ * result object's text straight into out, compact, member by member in a
+ * fixed order: the bytes Jansson wrote for the tree the trimmers used to
+ * build (test/fuzz/trim_ref.c keeps that version to compare against).
+ * A value that is missing or of the wrong type leaves its member out.
+ */
+
+/* One object being written: a comma before every member but the first. */
+struct builtin_w {
+	struct jbuf	*b;
+	int		 n;
+};
+
+/* k is the member's name with its quotes and colon: "\"key\":". */
 static void
-builtin_set_str(json_t *o, const char *k, const char *v)
+builtin_key(struct builtin_w *w, const char *k)
 {
+	if (w->n++ > 0)
+		jbuf_put(w->b, ",", 1);
+	jbuf_puts(w->b, k);
+}
+
+/* A string member from the answer, if t is a string. */
+static void
+builtin_put_s(struct builtin_w *w, const char *k, const struct jscan *js, int t)
+{
+	if (jscan_type(js, t) != JSCAN_STRING)
+		return;
+	builtin_key(w, k);
+	jscan_put_str(js, t, w->b);
+}
+
+/* A string member from a tool argument, or JSON null when absent. */
+static void
+builtin_put_arg(struct builtin_w *w, const char *k, const json_t *args, const char *name)
+{
+	const char *v = jsonx_str(args, name);
+
+	builtin_key(w, k);
 	if (v != NULL)
-		json_object_set_new(o, k, json_string(v));
+		jbuf_put_str(w->b, v, strlen(v));
+	else
+		jbuf_puts(w->b, "null");
 }
 
+/* Text we made (a link, converted ADF): left out when it is not valid
+ * UTF-8 (a link cut mid-character, a surrogate from an HTML entity), as
+ * json_string() refused it before. */
+static void
+builtin_put_text(struct builtin_w *w, const char *k, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (!jscan_utf8_ok(v, n))
+		return;
+	builtin_key(w, k);
+	jbuf_put_str(w->b, v, n);
+}
+
+/* A link, cut to sz - 1 bytes as the fixed buffers always cut it. */
+__attribute__((format(printf, 4, 5)))
+static void
+builtin_put_url(struct builtin_w *w, const char *k, size_t sz, const char *fmt, ...)
+{
+	char	url[2048];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(url, sz < sizeof url ? sz : sizeof url, fmt, ap);
+	va_end(ap);
+	builtin_put_text(w, k, url);
+}
+
+static int
+builtin_dig(const struct jscan *js, int v, const char *a, const char *b)
+{
+	return jscan_get(js, jscan_get(js, v, a), b);
+}
+
+/* A string of the answer as a C string, cut to sz - 1 bytes. */
 static const char *
-builtin_dig(const json_t *v, const char *a, const char *b)
+builtin_cstr(const struct jscan *js, int t, char *buf, size_t sz)
 {
-	return jsonx_str(json_object_get(v, a), b);
+	jscan_strcpy(js, t, buf, sz);
+	return buf;
 }
 
-static json_t *
-builtin_issue_brief(const json_t *is, const char *base)
+/* A string of the answer, whole and NUL-terminated (caller frees), or
+ * NULL when t is not a string or memory is short. */
+static char *
+builtin_dup(const struct jscan *js, int t)
 {
-	const json_t	*f = json_object_get(is, "fields");
-	const char	*key = jsonx_str(is, "key");
-	json_t		*o = json_object();
-	char		 url[1024];
+	size_t	 len;
+	char	*s;
 
-	builtin_set_str(o, "key", key);
-	builtin_set_str(o, "summary", jsonx_str(f, "summary"));
-	builtin_set_str(o, "status", builtin_dig(f, "status", "name"));
-	builtin_set_str(o, "type", builtin_dig(f, "issuetype", "name"));
-	builtin_set_str(o, "priority", builtin_dig(f, "priority", "name"));
-	json_object_set_new(o, "assignee", builtin_dig(f, "assignee", "displayName") != NULL ?
-	    json_string(builtin_dig(f, "assignee", "displayName")) : json_null());
-	builtin_set_str(o, "updated", jsonx_str(f, "updated"));
-	if (key != NULL) {
-		snprintf(url, sizeof url, "%s/browse/%s", base, key);
-		json_object_set_new(o, "url", json_string(url));
+	if (jscan_type(js, t) != JSCAN_STRING)
+		return NULL;
+	jscan_raw(js, t, &len);
+	if ((s = malloc(len + 1)) != NULL)
+		s[jscan_unescape(js, t, s)] = '\0';
+	return s;
+}
+
+/* An integer member copied from the answer, if t is one. */
+static void
+builtin_put_int(struct builtin_w *w, const char *k, const struct jscan *js, int t)
+{
+	long long	v;
+	char		num[32];
+
+	if (jscan_int(js, t, &v) == -1)
+		return;
+	builtin_key(w, k);
+	snprintf(num, sizeof num, "%lld", v);
+	jbuf_puts(w->b, num);
+}
+
+/* An array copied as Jansson re-writes it. Labels are strings; anything
+ * else in one (reals, objects with repeated keys) is rare enough to hand
+ * to Jansson itself for that array only. */
+static void
+builtin_put_array(struct builtin_w *w, const char *k, const struct jscan *js, int arr)
+{
+	uint32_t	 i;
+	int		 c;
+	size_t		 len;
+	const char	*raw;
+	json_t		*v;
+
+	JSCAN_ITEMS(js, arr, i, c)
+		if (jscan_type(js, c) != JSCAN_STRING)
+			break;
+	builtin_key(w, k);
+	if (i == jscan_items(js, arr)) {
+		jbuf_put(w->b, "[", 1);
+		JSCAN_ITEMS(js, arr, i, c) {
+			if (i > 0)
+				jbuf_put(w->b, ",", 1);
+			jscan_put_str(js, c, w->b);
+		}
+		jbuf_put(w->b, "]", 1);
+		return;
 	}
-	return o;
+	raw = jscan_raw(js, arr, &len);
+	if ((v = json_loadb(raw, len, 0, NULL)) == NULL) {
+		jbuf_free(w->b);
+		w->b->failed = 1;
+		return;
+	}
+	jbuf_put_json(w->b, v);
+	json_decref(v);
 }
 
-static json_t *
-builtin_t_search(const json_t *up, const char *base, const json_t *args)
+static void
+builtin_issue_brief(struct builtin_w *w, const struct jscan *js, int is, const char *base)
 {
-	json_t	*list = json_array(), *is, *o;
-	size_t	 i;
+	int	f = jscan_get(js, is, "fields"), key = jscan_get(js, is, "key");
+	int	a = builtin_dig(js, f, "assignee", "displayName");
+	char	kbuf[1024];
 
-	(void)args;
-	json_array_foreach(json_object_get(up, "issues"), i, is)
-		json_array_append_new(list, builtin_issue_brief(is, base));
-	o = json_pack("{s:o,s:I}", "issues", list, "count", (json_int_t)json_array_size(list));
-	if (jsonx_str(up, "nextPageToken") != NULL)
-		json_object_set_new(o, "next_page_token",
-		    json_string(jsonx_str(up, "nextPageToken")));
-	json_object_set_new(o, "is_last", json_boolean(jsonx_str(up, "nextPageToken") == NULL));
-	return o;
+	builtin_put_s(w, "\"key\":", js, key);
+	builtin_put_s(w, "\"summary\":", js, jscan_get(js, f, "summary"));
+	builtin_put_s(w, "\"status\":", js, builtin_dig(js, f, "status", "name"));
+	builtin_put_s(w, "\"type\":", js, builtin_dig(js, f, "issuetype", "name"));
+	builtin_put_s(w, "\"priority\":", js, builtin_dig(js, f, "priority", "name"));
+	if (jscan_type(js, a) == JSCAN_STRING)
+		builtin_put_s(w, "\"assignee\":", js, a);
+	else {
+		builtin_key(w, "\"assignee\":");
+		jbuf_puts(w->b, "null");
+	}
+	builtin_put_s(w, "\"updated\":", js, jscan_get(js, f, "updated"));
+	if (jscan_type(js, key) == JSCAN_STRING)
+		builtin_put_url(w, "\"url\":", 1024, "%s/browse/%s", base,
+		    builtin_cstr(js, key, kbuf, sizeof kbuf));
 }
 
-static json_t *
-builtin_t_get_issue(const json_t *up, const char *base, const json_t *args)
+static void
+builtin_t_search(const struct jscan *js, int up, const char *base, const json_t *args,
+    struct jbuf *out)
 {
-	const json_t	*f = json_object_get(up, "fields");
-	json_t		*o = builtin_issue_brief(up, base);
-	char		*desc;
+	struct builtin_w	 w = { out, 0 };
+	int			 issues = jscan_get(js, up, "issues"), is;
+	int			 tok = jscan_get(js, up, "nextPageToken");
+	uint32_t		 i;
+	char			 num[32];
 
 	(void)args;
-	builtin_set_str(o, "project", builtin_dig(f, "project", "key"));
-	builtin_set_str(o, "reporter", builtin_dig(f, "reporter", "displayName"));
-	builtin_set_str(o, "created", jsonx_str(f, "created"));
-	if (json_is_array(json_object_get(f, "labels")))
-		json_object_set(o, "labels", json_object_get(f, "labels"));
-	if (json_object_get(f, "description") != NULL &&
-	    !json_is_null(json_object_get(f, "description")) &&
-	    (desc = adf_to_text(json_object_get(f, "description"))) != NULL) {
-		json_object_set_new(o, "description", json_string(desc));
+	jbuf_puts(out, "{\"issues\":[");
+	JSCAN_ITEMS(js, issues, i, is) {
+		struct builtin_w o = { out, 0 };
+
+		jbuf_puts(out, i > 0 ? ",{" : "{");
+		builtin_issue_brief(&o, js, is, base);
+		jbuf_put(out, "}", 1);
+	}
+	snprintf(num, sizeof num, "],\"count\":%u", (unsigned)jscan_items(js, issues));
+	jbuf_puts(out, num);
+	w.n = 2;
+	builtin_put_s(&w, "\"next_page_token\":", js, tok);
+	builtin_key(&w, jscan_type(js, tok) == JSCAN_STRING ? "\"is_last\":false" :
+	    "\"is_last\":true");
+	jbuf_put(out, "}", 1);
+}
+
+static void
+builtin_t_get_issue(const struct jscan *js, int up, const char *base, const json_t *args,
+    struct jbuf *out)
+{
+	struct builtin_w	 w = { out, 0 };
+	int			 f = jscan_get(js, up, "fields");
+	int			 labels = jscan_get(js, f, "labels");
+	int			 d = jscan_get(js, f, "description");
+	char			*desc;
+
+	(void)args;
+	jbuf_put(out, "{", 1);
+	builtin_issue_brief(&w, js, up, base);
+	builtin_put_s(&w, "\"project\":", js, builtin_dig(js, f, "project", "key"));
+	builtin_put_s(&w, "\"reporter\":", js, builtin_dig(js, f, "reporter", "displayName"));
+	builtin_put_s(&w, "\"created\":", js, jscan_get(js, f, "created"));
+	if (jscan_type(js, labels) == JSCAN_ARRAY)
+		builtin_put_array(&w, "\"labels\":", js, labels);
+	builtin_key(&w, "\"description\":");
+	if (jscan_type(js, d) != JSCAN_NONE && jscan_type(js, d) != JSCAN_NULL &&
+	    (desc = adf_tok_to_text(js, d)) != NULL) {
+		jbuf_put_str(out, desc, strlen(desc));
 		free(desc);
 	} else
-		json_object_set_new(o, "description", json_string(""));
-	return o;
+		jbuf_puts(out, "\"\"");
+	jbuf_put(out, "}", 1);
 }
 
-static json_t *
-builtin_t_create(const json_t *up, const char *base, const json_t *args)
+static void
+builtin_t_create(const struct jscan *js, int up, const char *base, const json_t *args,
+    struct jbuf *out)
 {
-	const char	*key = jsonx_str(up, "key");
-	json_t		*o = json_object();
-	char		 url[1024];
+	struct builtin_w	 w = { out, 0 };
+	int			 key = jscan_get(js, up, "key");
+	char			 kbuf[1024];
 
 	(void)args;
-	builtin_set_str(o, "key", key);
-	builtin_set_str(o, "id", jsonx_str(up, "id"));
-	if (key != NULL) {
-		snprintf(url, sizeof url, "%s/browse/%s", base, key);
-		json_object_set_new(o, "url", json_string(url));
-	}
-	return o;
+	jbuf_put(out, "{", 1);
+	builtin_put_s(&w, "\"key\":", js, key);
+	builtin_put_s(&w, "\"id\":", js, jscan_get(js, up, "id"));
+	if (jscan_type(js, key) == JSCAN_STRING)
+		builtin_put_url(&w, "\"url\":", 1024, "%s/browse/%s", base,
+		    builtin_cstr(js, key, kbuf, sizeof kbuf));
+	jbuf_put(out, "}", 1);
 }
 
-static json_t *
-builtin_t_comment(const json_t *up, const char *base, const json_t *args)
+static void
+builtin_t_comment(const struct jscan *js, int up, const char *base, const json_t *args,
+    struct jbuf *out)
 {
-	json_t	*o = json_object();
-	char	 url[1024];
-	char	*text = adf_to_text(json_object_get(up, "body"));
+	struct builtin_w	 w = { out, 0 };
+	int			 id = jscan_get(js, up, "id");
+	const char		*key = jsonx_str(args, "issue_key");
+	char			*text = adf_tok_to_text(js, jscan_get(js, up, "body"));
+	char			 ibuf[1024];
 
-	builtin_set_str(o, "id", jsonx_str(up, "id"));
-	builtin_set_str(o, "issue_key", jsonx_str(args, "issue_key"));
-	builtin_set_str(o, "author", builtin_dig(up, "author", "displayName"));
-	builtin_set_str(o, "created", jsonx_str(up, "created"));
-	builtin_set_str(o, "body", text);
-	free(text);
-	if (jsonx_str(up, "id") != NULL) {
-		snprintf(url, sizeof url, "%s/browse/%s?focusedCommentId=%s", base,
-		    jsonx_str(args, "issue_key"), jsonx_str(up, "id"));
-		json_object_set_new(o, "url", json_string(url));
+	jbuf_put(out, "{", 1);
+	builtin_put_s(&w, "\"id\":", js, id);
+	if (key != NULL)
+		builtin_put_arg(&w, "\"issue_key\":", args, "issue_key");
+	builtin_put_s(&w, "\"author\":", js, builtin_dig(js, up, "author", "displayName"));
+	builtin_put_s(&w, "\"created\":", js, jscan_get(js, up, "created"));
+	if (text != NULL) {
+		builtin_key(&w, "\"body\":");
+		jbuf_put_str(out, text, strlen(text));
+		free(text);
 	}
-	return o;
+	if (jscan_type(js, id) == JSCAN_STRING)
+		builtin_put_url(&w, "\"url\":", 1024, "%s/browse/%s?focusedCommentId=%s", base,
+		    key != NULL ? key : "(null)", builtin_cstr(js, id, ibuf, sizeof ibuf));
+	jbuf_put(out, "}", 1);
 }
 
-static json_t *
-builtin_t_transitions(const json_t *up, const char *base, const json_t *args)
+static void
+builtin_t_transitions(const struct jscan *js, int up, const char *base, const json_t *args,
+    struct jbuf *out)
 {
-	json_t	*list = json_array(), *t;
-	size_t	 i;
+	struct builtin_w	 w = { out, 0 };
+	int			 t;
+	uint32_t		 i;
 
 	(void)base;
-	json_array_foreach(json_object_get(up, "transitions"), i, t) {
-		json_t *o = json_object();
+	jbuf_put(out, "{", 1);
+	builtin_put_arg(&w, "\"issue_key\":", args, "issue_key");
+	builtin_key(&w, "\"transitions\":[");
+	JSCAN_ITEMS(js, jscan_get(js, up, "transitions"), i, t) {
+		struct builtin_w o = { out, 0 };
 
-		builtin_set_str(o, "id", jsonx_str(t, "id"));
-		builtin_set_str(o, "name", jsonx_str(t, "name"));
-		builtin_set_str(o, "to_status", builtin_dig(t, "to", "name"));
-		json_array_append_new(list, o);
+		jbuf_puts(out, i > 0 ? ",{" : "{");
+		builtin_put_s(&o, "\"id\":", js, jscan_get(js, t, "id"));
+		builtin_put_s(&o, "\"name\":", js, jscan_get(js, t, "name"));
+		builtin_put_s(&o, "\"to_status\":", js, builtin_dig(js, t, "to", "name"));
+		jbuf_put(out, "}", 1);
 	}
-	return json_pack("{s:s?,s:o}", "issue_key", jsonx_str(args, "issue_key"),
-	    "transitions", list);
+	jbuf_puts(out, "]}");
 }
 
-static json_t *
-builtin_t_transition(const json_t *up, const char *base, const json_t *args)
+static void
+builtin_t_transition(const struct jscan *js, int up, const char *base, const json_t *args,
+    struct jbuf *out)
 {
-	char url[1024];
+	struct builtin_w	 w = { out, 0 };
+	const char		*key = jsonx_str(args, "issue_key");
+	char			 url[1024];
 
+	(void)js;
 	(void)up;
-	snprintf(url, sizeof url, "%s/browse/%s", base, jsonx_str(args, "issue_key"));
-	return json_pack("{s:s?,s:s?,s:b,s:s}", "issue_key", jsonx_str(args, "issue_key"),
-	    "transition_id", jsonx_str(args, "transition_id"), "done", 1, "url", url);
+	snprintf(url, sizeof url, "%s/browse/%s", base, key != NULL ? key : "(null)");
+	jbuf_put(out, "{", 1);
+	builtin_put_arg(&w, "\"issue_key\":", args, "issue_key");
+	builtin_put_arg(&w, "\"transition_id\":", args, "transition_id");
+	builtin_key(&w, "\"done\":true");
+	builtin_key(&w, "\"url\":");
+	jbuf_put_str(out, url, strlen(url));
+	jbuf_put(out, "}", 1);
 }
 
-static json_t *
-builtin_t_cql(const json_t *up, const char *base, const json_t *args)
+/* Confluence storage XHTML in string t as text, or NULL. */
+static char *
+builtin_storage_text(const struct jscan *js, int t)
 {
-	json_t	*list = json_array(), *r;
-	size_t	 i;
-	char	 url[2048];
+	char *html = builtin_dup(js, t), *text;
+
+	if (html == NULL)
+		return NULL;
+	text = adf_storage_to_text(html);
+	free(html);
+	return text;
+}
+
+static void
+builtin_t_cql(const struct jscan *js, int up, const char *base, const json_t *args,
+    struct jbuf *out)
+{
+	int		 results = jscan_get(js, up, "results"), r;
+	uint32_t	 i;
+	char		 num[32], wbuf[2048];
+	long long	 total;
 
 	(void)args;
-	json_array_foreach(json_object_get(up, "results"), i, r) {
-		const json_t	*ct = json_object_get(r, "content");
-		const char	*webui = builtin_dig(ct, "_links", "webui");
-		json_t		*o = json_object();
-		char		*ex = NULL;
+	jbuf_puts(out, "{\"results\":[");
+	JSCAN_ITEMS(js, results, i, r) {
+		struct builtin_w o = { out, 0 };
+		int	 ct = jscan_get(js, r, "content");
+		int	 webui = builtin_dig(js, ct, "_links", "webui");
+		int	 title = jscan_get(js, r, "title");
+		char	*ex;
 
-		if (webui == NULL)
-			webui = jsonx_str(r, "url");
-		builtin_set_str(o, "id", jsonx_str(ct, "id"));
-		builtin_set_str(o, "title", jsonx_str(r, "title") != NULL ? jsonx_str(r, "title") :
-		    jsonx_str(ct, "title"));
-		builtin_set_str(o, "type", jsonx_str(ct, "type"));
-		if (jsonx_str(r, "excerpt") != NULL &&
-		    (ex = adf_storage_to_text(jsonx_str(r, "excerpt"))) != NULL)
-			json_object_set_new(o, "excerpt", json_string(ex));
-		free(ex);
-		builtin_set_str(o, "space", builtin_dig(r, "resultGlobalContainer", "title"));
-		builtin_set_str(o, "last_modified", jsonx_str(r, "lastModified"));
-		if (webui != NULL) {
-			snprintf(url, sizeof url, "%s/wiki%s", base, webui);
-			json_object_set_new(o, "url", json_string(url));
+		if (jscan_type(js, webui) != JSCAN_STRING)
+			webui = jscan_get(js, r, "url");
+		if (jscan_type(js, title) != JSCAN_STRING)
+			title = jscan_get(js, ct, "title");
+		jbuf_puts(out, i > 0 ? ",{" : "{");
+		builtin_put_s(&o, "\"id\":", js, jscan_get(js, ct, "id"));
+		builtin_put_s(&o, "\"title\":", js, title);
+		builtin_put_s(&o, "\"type\":", js, jscan_get(js, ct, "type"));
+		if ((ex = builtin_storage_text(js, jscan_get(js, r, "excerpt"))) != NULL) {
+			builtin_put_text(&o, "\"excerpt\":", ex);
+			free(ex);
 		}
-		json_array_append_new(list, o);
+		builtin_put_s(&o, "\"space\":", js, builtin_dig(js, r, "resultGlobalContainer",
+		    "title"));
+		builtin_put_s(&o, "\"last_modified\":", js, jscan_get(js, r, "lastModified"));
+		if (jscan_type(js, webui) == JSCAN_STRING)
+			builtin_put_url(&o, "\"url\":", 2048, "%s/wiki%s", base,
+			    builtin_cstr(js, webui, wbuf, sizeof wbuf));
+		jbuf_put(out, "}", 1);
 	}
-	r = json_pack("{s:o,s:I}", "results", list, "count", (json_int_t)json_array_size(list));
-	if (json_is_integer(json_object_get(up, "totalSize")))
-		json_object_set(r, "total", json_object_get(up, "totalSize"));
-	return r;
+	snprintf(num, sizeof num, "],\"count\":%u", (unsigned)jscan_items(js, results));
+	jbuf_puts(out, num);
+	if (jscan_int(js, jscan_get(js, up, "totalSize"), &total) == 0) {
+		snprintf(num, sizeof num, ",\"total\":%lld", total);
+		jbuf_puts(out, num);
+	}
+	jbuf_put(out, "}", 1);
 }
 
-static json_t *
-builtin_t_page(const json_t *up, const char *base, const json_t *args)
+static void
+builtin_t_page(const struct jscan *js, int up, const char *base, const json_t *args,
+    struct jbuf *out)
 {
-	json_t		*o = json_object();
-	const char	*webui = builtin_dig(up, "_links", "webui");
-	const json_t	*body = json_object_get(json_object_get(up, "body"), "storage");
-	char		 url[2048];
-	char		*text;
+	struct builtin_w	 w = { out, 0 };
+	int			 webui = builtin_dig(js, up, "_links", "webui");
+	int			 value = builtin_dig(js, jscan_get(js, up, "body"), "storage",
+				    "value");
+	char			 wbuf[2048], *text;
 
 	(void)args;
-	builtin_set_str(o, "id", jsonx_str(up, "id"));
-	builtin_set_str(o, "title", jsonx_str(up, "title"));
-	builtin_set_str(o, "status", jsonx_str(up, "status"));
-	if (json_is_integer(json_object_get(json_object_get(up, "version"), "number")))
-		json_object_set(o, "version", json_object_get(json_object_get(up, "version"),
-		    "number"));
-	builtin_set_str(o, "created", jsonx_str(up, "createdAt"));
-	if (webui != NULL) {
-		snprintf(url, sizeof url, "%s/wiki%s", base, webui);
-		json_object_set_new(o, "url", json_string(url));
-	}
-	text = adf_storage_to_text(jsonx_str(body, "value") != NULL ? jsonx_str(body, "value") :
-	    "");
-	json_object_set_new(o, "body", json_string(text != NULL ? text : ""));
+	jbuf_put(out, "{", 1);
+	builtin_put_s(&w, "\"id\":", js, jscan_get(js, up, "id"));
+	builtin_put_s(&w, "\"title\":", js, jscan_get(js, up, "title"));
+	builtin_put_s(&w, "\"status\":", js, jscan_get(js, up, "status"));
+	builtin_put_int(&w, "\"version\":", js, builtin_dig(js, up, "version", "number"));
+	builtin_put_s(&w, "\"created\":", js, jscan_get(js, up, "createdAt"));
+	if (jscan_type(js, webui) == JSCAN_STRING)
+		builtin_put_url(&w, "\"url\":", 2048, "%s/wiki%s", base,
+		    builtin_cstr(js, webui, wbuf, sizeof wbuf));
+	text = jscan_type(js, value) == JSCAN_STRING ? builtin_storage_text(js, value) :
+	    adf_storage_to_text("");
+	builtin_put_text(&w, "\"body\":", text != NULL ? text : "");
 	free(text);
-	return o;
-}
-
-json_t *
-builtin_trim(const char *tool, const json_t *up, const char *base, const json_t *args)
-{
-	const struct toolcat_entry *te = toolcat_find(tool);
-
-	return te != NULL ? builtin_of(te)->trim(up, base, args) : NULL;
+	jbuf_put(out, "}", 1);
 }

@@ -36,7 +36,11 @@ struct builtin_query {
 };
 
 typedef json_t *(*builtin_body_fn)(const json_t *args);
-typedef json_t *(*builtin_trim_fn)(const json_t *up, const char *base, const json_t *args);
+struct jscan;
+/* Writes the result object for the scanned answer's value up (-1: the
+ * answer was empty) as compact JSON text to out (forwarder/jscan.h). */
+typedef void (*builtin_trim_fn)(const struct jscan *, int up, const char *base,
+    const json_t *args, struct jbuf *out);
 
 struct builtin {
 	const char		*title;
@@ -71,8 +75,5 @@ void	 builtin_tool_fragment(const char *tenant, const struct toolcat_entry *,
 void	 builtin_docs(FILE *);
 /* Every row as JSON (--tool-catalogue): for docs and test stand-ins. */
 json_t	*builtin_catalogue(void);
-/* Trim an upstream answer for a tool (exposed for unit tests). */
-json_t	*builtin_trim(const char *tool, const json_t *upstream, const char *base_url,
-	    const json_t *args);
 
 #endif

@@ -1,4 +1,5 @@
 /* jbuf: append-only JSON text. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,44 +52,74 @@ jbuf_puts(struct jbuf *b, const char *s)
 	jbuf_put(b, s, strlen(s));
 }
 
+/* What a byte becomes inside a JSON string: 0 itself, 'u' \\u00XX, else
+ * a backslash and that letter. Upper-case hex, as Jansson writes it, so
+ * results match byte for byte. */
+static const char jbuf_esc[256] = {
+	['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't',
+	[0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u',
+	[0x06] = 'u', [0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u', [0x0f] = 'u', [0x10] = 'u',
+	[0x11] = 'u', [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u',
+	[0x17] = 'u', [0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u',
+	[0x1d] = 'u', [0x1e] = 'u', [0x1f] = 'u', ['"'] = '"', ['\\'] = '\\',
+};
+
 void
 jbuf_put_str(struct jbuf *b, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t	 run = 0;
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char	*u = (const unsigned char *)s;
+	char			*d;
+	size_t			 i = 0;
 
-	/* Worst case 6 bytes per byte; grow once for the common case. */
-	if (jbuf_grow(b, n + 2) == -1)
-		return;
-	jbuf_put(b, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char	c = (unsigned char)s[i];
-		char		esc[7];
-		size_t		elen = 2;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		jbuf_put(b, s + run, i - run);
-		run = i + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			elen = 6;
+	/* Room for the worst case (6 bytes a byte) once, then plain stores:
+	 * this runs over every result text, which is full of quotes. */
+	if (n > (SIZE_MAX - 2) / 6 || (d = jbuf_reserve(b, n * 6 + 2)) == NULL) {
+		if (!b->failed) {
+			jbuf_free(b);
+			b->failed = 1;
 		}
-		jbuf_put(b, esc, elen);
+		return;
 	}
-	jbuf_put(b, s + run, n - run);
-	jbuf_put(b, "\"", 1);
+	*d++ = '"';
+	while (i < n) {
+		size_t run = i;
+		char e;
+
+		while (run < n && jbuf_esc[u[run]] == 0)
+			run++;
+		memcpy(d, s + i, run - i);
+		d += run - i;
+		if ((i = run) == n)
+			break;
+		e = jbuf_esc[u[i]];
+		*d++ = '\\';
+		if (e == 'u') {
+			memcpy(d, "u00", 3);
+			d[3] = hex[u[i] >> 4];
+			d[4] = hex[u[i] & 15];
+			d += 5;
+		} else
+			*d++ = e;
+		i++;
+	}
+	*d++ = '"';
+	jbuf_added(b, (size_t)(d - (b->p + b->len)));
+}
+
+char *
+jbuf_reserve(struct jbuf *b, size_t n)
+{
+	return jbuf_grow(b, n) == -1 ? NULL : b->p + b->len;
+}
+
+void
+jbuf_added(struct jbuf *b, size_t n)
+{
+	if (b->failed || b->p == NULL)
+		return;
+	b->len += n;
+	b->p[b->len] = '\0';
 }
 
 static int

@@ -23,6 +23,10 @@ void	 jbuf_put(struct jbuf *, const char *s, size_t n);
 void	 jbuf_puts(struct jbuf *, const char *s);
 /* s as a JSON string literal, quotes included (s is valid UTF-8). */
 void	 jbuf_put_str(struct jbuf *, const char *s, size_t n);
+/* Room for n more bytes at the end (NULL once failed); write there, then
+ * say how many with jbuf_added(). */
+char	*jbuf_reserve(struct jbuf *, size_t n);
+void	 jbuf_added(struct jbuf *, size_t n);
 /* Any JSON value, compact. */
 void	 jbuf_put_json(struct jbuf *, const json_t *);
 /* The NUL-terminated text (caller frees, length in *len), or NULL. */

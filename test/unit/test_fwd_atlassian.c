@@ -19,6 +19,7 @@
 #include "../../forwarder/builtin.h"
 #include "../../forwarder/jbuf.h"
 #include "../../forwarder/toolargs.h"
+#include "../fuzz/trim_ref.c"
 
 static void
 test_every_row_has_an_executor(void **state)
@@ -185,6 +186,25 @@ test_jbuf_escapes_like_jansson(void **state)
 	assert_non_null(back);
 	assert_true(json_equal(back, v));
 	free(got);
+	/* Byte for byte: every ASCII byte, then UTF-8. */
+	{
+		char	 all[160], *want;
+		size_t	 n = 0;
+
+		for (int c = 1; c < 0x80; c++)
+			all[n++] = (char)c;
+		memcpy(all + n, "\xc3\xa9\xf0\x9f\x98\x80", 6);
+		n += 6;
+		all[n] = '\0';
+		json_decref(v);
+		v = json_string(all);
+		want = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		jbuf_put_str(&b, all, n);
+		got = jbuf_steal(&b, NULL);
+		assert_string_equal(got, want);
+		free(got);
+		free(want);
+	}
 	json_decref(back);
 	json_decref(v);
 }
@@ -231,58 +251,231 @@ test_arguments_checked(void **state)
 	assert_non_null(strstr(e.msg, "at least 1"));
 }
 
+/* The result text for an answer, through the path atlassian_exec() takes
+ * (scan, trim, cap); checked against the Jansson-tree trimmers it
+ * replaced (test/fuzz/trim_ref.c), byte for byte. */
+static char *
+answer_cap(const char *tool, const char *body, size_t max)
+{
+	json_t		*args = json_pack("{s:s,s:s}", "issue_key", "GOOG-1", "transition_id", "31");
+	struct err	 e;
+	char		*text, *ref;
+	size_t		 len, rlen;
+
+	err_clear(&e);
+	assert_int_equal(atlassian_answer(toolcat_find(tool), body, strlen(body), 1 << 20,
+	    "https://g.atlassian.net", args, max, "the call", &text, &len, &e), 0);
+	assert_int_equal(tref_answer(tool, body, strlen(body), "https://g.atlassian.net", args,
+	    max, &ref, &rlen), 0);
+	assert_string_equal(text, ref);
+	assert_int_equal(len, strlen(text));
+	assert_int_equal(len, rlen);
+	free(ref);
+	json_decref(args);
+	return text;
+}
+
+static char *
+answer(const char *tool, const char *body)
+{
+	return answer_cap(tool, body, 65536);
+}
+
+/* An answer that is not JSON: the same tool error as before, no text. */
+static void
+bad_answer(const char *tool, const char *body, size_t len)
+{
+	struct err	 e;
+	char		*text = (char *)"x", *ref;
+	size_t		 tlen = 7, rlen;
+
+	err_clear(&e);
+	assert_int_equal(atlassian_answer(toolcat_find(tool), body, len, 1 << 20, "https://g",
+	    NULL, 65536, "issue GOOG-1", &text, &tlen, &e), -1);
+	assert_null(text);
+	assert_int_equal(tlen, 0);
+	assert_int_equal(e.status, 502);
+	assert_string_equal(e.code, "upstream_bad_json");
+	assert_string_equal(e.msg, "Atlassian's answer to issue GOOG-1 is not JSON");
+	assert_int_equal(tref_answer(tool, body, len, "https://g", NULL, 65536, &ref, &rlen), -1);
+}
+
 static void
 test_trim_search(void **state)
 {
-	json_t *up = json_loads("{\"isLast\":false,\"nextPageToken\":\"tok2\",\"issues\":[{\"id\":\"1\","
-	    "\"key\":\"GOOG-1\",\"self\":\"http://x/1\",\"fields\":{\"summary\":\"S\",\"status\":"
-	    "{\"name\":\"Done\",\"statusCategory\":{\"key\":\"done\"}},\"assignee\":{\"displayName\":"
-	    "\"Ann\",\"accountId\":\"a1\",\"emailAddress\":\"ann@x\"},\"updated\":\"2025-01-01\","
-	    "\"priority\":{\"name\":\"High\"},\"issuetype\":{\"name\":\"Bug\"}}},{\"id\":\"2\","
-	    "\"key\":\"GOOG-2\",\"fields\":{\"summary\":\"T\",\"assignee\":null}}]}", 0, NULL);
-	json_t *out = builtin_trim("jira_search", up, "https://g.atlassian.net", NULL);
-	json_t *i0 = json_array_get(json_object_get(out, "issues"), 0);
-	json_t *i1 = json_array_get(json_object_get(out, "issues"), 1);
+	char *text = answer("jira_search", "{\"isLast\":false,\"nextPageToken\":\"tok2\",\"issues\":"
+	    "[{\"id\":\"1\",\"key\":\"GOOG-1\",\"self\":\"http://x/1\",\"fields\":{\"summary\":\"S\","
+	    "\"status\":{\"name\":\"Done\",\"statusCategory\":{\"key\":\"done\"}},\"assignee\":"
+	    "{\"displayName\":\"Ann\",\"accountId\":\"a1\",\"emailAddress\":\"ann@x\"},\"updated\":"
+	    "\"2025-01-01\",\"priority\":{\"name\":\"High\"},\"issuetype\":{\"name\":\"Bug\"}}},"
+	    "{\"id\":\"2\",\"key\":\"GOOG-2\",\"fields\":{\"summary\":\"T\",\"assignee\":null}}]}");
 
 	(void)state;
-	assert_string_equal(json_string_value(json_object_get(i0, "key")), "GOOG-1");
-	assert_string_equal(json_string_value(json_object_get(i0, "status")), "Done");
-	assert_string_equal(json_string_value(json_object_get(i0, "assignee")), "Ann");
-	assert_string_equal(json_string_value(json_object_get(i0, "url")),
-	    "https://g.atlassian.net/browse/GOOG-1");
-	assert_null(json_object_get(i0, "self"));	/* trimmed away */
-	assert_true(json_is_null(json_object_get(i1, "assignee")));
-	assert_string_equal(json_string_value(json_object_get(out, "next_page_token")), "tok2");
-	assert_false(json_is_true(json_object_get(out, "is_last")));
-	assert_int_equal(json_integer_value(json_object_get(out, "count")), 2);
-	json_decref(out);
-	json_decref(up);
+	assert_string_equal(text, "{\"issues\":[{\"key\":\"GOOG-1\",\"summary\":\"S\",\"status\":"
+	    "\"Done\",\"type\":\"Bug\",\"priority\":\"High\",\"assignee\":\"Ann\",\"updated\":"
+	    "\"2025-01-01\",\"url\":\"https://g.atlassian.net/browse/GOOG-1\"},{\"key\":\"GOOG-2\","
+	    "\"summary\":\"T\",\"assignee\":null,\"url\":\"https://g.atlassian.net/browse/GOOG-2\"}],"
+	    "\"count\":2,\"next_page_token\":\"tok2\",\"is_last\":false}");
+	free(text);
+	text = answer("jira_search", "{\"issues\":[],\"isLast\":true}");
+	assert_string_equal(text, "{\"issues\":[],\"count\":0,\"is_last\":true}");
+	free(text);
 }
 
 static void
 test_trim_issue_and_page(void **state)
 {
-	json_t *up = json_loads("{\"key\":\"MS-3\",\"fields\":{\"summary\":\"S\",\"description\":"
-	    "{\"type\":\"doc\",\"version\":1,\"content\":[{\"type\":\"paragraph\",\"content\":"
-	    "[{\"type\":\"text\",\"text\":\"Hello\"}]}]},\"project\":{\"key\":\"MS\"}}}", 0, NULL);
-	json_t *out = builtin_trim("jira_get_issue", up, "https://m", NULL);
+	char *text = answer("jira_get_issue", "{\"key\":\"MS-3\",\"fields\":{\"summary\":\"S\","
+	    "\"description\":{\"type\":\"doc\",\"version\":1,\"content\":[{\"type\":\"paragraph\","
+	    "\"content\":[{\"type\":\"text\",\"text\":\"Hello\"}]}]},\"project\":{\"key\":\"MS\"}}}");
 
 	(void)state;
-	assert_string_equal(json_string_value(json_object_get(out, "description")), "Hello");
-	assert_string_equal(json_string_value(json_object_get(out, "project")), "MS");
-	json_decref(out);
-	json_decref(up);
+	assert_string_equal(text, "{\"key\":\"MS-3\",\"summary\":\"S\",\"assignee\":null,\"url\":"
+	    "\"https://g.atlassian.net/browse/MS-3\",\"project\":\"MS\",\"description\":\"Hello\"}");
+	free(text);
+	text = answer("confluence_get_page", "{\"id\":\"9\",\"title\":\"T\",\"status\":\"current\","
+	    "\"version\":{\"number\":4},\"body\":{\"storage\":{\"value\":\"<p>a &amp; b</p>\"}},"
+	    "\"_links\":{\"webui\":\"/spaces/X/pages/9/T\"}}");
+	assert_string_equal(text, "{\"id\":\"9\",\"title\":\"T\",\"status\":\"current\",\"version\":4,"
+	    "\"url\":\"https://g.atlassian.net/wiki/spaces/X/pages/9/T\",\"body\":\"a & b\"}");
+	free(text);
+}
 
-	up = json_loads("{\"id\":\"9\",\"title\":\"T\",\"status\":\"current\",\"version\":{\"number\":"
-	    "4},\"body\":{\"storage\":{\"value\":\"<p>a &amp; b</p>\"}},\"_links\":{\"webui\":"
-	    "\"/spaces/X/pages/9/T\"}}", 0, NULL);
-	out = builtin_trim("confluence_get_page", up, "https://m", NULL);
-	assert_string_equal(json_string_value(json_object_get(out, "body")), "a & b");
-	assert_string_equal(json_string_value(json_object_get(out, "url")),
-	    "https://m/wiki/spaces/X/pages/9/T");
-	assert_int_equal(json_integer_value(json_object_get(out, "version")), 4);
-	json_decref(out);
-	json_decref(up);
+/* Escapes in, escapes out: decoded, then written as Jansson writes them
+ * (\u00XX upper-case for control characters, UTF-8 as it is, "\/" as
+ * "/"); surrogate pairs become 4-byte UTF-8; escaped keys still match. */
+static void
+test_trim_escapes_and_unicode(void **state)
+{
+	char *text = answer("jira_search", "{\"issues\":[{\"k\\u0065y\":\"A-1\",\"fields\":"
+	    "{\"summary\":\"q\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f \\u00e9\\u20ac"
+	    "\\ud83d\\ude00 \xc3\xa9\",\"assignee\":{\"displayName\":\"\xf0\x9f\x98\x80\"}}}]}");
+
+	(void)state;
+	assert_string_equal(text, "{\"issues\":[{\"key\":\"A-1\",\"summary\":\"q\\\"\\\\/\\b\\f\\n"
+	    "\\r\\t\\u0001\\u001F\x7f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \xc3\xa9\",\"assignee\":"
+	    "\"\xf0\x9f\x98\x80\",\"url\":\"https://g.atlassian.net/browse/A-1\"}],\"count\":1,"
+	    "\"is_last\":true}");
+	free(text);
+	/* ADF with escaped node types and texts. */
+	text = answer("jira_add_comment", "{\"id\":\"7\",\"body\":{\"type\":\"doc\",\"content\":"
+	    "[{\"type\":\"p\\u0061ragraph\",\"content\":[{\"type\":\"text\",\"text\":\"a\\nb\"},"
+	    "{\"type\":\"mention\",\"attrs\":{\"text\":\"@\\u00c5sa\"}}]}]}}");
+	assert_string_equal(text, "{\"id\":\"7\",\"issue_key\":\"GOOG-1\",\"body\":\"a\\nb@\xc3\x85sa\","
+	    "\"url\":\"https://g.atlassian.net/browse/GOOG-1?focusedCommentId=7\"}");
+	free(text);
+}
+
+/* Missing members are left out; members of the wrong type too; repeated
+ * keys: the last one counts, as in Jansson's tree. */
+static void
+test_trim_missing_and_wrong_types(void **state)
+{
+	static const struct {
+		const char *tool, *body, *want;
+	} cases[] = {
+		{ "jira_search", "", "{\"issues\":[],\"count\":0,\"is_last\":true}" },
+		{ "jira_search", "[1,2]", "{\"issues\":[],\"count\":0,\"is_last\":true}" },
+		{ "jira_search", "{\"issues\":{\"key\":\"A-1\"},\"nextPageToken\":5}",
+		  "{\"issues\":[],\"count\":0,\"is_last\":true}" },
+		{ "jira_search", "{\"issues\":[7,null,{\"key\":1,\"fields\":[]}]}",
+		  "{\"issues\":[{\"assignee\":null},{\"assignee\":null},{\"assignee\":null}],"
+		  "\"count\":3,\"is_last\":true}" },
+		{ "jira_search", "{\"issues\":[{\"key\":\"A-1\",\"key\":\"A-2\"}],\"issues\":[]}",
+		  "{\"issues\":[],\"count\":0,\"is_last\":true}" },
+		{ "jira_get_issue", "{\"key\":\"A-1\",\"key\":\"A-2\",\"fields\":{\"description\":null,"
+		  "\"labels\":[\"x\",\"y\\u00e9\"]}}", "{\"key\":\"A-2\",\"assignee\":null,\"url\":"
+		  "\"https://g.atlassian.net/browse/A-2\",\"labels\":[\"x\",\"y\xc3\xa9\"],"
+		  "\"description\":\"\"}" },
+		/* Labels that are not all strings: re-written as Jansson does. */
+		{ "jira_get_issue", "{\"fields\":{\"labels\":[1,2.50,1e2,-0,{\"a\":1,\"b\":2,\"a\":3},"
+		  "[true,false,null]],\"description\":7}}", "{\"assignee\":null,\"labels\":[1,2.5,"
+		  "100.0,0,{\"a\":3,\"b\":2},[true,false,null]],\"description\":\"\"}" },
+		{ "jira_get_issue", "{\"fields\":{\"description\":\"plain v2 text\"}}",
+		  "{\"assignee\":null,\"description\":\"plain v2 text\"}" },
+		{ "jira_create_issue", "{}", "{}" },
+		{ "jira_create_issue", "{\"id\":\"1\",\"key\":\"G-1\"}", "{\"key\":\"G-1\",\"id\":\"1\","
+		  "\"url\":\"https://g.atlassian.net/browse/G-1\"}" },
+		{ "jira_add_comment", "", "{\"issue_key\":\"GOOG-1\",\"body\":\"\"}" },
+		{ "jira_get_transitions", "{\"transitions\":[{\"id\":\"1\",\"to\":\"x\"},3]}",
+		  "{\"issue_key\":\"GOOG-1\",\"transitions\":[{\"id\":\"1\"},{}]}" },
+		{ "jira_transition_issue", "", "{\"issue_key\":\"GOOG-1\",\"transition_id\":\"31\","
+		  "\"done\":true,\"url\":\"https://g.atlassian.net/browse/GOOG-1\"}" },
+		{ "confluence_search", "{\"results\":[{\"url\":\"/u\",\"excerpt\":\"a&#xD800;b\","
+		  "\"content\":{\"title\":\"c\"}}],\"totalSize\":1.0}", "{\"results\":[{\"title\":\"c\","
+		  "\"url\":\"https://g.atlassian.net/wiki/u\"}],\"count\":1}" },
+		{ "confluence_search", "{\"totalSize\":9223372036854775807}", "{\"results\":[],"
+		  "\"count\":0,\"total\":9223372036854775807}" },
+		{ "confluence_get_page", "{\"version\":{\"number\":\"4\"}}", "{\"body\":\"\"}" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *text = answer(cases[i].tool, cases[i].body);
+
+		assert_string_equal(text, cases[i].want);
+		free(text);
+	}
+}
+
+/* Truncated or invalid answers: the same clear tool error as before,
+ * whatever the tool, and no partial result. */
+static void
+test_trim_not_json(void **state)
+{
+	static const char *const bad[] = {
+		"{\"issues\":[{\"key\":\"A", "{} x", "[\"\\u0000\"]", "[\"\\udc00\"]",
+		"[\"\\ud800x\"]", "[99999999999999999999]", "[-9223372036854775809]", "[1e400]",
+		"[01]", "[1.]", "[.5]", "[1e]", "[\"\xc0\xaf\"]", "[\"\xed\xa0\x80\"]", "[\"a\tb\"]",
+		"\"scalar\"", "42", " ", "{\"a\" 1}", "{\"a\":1,}", "[1,]", "[tru]", "\xef\xbb\xbf{}",
+		"{'a':1}", "[\"\\x\"]", "[\"\\u12\"]",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		for (size_t t = 0; t < toolcat_len; t++)
+			bad_answer(toolcat[t].name, bad[i], strlen(bad[i]));
+	bad_answer("jira_search", "[\"a\0b\"]", 7);
+}
+
+/* A huge answer is capped to tool_result_max_bytes as before: items are
+ * dropped from the end, "count" follows, "truncated" is set. */
+static void
+test_trim_huge_capped(void **state)
+{
+	struct jbuf	 b = { 0 };
+	char		*body, *text;
+	json_t		*r;
+
+	(void)state;
+	jbuf_puts(&b, "{\"issues\":[");
+	for (int i = 0; i < 20000; i++)
+		jbuf_puts(&b, i > 0 ? ",{\"key\":\"GOOG-1\",\"fields\":{\"summary\":\"a summary\"}}" :
+		    "{\"key\":\"GOOG-1\",\"fields\":{\"summary\":\"a summary\"}}");
+	jbuf_puts(&b, "]}");
+	body = jbuf_steal(&b, NULL);
+	text = answer_cap("jira_search", body, 4096);
+	assert_true(strlen(text) <= 4096);
+	r = json_loads(text, 0, NULL);
+	assert_true(json_is_true(json_object_get(r, "truncated")));
+	assert_true(json_array_size(json_object_get(r, "issues")) > 5);
+	assert_int_equal(json_integer_value(json_object_get(r, "count")),
+	    json_array_size(json_object_get(r, "issues")));
+	json_decref(r);
+	free(text);
+	free(body);
+
+	/* A long page body is cut on a character boundary. */
+	jbuf_puts(&b, "{\"id\":\"1\",\"body\":{\"storage\":{\"value\":\"<p>");
+	for (int i = 0; i < 5000; i++)
+		jbuf_puts(&b, "\xc3\xa9\\u00e9");
+	jbuf_puts(&b, "</p>\"}}}");
+	body = jbuf_steal(&b, NULL);
+	text = answer_cap("confluence_get_page", body, 2048);
+	assert_true(strlen(text) <= 2048);
+	assert_non_null(strstr(text, "[truncated]"));
+	free(text);
+	free(body);
 }
 
 static void
@@ -345,6 +538,10 @@ main(void)
 		cmocka_unit_test(test_arguments_checked),
 		cmocka_unit_test(test_trim_search),
 		cmocka_unit_test(test_trim_issue_and_page),
+		cmocka_unit_test(test_trim_escapes_and_unicode),
+		cmocka_unit_test(test_trim_missing_and_wrong_types),
+		cmocka_unit_test(test_trim_not_json),
+		cmocka_unit_test(test_trim_huge_capped),
 		cmocka_unit_test(test_cap),
 	};
 
