@@ -390,7 +390,8 @@ main(int argc, char *argv[])
 		case 'C': check = 1; break;
 		case 'S': show = 1; break;
 		case 'D': docs = 1; break;
-		case 'V': printf("tenantgate-broker %s\n", BROKER_VERSION); return 0;
+		case 'V': printf("tenantgate-broker %s (schema %d)\n", BROKER_VERSION,
+		    STORE_SCHEMA_VERSION); return 0;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
 		}
@@ -426,11 +427,19 @@ main(int argc, char *argv[])
 	pthread_mutex_init(&b->probe_lock, NULL);
 	if ((b->base = daemon_base_new()) == NULL)
 		fatalx("cannot create the event loop");
+	if ((b->store = store_open(b->cfg.database_url, b->cfg.db_pool, &e)) == NULL)
+		fatalx("database: %s", e.msg);
+	/* Refuse a schema we do not know rather than misread it. A database
+	 * that is down now goes unchecked: on a wrong schema our statements
+	 * would not prepare, and those errors name the statement. */
+	if (store_check_schema(b->store, &e) == -1) {
+		if (e.status == 409)
+			fatalx("database: %s", e.msg);
+		log_warnx("database: schema version not checked at start-up: %s", e.msg);
+	}
 	if ((b->vault = broker_vault(&b->cfg, &vault_token, &e)) == NULL)
 		fatalx("vault: %s", e.msg);
 	vault_start(b->vault);
-	if ((b->store = store_open(b->cfg.database_url, b->cfg.db_pool, &e)) == NULL)
-		fatalx("database: %s", e.msg);
 	if ((b->members = members_new(b->store, b->cfg.members_cache_ttl,
 	    b->cfg.members_max_stale)) == NULL)
 		fatalx("out of memory");

@@ -468,6 +468,36 @@ store_close(struct store *s)
 }
 
 int
+store_check_schema(struct store *s, struct err *e)
+{
+	PGconn		*pg;
+	PGresult	*r;
+	int		 v = -1;
+
+	if ((pg = store_connect(secret_bytes(s->conninfo), s->password, e)) == NULL)
+		return -1;
+	r = PQexec(pg, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = atoi(PQgetvalue(r, 0, 0));
+	else if (r != NULL && PQresultErrorField(r, PG_DIAG_SQLSTATE) != NULL &&
+	    strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42P01") == 0)
+		v = 0;		/* no schema_migrations: nothing applied */
+	PQclear(r);
+	PQfinish(pg);
+	if (v < 0)
+		return err_set(e, 503, "db_unavailable", "cannot read the schema version");
+	if (v > STORE_SCHEMA_VERSION)
+		return err_set(e, 409, "schema_too_new", "the database schema is at version %d, "
+		    "newer than this program knows (%d): upgrade tenantgate to a release that "
+		    "ships migration %04d", v, STORE_SCHEMA_VERSION, v);
+	if (v < STORE_SCHEMA_VERSION)
+		return err_set(e, 409, "schema_too_old", "the database schema is at version %d; "
+		    "this program needs %d: run `tenantgate-admin migrate` first", v,
+		    STORE_SCHEMA_VERSION);
+	return 0;
+}
+
+int
 store_ping(struct store *s, struct err *e)
 {
 	PGresult *r;

@@ -28,6 +28,17 @@ struct store	*store_open(const char *conninfo, int pool_size, struct err *);
 void		 store_close(struct store *);
 int		 store_ping(struct store *, struct err *);
 
+/* The newest migrations/ file this code was written for (a test keeps it in
+ * step with the directory). */
+#define STORE_SCHEMA_VERSION	4
+/*
+ * The database's schema version against STORE_SCHEMA_VERSION, on a
+ * connection of its own (the pool's prepared statements would not even
+ * prepare on another schema). 0 when they match; -1 with 409
+ * schema_too_new / schema_too_old, or 503 db_unavailable when it cannot ask.
+ */
+int		 store_check_schema(struct store *, struct err *);
+
 struct membership {
 	char	tenant[64];
 	char	role[16];	/* viewer|editor|admin */
