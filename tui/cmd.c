@@ -440,7 +440,7 @@ cmd_markdown(FILE *f)
 static const char *const cmd_usage_codes[] = {
 	"usage", "bad_email", "bad_role", "bad_tenant", "bad_group", "bad_jti",
 	"bad_site", "bad_name", "bad_admins", "bad_integrations", "need_email",
-	"insecure_site", "bad_expires", NULL,
+	"insecure_site", "bad_expires", "bad_key_kind", "bad_gateway", "bad_cloud_id", NULL,
 };
 
 int
