@@ -280,20 +280,21 @@ class ScriptedModel:
         args = words[4] if len(words) > 4 else "{}"
         offered = [t.get("function", {}).get("name") for t in req.get("tools") or []]
         results = [self._text(m.get("content")) for m in msgs if m.get("role") == "tool"]
-        with self.lock:
+        name = None if results else next(
+            (n for n in offered if n.endswith("_" + suffix)), None)
+        with self.lock:   # one update, so a reader never sees half of it
             rec = self.runs.setdefault(run_id, {"requests": 0, "offered": None,
                                                 "called": None, "results": []})
             rec["requests"] += 1
             if rec["offered"] is None:
                 rec["offered"] = offered
             rec["results"] = results
+            if name:
+                rec["called"] = name
         if results:
             return {"role": "assistant", "content": f"Done: {results[-1][:200]}"}
-        name = next((n for n in offered if n.endswith("_" + suffix)), None)
         if name is None:
             return {"role": "assistant", "content": f"No tool named *_{suffix} is available."}
-        with self.lock:
-            rec["called"] = name
         return {"role": "assistant", "content": None, "tool_calls": [{
             "id": "call_" + uuid.uuid4().hex[:12], "type": "function",
             "function": {"name": name, "arguments": args}}]}
@@ -511,12 +512,19 @@ def atl(demo_env_, op=None):
     return ok(st, b, "atlassian calls")["calls"]
 
 
-def check_user(owui, model, denv, email, token):
-    """One user's row: (offered ok, call ok, detail)."""
+def check_user(owui, model, denv, email, token, logged_in=True):
+    """One user's row: (offered ok, call ok, detail).  logged_in=False is
+    the control for OAuth mode: before the user's own OAuth login Open
+    WebUI has no token for them, so it must offer no tenantgate tool and
+    nothing may reach Atlassian."""
     tool, args, tenant = PLAN[email]
+    if not logged_in:
+        tool, args, tenant = None, None, None
     run_id = uuid.uuid4().hex[:12]
     suffix = tool or "google__jira_search"     # carol asks; has none
     atl(denv, "reset_calls")
+    owui.logf.flush()
+    log_from = owui.logpath.stat().st_size
     st, _, body = owui.chat(token, f"E2E {run_id} CALL {suffix} {json.dumps(args or {})}")
     if st >= 300:
         return False, False, f"chat: HTTP {st}: {str(body)[:200]}"
@@ -525,18 +533,35 @@ def check_user(owui, model, denv, email, token):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         r = model.run(run_id)
-        if r and (r["results"] or (tool is None and r["requests"] >= 1)):
+        # Done: the tool result came back, or the model answered in text
+        # (nothing to call), after which it is not asked again.
+        if r and (r["results"] or (r["requests"] >= 1 and r["called"] is None)):
             break
         time.sleep(0.25)
     r = model.run(run_id)
     if r is None:
         return False, False, "the model was never asked"
+    # An empty list must mean "no tenant", not "could not connect": Open
+    # WebUI logs a failed MCP connection and carries on without the tools.
+    with open(owui.logpath, "rb") as f:
+        f.seek(log_from)
+        new_log = f.read().decode("utf-8", "replace")
+    failures = [m for m in ("Failed to connect to MCP server",
+                            "Access denied to MCP server", "Auth required")
+                if m in new_log]
     offered = sorted(r["offered"] or [])
     mine = sorted(n[len(SERVER_ID) + 1:] for n in offered if n.startswith(SERVER_ID + "_"))
     others = [n for n in offered if not n.startswith(SERVER_ID + "_")]
-    want = expected_tools(email)
-    offered_ok = mine == want and not others
+    want = expected_tools(email) if logged_in else []
     detail = [f"{len(mine)} tools"]
+    if logged_in:
+        offered_ok = mine == want and not others and not failures
+        if failures:
+            detail.append(f"Open WebUI logged {failures}")
+    else:   # expected: the connection fails for want of a token
+        offered_ok = not mine and not others and bool(failures)
+        detail.append("no token, no connection" if failures else
+                      "connected without a token?")
     if mine != want:
         detail.append(f"offered {mine} want {want}")
     if others:
@@ -568,6 +593,9 @@ def run_mode(mode, model, denv, rows):
         extra = {}
         if mode == "oauth":
             owui.setup_oauth(denv)
+            e = "alice@example.com"
+            a, b, d = check_user(owui, model, denv, e, tokens[e], logged_in=False)
+            rows.append((mode, "alice, no login yet", a, b, d))
             for e in PLAN:
                 extra[e] = owui.oauth_login(tokens[e], e)
         for e in PLAN:
