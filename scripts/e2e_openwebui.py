@@ -41,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -382,7 +383,7 @@ class OpenWebUI:
         if mode == "jwt":
             env["ENABLE_FORWARD_USER_INFO_HEADERS"] = "true"
             env["FORWARD_USER_INFO_HEADER_JWT_SECRET"] = demo["OPENWEBUI_JWT_SECRET"]
-            env["TOOL_SERVER_CONNECTIONS"] = json.dumps([self.connection(demo, "none")])
+            env["TOOL_SERVER_CONNECTIONS"] = json.dumps([OpenWebUI.connection(demo, "none")])
         return env
 
     @staticmethod
@@ -470,10 +471,13 @@ class OpenWebUI:
                         {"url": demo["MCP_URL"], "client_id": SERVER_ID},
                         token=self.admin)
         info = ok(st, b, "register the OAuth client (RFC 7591 via RFC 9728)")["oauth_client_info"]
+        self.set_tool_server(demo, "oauth_2.1", info)
+
+    def set_tool_server(self, demo, auth_type, oauth_client_info=None):
         st, _, b = fetch("POST", self.url + "/api/v1/configs/tool_servers",
-                        {"TOOL_SERVER_CONNECTIONS": [
-                            self.connection(demo, "oauth_2.1", info)]},
-                        token=self.admin)
+                         {"TOOL_SERVER_CONNECTIONS": [
+                             self.connection(demo, auth_type, oauth_client_info)]},
+                         token=self.admin)
         ok(st, b, "set the tool server")
 
     def oauth_login(self, token, email):
@@ -512,11 +516,13 @@ def atl(demo_env_, op=None):
     return ok(st, b, "atlassian calls")["calls"]
 
 
-def check_user(owui, model, denv, email, token, logged_in=True):
-    """One user's row: (offered ok, call ok, detail).  logged_in=False is
-    the control for OAuth mode: before the user's own OAuth login Open
-    WebUI has no token for them, so it must offer no tenantgate tool and
-    nothing may reach Atlassian."""
+def check_user(owui, model, denv, email, token, refused=None, by="forwarder"):
+    """One user's row: (offered ok, call ok, detail).  refused="why" makes
+    it a control: the connection must be refused, so no tenantgate tool is
+    offered and nothing reaches Atlassian.  by="forwarder": tenantgate
+    answers 401; by="open-webui": Open WebUI has no token to send (before
+    the user's OAuth login) and does not connect at all."""
+    logged_in = refused is None
     tool, args, tenant = PLAN[email]
     if not logged_in:
         tool, args, tenant = None, None, None
@@ -525,6 +531,8 @@ def check_user(owui, model, denv, email, token, logged_in=True):
     atl(denv, "reset_calls")
     owui.logf.flush()
     log_from = owui.logpath.stat().st_size
+    fwd_log = DEMO_DIR / "logs" / "forwarder.log"
+    fwd_from = fwd_log.stat().st_size
     st, _, body = owui.chat(token, f"E2E {run_id} CALL {suffix} {json.dumps(args or {})}")
     if st >= 300:
         return False, False, f"chat: HTTP {st}: {str(body)[:200]}"
@@ -558,10 +566,15 @@ def check_user(owui, model, denv, email, token, logged_in=True):
         offered_ok = mine == want and not others and not failures
         if failures:
             detail.append(f"Open WebUI logged {failures}")
-    else:   # expected: the connection fails for want of a token
-        offered_ok = not mine and not others and bool(failures)
-        detail.append("no token, no connection" if failures else
-                      "connected without a token?")
+    else:   # expected: the forwarder answers 401 and Open WebUI gives up
+        with open(fwd_log, "rb") as f:
+            f.seek(fwd_from)
+            fwd_401 = b"POST /mcp -> 401" in f.read()
+        how = fwd_401 if by == "forwarder" else "Auth required" in failures
+        offered_ok = not mine and not others and bool(failures) and how
+        detail.append(f"refused by {by}: {refused}" if offered_ok else
+                      f"NOT refused by {by} ({refused}): forwarder 401 "
+                      f"{fwd_401}, Open WebUI logged {failures}")
     if mine != want:
         detail.append(f"offered {mine} want {want}")
     if others:
@@ -594,7 +607,9 @@ def run_mode(mode, model, denv, rows):
         if mode == "oauth":
             owui.setup_oauth(denv)
             e = "alice@example.com"
-            a, b, d = check_user(owui, model, denv, e, tokens[e], logged_in=False)
+            a, b, d = check_user(owui, model, denv, e, tokens[e],
+                                 refused="no OAuth login, no token",
+                                 by="open-webui")
             rows.append((mode, "alice, no login yet", a, b, d))
             for e in PLAN:
                 extra[e] = owui.oauth_login(tokens[e], e)
@@ -603,21 +618,51 @@ def run_mode(mode, model, denv, rows):
                 a, b, d = check_user(owui, model, denv, e, tokens[e])
             except Exception as ex:   # one user's failure is a row, not a crash
                 a, b, d = False, False, f"{type(ex).__name__}: {ex}"[:300]
-            if e in extra:
-                d += f"; authorize sent resource={extra[e]['resource']} pkce={extra[e]['pkce']}"
+            if e in extra:   # the token must be for the forwarder (RFC 8707)
+                seen = extra[e]
+                d += f"; authorize sent resource={seen['resource']} pkce={seen['pkce']}"
+                if seen["resource"] != denv["MCP_URL"] or seen["pkce"] != "S256":
+                    a = False
             rows.append((mode, e, a, b, d))
+        if mode == "oauth":
+            # auth_type "session" sends Open WebUI's own session JWT (HS256
+            # under WEBUI_SECRET_KEY; claims id, iat, exp, jti; no email):
+            # no identity tenantgate can verify, so it must be refused.
+            owui.set_tool_server(denv, "session")
+            e = "alice@example.com"
+            a, b, d = check_user(owui, model, denv, e, tokens[e],
+                                 refused="Open WebUI's session token")
+            rows.append(("session", e, a, b, d))
     except Exception as ex:
         rows.append((mode, "(setup)", False, False, f"{type(ex).__name__}: {ex}"[:400]))
     finally:
         owui.stop()
-        return owui.tmp
+
+
+def docs_drift(model, denv):
+    """docs/openwebui.md must name every setting this test sets, and its
+    version: the doc's section is the test's settings, not a paraphrase."""
+    text = (REPO / "docs" / "openwebui.md").read_text()
+    start = text.find("## Tested with a real Open WebUI")
+    section = text[start:text.find("\n## ", start + 1)] if start >= 0 else ""
+    missing = [] if f"open-webui=={OWUI_VERSION}" in section else [OWUI_VERSION]
+    for mode in ("jwt", "oauth"):
+        dummy = types.SimpleNamespace(tmp=pathlib.Path("/nowhere"), url="http://x")
+        keys = OpenWebUI.settings(dummy, mode, model, denv)
+        missing += [k for k in keys if k != "no_proxy" and f"{k}=" not in section]
+    for needle in ('"auth_type": "oauth_2.1"', '"auth_type": "none"',
+                   '"access_grants"', '"id": "tg"', "/api/v1/configs/oauth/clients/register?type=mcp",
+                   "/api/chat/completions", '"tool_ids": ["server:mcp:tg"]'):
+        if needle not in section:
+            missing.append(needle)
+    return sorted(set(missing))
 
 
 def table(rows):
-    out = [f"{'mode':6} {'user':19} {'tools':5} {'call':5}  detail",
+    out = [f"{'mode':7} {'user':19} {'tools':5} {'call':5}  detail",
            "-" * 78]
     for mode, e, a, b, d in rows:
-        out.append(f"{mode:6} {e:19} {'PASS' if a else 'FAIL':5} {'PASS' if b else 'FAIL':5}  {d}")
+        out.append(f"{mode:7} {e:19} {'PASS' if a else 'FAIL':5} {'PASS' if b else 'FAIL':5}  {d}")
     return "\n".join(out)
 
 
@@ -637,6 +682,10 @@ def main(argv):
         for e in PLAN:   # the forwarder agrees with the demo's grants
             if forwarder_tools(denv["MCP_URL"], e) != expected_tools(e):
                 rows.append(("-", e, False, False, "forwarder tools/list differs from the grants"))
+        drift = docs_drift(model, denv)
+        rows.append(("docs", "docs/openwebui.md", not drift, not drift,
+                     f"does not name {drift}" if drift else
+                     "names every setting and the version used here"))
         for mode in modes:
             run_mode(mode, model, denv, rows)
     finally:
