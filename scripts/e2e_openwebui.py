@@ -98,7 +98,7 @@ def du(path):
 
 
 def gib(n):
-    return f"{n / 2**30:.1f} GiB"
+    return f"{n / 2**30:.1f} GiB ({n / 1e9:.1f} GB)"
 
 
 # ---- install ---------------------------------------------------------------
@@ -130,7 +130,7 @@ def install():
     logf = CACHE / "openwebui-install.log"
     with open(logf, "wb") as out:
         rc = subprocess.run([str(VENV / "bin" / "pip"), "install",
-                             "--disable-pip-version-check",
+                             "--disable-pip-version-check", "--no-cache-dir",
                              f"open-webui=={OWUI_VERSION}"],
                             stdout=out, stderr=subprocess.STDOUT).returncode
     if rc != 0:
