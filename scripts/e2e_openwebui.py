@@ -23,6 +23,10 @@ install). What it does, in order:
    For alice, bob, carol and dave it asserts (a) the tools Open WebUI offers
    the model are exactly that user's tenants' tools and (b) the call reached
    that tenant's fake Atlassian, with that tenant's key, and nothing else.
+   Controls: no tool and no call before a user's OAuth login, and none with
+   auth_type "session" (Open WebUI's own session token: the forwarder
+   must answer 401).  A "docs" row checks that docs/openwebui.md names
+   every setting used here and the version.
 5. Prints a PASS/FAIL table, the time it took and the disk it used.
 
 Exit status 0 only when every row passes.  Logs: .cache/e2e-openwebui/.
@@ -68,6 +72,12 @@ PLAN = {
 }
 # What the demo grants (test/harness/product.py DEMO_USERS): the expected
 # tool list is derived from this, not from the forwarder under test.
+DEMO_GRANTS = {
+    "alice@example.com": {"google": "editor"},
+    "bob@example.com": {"google": "editor", "microsoft": "editor"},
+    "carol@example.com": {},
+    "dave@example.com": {"smallco": "viewer"},
+}
 TOOLS_EDITOR = ["jira_search", "jira_get_issue", "jira_create_issue",
                 "jira_add_comment", "jira_get_transitions",
                 "jira_transition_issue", "confluence_search",
@@ -343,13 +353,6 @@ def expected_tools(email):
             from_grants.append(f"{tenant}__{t}")
     return sorted(from_grants)
 
-
-DEMO_GRANTS = {
-    "alice@example.com": {"google": "editor"},
-    "bob@example.com": {"google": "editor", "microsoft": "editor"},
-    "carol@example.com": {},
-    "dave@example.com": {"smallco": "viewer"},
-}
 
 
 # ---- Open WebUI ------------------------------------------------------------
