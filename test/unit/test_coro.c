@@ -154,22 +154,34 @@ hang(int fd)
 
 static int hung_port;
 
-static void
-hung_call(void *arg)
+/* GET the hung server with a timeout; the error code it ended with. */
+static int
+get_hung(long timeout_ms, char code[32])
 {
 	struct httpc_req	req;
 	struct httpc_resp	resp;
 	struct err		e;
 	char			url[64];
+	int			rc;
 
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/", hung_port);
 	memset(&req, 0, sizeof req);
 	req.url = url;
-	req.timeout_ms = 300;
+	req.timeout_ms = timeout_ms;
 	err_clear(&e);
-	*(int *)arg = httpc_do(&req, &resp, &e);
-	assert_string_equal(e.code, "upstream_timeout");
+	rc = httpc_do(&req, &resp, &e);
+	snprintf(code, 32, "%s", e.code);
 	httpc_resp_free(&resp);
+	return rc;
+}
+
+static void
+hung_call(void *arg)
+{
+	char code[32];
+
+	*(int *)arg = get_hung(300, code);
+	assert_string_equal(code, "upstream_timeout");
 	note('h');
 }
 
@@ -202,19 +214,10 @@ test_hung_upstream_parks_only_its_coroutine(void **state)
 static void
 cancelled_call(void *arg)
 {
-	struct httpc_req	req;
-	struct httpc_resp	resp;
-	struct err		e;
-	char			url[64];
+	char code[32];
 
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/", hung_port);
-	memset(&req, 0, sizeof req);
-	req.url = url;
-	req.timeout_ms = 5000;
-	err_clear(&e);
-	*(int *)arg = httpc_do(&req, &resp, &e);
-	assert_string_equal(e.code, "client_gone");
-	httpc_resp_free(&resp);
+	*(int *)arg = get_hung(5000, code);
+	assert_string_equal(code, "client_gone");
 }
 
 static void
