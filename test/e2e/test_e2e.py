@@ -168,6 +168,16 @@ def test_openwebui_user_jwt_header(tg, fwd):
     assert names == EXPECTED["bob@example.com"]
 
 
+def test_plain_openwebui_user_headers_are_never_trusted(tg, fwd):
+    """Open WebUI falls back to unsigned X-OpenWebUI-User-* headers when it
+    cannot sign its JWT: anyone can forge those, so they identify nobody."""
+    r = requests.get(fwd.url + "/tools", timeout=10, headers={
+        "X-OpenWebUI-User-Email": "alice@example.com",
+        "X-OpenWebUI-User-Id": "1", "X-OpenWebUI-User-Name": "Alice",
+        "X-OpenWebUI-User-Role": "admin"})
+    assert r.status_code == 401, r.text
+
+
 def test_no_or_bad_identity_is_401(tg, fwd):
     r = requests.get(fwd.url + "/tools", timeout=10)
     assert r.status_code == 401 and "Bearer" in r.headers["WWW-Authenticate"]
