@@ -198,3 +198,12 @@ def cg_row(r):
     if ours:
         lines.append(f"      inclusive, our code: {ours}")
     return "\n".join(lines)
+
+
+def idle_row(r):
+    return ("%-15s %7s %6d %4d %8s  forwarder RSS %.1f MiB (%.1f before),"
+            " %s KiB per client" % (
+                "idle_clients", f"{r['clients']}", r["clients"],
+                r["closed_by_server"], "-", (r["rss_kb"] or 0) / 1024,
+                (r["rss_kb_before"] or 0) / 1024,
+                fmt(r["kb_per_client"], "%.1f")))
