@@ -103,7 +103,14 @@ PEERS = {
     "peer_mcp_proxy": ("mcp-proxy 0.13.0 (stdio -> streamable HTTP,"
                        " --stateless): POST /mcp tools/call jira_search",
                        ["peer_mcp_proxy", "upstream"]),
+    "peer_contextforge": ("mcp-contextforge-gateway 1.0.7 (SQLite, 1"
+                          " worker): a REST tool on the static upstream in a"
+                          " virtual server, POST /servers/<id>/mcp"
+                          " tools/call", ["peer_contextforge", "upstream"]),
 }
+# What the ContextForge REST tool is asked: the same query jira_search sends.
+CF_ARGS = {"jql": JQL, "maxResults": 20,
+           "fields": "summary,status,assignee,updated,priority,issuetype"}
 SCENARIOS.update(PEERS)
 # Rows that are not one request shape at one load.
 EXTRA = {
@@ -511,6 +518,88 @@ class Bench:
             # The gateway and the MCP server it spawned count together.
             self.procs.family[name] = p.pid
 
+        if "peer_contextforge" in self.args.scenarios:
+            try:
+                self.start_contextforge()
+            except Exception as e:  # noqa: BLE001 - a peer that fails is a row left out, said so
+                p = self.peers.pop("peer_contextforge", None)
+                self.procs.family.pop("peer_contextforge", None)
+                if p is not None:
+                    p.stop()
+                print(f"peer_contextforge: did not start ({e}); its rows are"
+                      " skipped", flush=True)
+
+    def start_contextforge(self):
+        """ContextForge needs a database (SQLite here), an admin JWT, and
+        set-up through its admin API: a REST tool that GETs the static
+        upstream's search, in a virtual server whose MCP endpoint the bench
+        calls. One uvicorn worker, as the forwarder has one event loop."""
+        import requests
+        from harness.proc import Proc, free_port
+        venv = PEER_DIR / "contextforge"
+        exe = venv / "bin" / "mcpgateway"
+        if not exe.exists():
+            print(f"peer_contextforge: {venv} is missing (scripts/deps"
+                  " --bench); its rows are skipped", flush=True)
+            return
+        d = self.tmp / "contextforge"
+        d.mkdir()
+        port = free_port()
+        key = pysecrets.token_hex(32)
+        env = {"DATABASE_URL": f"sqlite:///{d}/mcp.db",
+               "JWT_SECRET_KEY": key,
+               "AUTH_ENCRYPTION_SECRET": pysecrets.token_hex(32),
+               "PLATFORM_ADMIN_EMAIL": "admin@example.com",
+               "PLATFORM_ADMIN_PASSWORD": "Bench-" + pysecrets.token_hex(8),
+               "BASIC_AUTH_PASSWORD": "Bench-" + pysecrets.token_hex(8),
+               "HOST": "127.0.0.1", "PORT": str(port),
+               "MCPGATEWAY_UI_ENABLED": "false",
+               "MCPGATEWAY_ADMIN_API_ENABLED": "true",
+               "CACHE_TYPE": "database", "SSRF_ALLOW_LOCALHOST": "true",
+               "LOG_LEVEL": "WARNING",
+               # Its limits off, as the forwarder's are (by default MCP
+               # calls are limited to 100 a minute per user).
+               "RATE_LIMITING_ENABLED": "false",
+               "TOOL_RATE_LIMIT": "1000000"}
+        p = Proc("bench-contextforge", [str(exe), "--host", "127.0.0.1",
+                                        "--port", str(port)],
+                 env=env, cwd=str(d), ready=f"http://127.0.0.1:{port}/health",
+                 ready_timeout=180)
+        p.start()
+        p.url = f"http://127.0.0.1:{port}"
+        self.peers["peer_contextforge"] = p
+        self.procs.family["peer_contextforge"] = p.pid
+        cp = subprocess.run(
+            [str(venv / "bin" / "python"), "-m",
+             "mcpgateway.utils.create_jwt_token", "--username",
+             "admin@example.com", "--exp", "240", "--secret", key],
+            capture_output=True, text=True, timeout=60, cwd=str(d),
+            env={**os.environ, **env})
+        tok = cp.stdout.strip().splitlines()[-1] if cp.stdout.strip() else ""
+        if cp.returncode != 0 or tok.count(".") != 2:
+            raise RuntimeError("create_jwt_token failed:"
+                               f" {cp.stderr.strip()[-200:]}")
+        h = {"Authorization": "Bearer " + tok}
+        r = requests.post(p.url + "/tools", headers=h, timeout=30, json={
+            "tool": {"name": "jira_search", "integration_type": "REST",
+                     "request_type": "GET", "description": "Jira search",
+                     "url": self.upstream.url +
+                     "/t/google/rest/api/3/search/jql",
+                     "input_schema": {
+                         "type": "object", "required": ["jql"],
+                         "properties": {"jql": {"type": "string"},
+                                        "maxResults": {"type": "integer"},
+                                        "fields": {"type": "string"}}}}})
+        r.raise_for_status()
+        tool = r.json()
+        r = requests.post(p.url + "/servers", headers=h, timeout=30, json={
+            "server": {"name": "bench", "description": "bench",
+                       "associated_tools": [tool["id"]]}})
+        r.raise_for_status()
+        p.cf_path = f"/servers/{r.json()['id']}/mcp"
+        p.cf_tool = tool["name"]
+        p.cf_token = tok
+
     @staticmethod
     def _mcp_proxy_ready(port):
         def ready(proc):
@@ -626,6 +715,16 @@ insert into memberships(user_id, tenant_id, role, granted_by)
                         "jsonrpc": "2.0", "id": 1, "method": "tools/call",
                         "params": {"name": "jira_search",
                                    "arguments": {"jql": JQL}}}),
+                    "expect_body": "GOOG-1"}
+        if name == "peer_contextforge":
+            p = self.peers[name]
+            return {"url": p.url, "method": "POST", "path": p.cf_path,
+                    "headers": {"Authorization": "Bearer " + p.cf_token,
+                                **MCP_HEADERS},
+                    "body": json.dumps({
+                        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                        "params": {"name": p.cf_tool,
+                                   "arguments": CF_ARGS}}),
                     "expect_body": "GOOG-1"}
         if name.startswith("tools_list_"):
             n = name.rsplit("_", 1)[1]
@@ -946,7 +1045,13 @@ insert into memberships(user_id, tenant_id, role, granted_by)
                 continue
             if name in PEERS and name not in self.peers:
                 continue
-            for rate in (a.peer_rates if name in PEERS else a.rates):
+            rates = a.rates
+            if name in PEERS:
+                # ContextForge saturates near 20 req/s: a fifth of the
+                # other peers' ladder keeps its runs short and on the curve.
+                f = 0.2 if name == "peer_contextforge" else 1
+                rates = [max(1.0, r * f) for r in a.peer_rates]
+            for rate in rates:
                 r = self.run_open(name, rate)
                 self.open_results.append(r)
                 print(report.row(r), flush=True)

@@ -4,6 +4,7 @@ import json
 
 # Short names for the processes under test, in the tables.
 SHORT = {"peer_mcpo": "mcpo", "peer_mcp_proxy": "mcp-proxy",
+         "peer_contextforge": "cf",
          "upstream": "up", "nginx": "ngx", "forwarder": "fwd",
          "broker": "brk", "broker_cold": "brk", "postgres": "pg",
          "openbao": "bao", "forwarder_expiry": "fwd", "broker_expiry": "brk"}
