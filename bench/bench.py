@@ -43,9 +43,11 @@ sys.path.insert(0, str(HERE))
 
 import cg       # noqa: E402
 import engines  # noqa: E402
+import plot     # noqa: E402
 import report   # noqa: E402
 
-DEFAULT_OUT = REPO / "build" / "bench" / "results.json"
+# bench/results/<date>.json and, next to it, <date>.png (the plot).
+DEFAULT_OUT = HERE / "results" / (time.strftime("%Y-%m-%d") + ".json")
 BENCH_BIN = REPO / "build" / "rel" / "bench"
 
 USER = "alice@example.com"      # member of google (editor)
@@ -138,6 +140,11 @@ FWD_IDLE_CONFIG = {"max_connections": 10000, "header_timeout": "300s",
 CALLGRIND = [("forwarder", ["fwd_call_warm", "fwd_call_owui",
                             "tools_list_20"]),
              ("broker", ["grants_cached", "redeem_cached"])]
+
+
+def progress(line, flush=True):
+    """Rows as they finish, on stderr: stdout gets the one table."""
+    print(line, file=sys.stderr, flush=flush)
 
 
 class Interrupted(Exception):
@@ -899,7 +906,7 @@ insert into memberships(user_id, tenant_id, role, granted_by)
         r = self.openloop([quiet], rate, secs, 64, under)
         r.update(scenario="noisy_off", mode="open")
         out.append(r)
-        print(report.row(r), flush=True)
+        progress(report.row(r), flush=True)
         noisy = {}
         srate = self.args.noisy_slow_rate
         # Enough connections for every slow call in flight (5 s each).
@@ -918,13 +925,13 @@ insert into memberships(user_id, tenant_id, role, granted_by)
         r.update(scenario="noisy_on", mode="open", slow_tenant=NOISY_TENANT,
                  slow_rate=srate, slow_delay_ms=NOISY_DELAY_MS)
         out.append(r)
-        print(report.row(r), flush=True)
+        progress(report.row(r), flush=True)
         t.join(timeout=secs + self.args.timeout + 90)
         if "r" in noisy:
             s = noisy["r"]
             s.update(scenario="noisy_slow", mode="open")
             out.append(s)
-            print(report.row(s), flush=True)
+            progress(report.row(s), flush=True)
         else:
             print(f"noisy_slow: the slow tenant's load failed:"
                   f" {noisy.get('e')}", flush=True)
@@ -969,7 +976,7 @@ insert into memberships(user_id, tenant_id, role, granted_by)
                        "open_s": round(time.monotonic() - t0, 1),
                        "config": FWD_IDLE_CONFIG}
                 rows.append(row)
-                print(report.idle_row(row), flush=True)
+                progress(report.idle_row(row), flush=True)
         finally:
             for s in socks:
                 s.close()
@@ -1022,7 +1029,7 @@ insert into memberships(user_id, tenant_id, role, granted_by)
 
     def run_all(self):
         a = self.args
-        print(report.HDR, flush=True)
+        progress(report.HDR, flush=True)
         for name in a.scenarios:
             if name not in SCENARIOS:
                 continue
@@ -1037,7 +1044,7 @@ insert into memberships(user_id, tenant_id, role, granted_by)
                     n = min(n, a.peer_requests * (1 if conc == 1 else 3))
                 r = self.run_closed(name, conc, n)
                 self.results.append(r)
-                print(report.row(r), flush=True)
+                progress(report.row(r), flush=True)
                 self.check_alive()
         for name in OPEN_LOOP + list(PEERS):
             if name not in a.scenarios or (name == "nginx" and
@@ -1054,7 +1061,7 @@ insert into memberships(user_id, tenant_id, role, granted_by)
             for rate in rates:
                 r = self.run_open(name, rate)
                 self.open_results.append(r)
-                print(report.row(r), flush=True)
+                progress(report.row(r), flush=True)
                 self.check_alive()
         if "noisy" in a.scenarios:
             self.noisy = self.run_noisy()
@@ -1064,7 +1071,7 @@ insert into memberships(user_id, tenant_id, role, granted_by)
             self.check_alive()
         if a.expiry_seconds > 0:
             self.expiry = self.run_expiry()
-            print(report.row(self.expiry), flush=True)
+            progress(report.row(self.expiry), flush=True)
 
     # -- callgrind
 
@@ -1222,7 +1229,8 @@ def parse_args(argv):
     ap.add_argument("--bin-dir", default=str(REPO / "build" / "rel" / "bin"),
                     help="where the daemons are (default build/rel/bin)")
     ap.add_argument("--out", default=str(DEFAULT_OUT),
-                    help="JSON results (default build/bench/results.json)")
+                    help="JSON results (default bench/results/<date>.json;"
+                         " the plot goes next to it as <date>.png)")
     a = ap.parse_args(argv)
     if a.requests is None:
         a.requests = 10000 if a.full else 2000
@@ -1318,11 +1326,11 @@ def main(argv):
               f" forwarder {b.fwd.url}\n", flush=True)
         b.run_all()
         info["loadavg_end"] = loadavg()
-        print("\n" + report.table(b.results, b.open_results, b.expiry,
-                                  a.concurrency), flush=True)
-        print("\n" + report.targets(b.results, b.open_results), flush=True)
-        if b.expiry:
-            print("\n" + report.expiry_table(b.expiry), flush=True)
+        # Progress went to stderr; stdout gets the one table.
+        print("\n" + report.summary(
+            b.results, b.open_results, b.noisy, b.idle, b.expiry,
+            report.target_rows(b.results, b.open_results, b.noisy,
+                               b.idle)), flush=True)
         if a.callgrind:
             print(f"\nCallgrind: concurrency 1, {a.callgrind_requests}"
                   " requests per scenario after 10 warm-up requests",
@@ -1342,9 +1350,21 @@ def main(argv):
                "closed_loop": b.results, "open_loop": b.open_results,
                "grant_expiry": b.expiry, "noisy_neighbour": b.noisy,
                "idle_clients": b.idle, "callgrind": b.callgrind,
-               "targets": report.target_rows(b.results, b.open_results)}
+               "targets": report.target_rows(b.results, b.open_results,
+                                             b.noisy, b.idle),
+               "side_by_side": report.table(b.results, b.open_results,
+                                            b.expiry, a.concurrency),
+               "grant_expiry_table": (report.expiry_table(b.expiry)
+                                      if b.expiry else None)}
         out = pathlib.Path(a.out)
         out.parent.mkdir(parents=True, exist_ok=True)
+        png = out.with_suffix(".png")
+        why = plot.draw(b.open_results, png,
+                        f"tenantgate bench {info['date']}, git"
+                        f" {info['git_head']}, {info['nproc']} cores, load"
+                        f" {' '.join(info['loadavg_start'] or [])}")
+        doc["plot"] = None if why else png.name
+        print(f"plot: {why}" if why else f"plot: {png}", flush=True)
         out.write_text(json.dumps(doc, indent=2) + "\n")
         errors = sum(r["errors"] for r in b.results + b.open_results)
         print(f"\n{len(b.results) + len(b.open_results)} runs, {errors}"
