@@ -127,7 +127,8 @@ def open_row(name, rate, p50, p99):
 def test_summary_is_one_table_with_idle_rows_and_targets():
     report = bench_module("report")
     opened = [open_row("nginx", 1000, 150, 400),
-              open_row("fwd_call_warm", 1000, 300, 900)]
+              dict(open_row("fwd_call_warm", 1000, 300, 900),
+                   achieved_rps=500)]     # half of nginx's at that rate
     idle = [{"clients": 1000, "closed_by_server": 0, "rss_kb_before": 11000,
              "rss_kb": 14000, "kb_per_client": 3.0},
             {"clients": 5000, "closed_by_server": 0, "rss_kb_before": 11000,
