@@ -43,9 +43,11 @@ sys.path.insert(0, str(HERE))
 
 import cg       # noqa: E402
 import engines  # noqa: E402
+import plot     # noqa: E402
 import report   # noqa: E402
 
-DEFAULT_OUT = REPO / "build" / "bench" / "results.json"
+# bench/results/<date>.json and, next to it, <date>.png (the plot).
+DEFAULT_OUT = HERE / "results" / (time.strftime("%Y-%m-%d") + ".json")
 BENCH_BIN = REPO / "build" / "rel" / "bench"
 
 USER = "alice@example.com"      # member of google (editor)
@@ -103,13 +105,46 @@ PEERS = {
     "peer_mcp_proxy": ("mcp-proxy 0.13.0 (stdio -> streamable HTTP,"
                        " --stateless): POST /mcp tools/call jira_search",
                        ["peer_mcp_proxy", "upstream"]),
+    "peer_contextforge": ("mcp-contextforge-gateway 1.0.7 (SQLite, 1"
+                          " worker): a REST tool on the static upstream in a"
+                          " virtual server, POST /servers/<id>/mcp"
+                          " tools/call", ["peer_contextforge", "upstream"]),
 }
+# What the ContextForge REST tool is asked: the same query jira_search sends.
+CF_ARGS = {"jql": JQL, "maxResults": 20,
+           "fields": "summary,status,assignee,updated,priority,issuetype"}
 SCENARIOS.update(PEERS)
+# Rows that are not one request shape at one load.
+EXTRA = {
+    "noisy": ("noisy neighbour: google tools/call open-loop while"
+              " microsoft's upstream takes 5 s (p99 without, then with)"),
+    "idle": ("idle MCP clients: 1,000 and 5,000 kept-alive connections to a"
+             " forwarder; its RSS and KiB per connection"),
+    "grant_expiry": ("open-loop tools/call across grant renewals (200 users,"
+                     " grant_ttl 10 s)"),
+}
 PEER_DIR = REPO / "build" / "bench" / "peers"
-OPEN_LOOP = ["direct", "nginx", "fwd_call_warm"]
+# Open loop at a ladder of offered rates (--rates; peers --peer-rates, as
+# they saturate near 200 req/s): the rows and the plot's lines.
+OPEN_LOOP = ["direct", "nginx", "fwd_call_warm", "fwd_call_owui"]
+# Noisy neighbour: microsoft's upstream answers after 5 s (the static
+# upstream's /delay/<ms>/ prefix) while google's calls are measured.
+NOISY_TENANT = "microsoft"
+NOISY_USER = "bob@example.com"        # member of google and microsoft
+NOISY_DELAY_MS = 5000
+# Idle MCP clients: a forwarder of its own, limits raised so that 5,000
+# kept-alive connections are neither shed nor timed out while measured.
+IDLE_CLIENTS = (1000, 5000)
+FWD_IDLE_CONFIG = {"max_connections": 10000, "header_timeout": "300s",
+                   "body_timeout": "300s", "request_timeout": "300s"}
 CALLGRIND = [("forwarder", ["fwd_call_warm", "fwd_call_owui",
                             "tools_list_20"]),
              ("broker", ["grants_cached", "redeem_cached"])]
+
+
+def progress(line, flush=True):
+    """Rows as they finish, on stderr: stdout gets the one table."""
+    print(line, file=sys.stderr, flush=flush)
 
 
 class Interrupted(Exception):
@@ -239,6 +274,85 @@ def cpu_delta(a, b):
     return out
 
 
+# ---- idle clients --------------------------------------------------------------
+
+def idle_roundtrip(sock, req):
+    """Send one request on a kept-alive socket and read its whole answer
+    (Content-Length or chunked), bounded by the socket's timeout."""
+    sock.sendall(req)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("idle client: connection closed before the"
+                               " answer")
+        buf += chunk
+        if len(buf) > 1 << 20:
+            raise RuntimeError("idle client: no end of headers")
+    head, _, body = buf.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"idle client: {head[:40]!r}")
+    low = head.lower()
+    if b"transfer-encoding: chunked" in low:
+        for _ in range(100000):
+            if body.endswith(b"0\r\n\r\n"):
+                return
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("idle client: closed mid-answer")
+            body += chunk
+        raise RuntimeError("idle client: answer too long")
+    n = 0
+    for line in low.split(b"\r\n"):
+        if line.startswith(b"content-length:"):
+            n = int(line.split(b":", 1)[1])
+    for _ in range(100000):
+        if len(body) >= n:
+            return
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("idle client: closed mid-answer")
+        body += chunk
+    raise RuntimeError("idle client: answer too long")
+
+
+def idle_closed(socks):
+    """How many of the idle sockets the server has closed (readable with
+    nothing to read). poll, not select: descriptors go past 1024."""
+    import select
+    po = select.poll()
+    by_fd = {}
+    for s in socks:
+        po.register(s, select.POLLIN | select.POLLHUP | select.POLLERR)
+        by_fd[s.fileno()] = s
+    n = 0
+    for fd, ev in po.poll(0):
+        try:
+            if by_fd[fd].recv(1, socket_dontwait()) == b"":
+                n += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            n += 1
+    return n
+
+
+def socket_dontwait():
+    import socket
+    return socket.MSG_DONTWAIT
+
+
+def raise_nofile():
+    """5,000 idle clients need as many descriptors, in this process and in
+    the forwarder it starts (children inherit the limit)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 # ---- the bench --------------------------------------------------------------------
 
 def quiet_resets(standin):
@@ -301,6 +415,8 @@ class Bench:
         self.results = []
         self.open_results = []
         self.expiry = None
+        self.noisy = []
+        self.idle = []
         self.callgrind = []
         self.procs = Procs()
         self.peers = {}
@@ -409,6 +525,88 @@ class Bench:
             # The gateway and the MCP server it spawned count together.
             self.procs.family[name] = p.pid
 
+        if "peer_contextforge" in self.args.scenarios:
+            try:
+                self.start_contextforge()
+            except Exception as e:  # noqa: BLE001 - a peer that fails is a row left out, said so
+                p = self.peers.pop("peer_contextforge", None)
+                self.procs.family.pop("peer_contextforge", None)
+                if p is not None:
+                    p.stop()
+                print(f"peer_contextforge: did not start ({e}); its rows are"
+                      " skipped", flush=True)
+
+    def start_contextforge(self):
+        """ContextForge needs a database (SQLite here), an admin JWT, and
+        set-up through its admin API: a REST tool that GETs the static
+        upstream's search, in a virtual server whose MCP endpoint the bench
+        calls. One uvicorn worker, as the forwarder has one event loop."""
+        import requests
+        from harness.proc import Proc, free_port
+        venv = PEER_DIR / "contextforge"
+        exe = venv / "bin" / "mcpgateway"
+        if not exe.exists():
+            print(f"peer_contextforge: {venv} is missing (scripts/deps"
+                  " --bench); its rows are skipped", flush=True)
+            return
+        d = self.tmp / "contextforge"
+        d.mkdir()
+        port = free_port()
+        key = pysecrets.token_hex(32)
+        env = {"DATABASE_URL": f"sqlite:///{d}/mcp.db",
+               "JWT_SECRET_KEY": key,
+               "AUTH_ENCRYPTION_SECRET": pysecrets.token_hex(32),
+               "PLATFORM_ADMIN_EMAIL": "admin@example.com",
+               "PLATFORM_ADMIN_PASSWORD": "Bench-" + pysecrets.token_hex(8),
+               "BASIC_AUTH_PASSWORD": "Bench-" + pysecrets.token_hex(8),
+               "HOST": "127.0.0.1", "PORT": str(port),
+               "MCPGATEWAY_UI_ENABLED": "false",
+               "MCPGATEWAY_ADMIN_API_ENABLED": "true",
+               "CACHE_TYPE": "database", "SSRF_ALLOW_LOCALHOST": "true",
+               "LOG_LEVEL": "WARNING",
+               # Its limits off, as the forwarder's are (by default MCP
+               # calls are limited to 100 a minute per user).
+               "RATE_LIMITING_ENABLED": "false",
+               "TOOL_RATE_LIMIT": "1000000"}
+        p = Proc("bench-contextforge", [str(exe), "--host", "127.0.0.1",
+                                        "--port", str(port)],
+                 env=env, cwd=str(d), ready=f"http://127.0.0.1:{port}/health",
+                 ready_timeout=180)
+        p.start()
+        p.url = f"http://127.0.0.1:{port}"
+        self.peers["peer_contextforge"] = p
+        self.procs.family["peer_contextforge"] = p.pid
+        cp = subprocess.run(
+            [str(venv / "bin" / "python"), "-m",
+             "mcpgateway.utils.create_jwt_token", "--username",
+             "admin@example.com", "--exp", "240", "--secret", key],
+            capture_output=True, text=True, timeout=60, cwd=str(d),
+            env={**os.environ, **env})
+        tok = cp.stdout.strip().splitlines()[-1] if cp.stdout.strip() else ""
+        if cp.returncode != 0 or tok.count(".") != 2:
+            raise RuntimeError("create_jwt_token failed:"
+                               f" {cp.stderr.strip()[-200:]}")
+        h = {"Authorization": "Bearer " + tok}
+        r = requests.post(p.url + "/tools", headers=h, timeout=30, json={
+            "tool": {"name": "jira_search", "integration_type": "REST",
+                     "request_type": "GET", "description": "Jira search",
+                     "url": self.upstream.url +
+                     "/t/google/rest/api/3/search/jql",
+                     "input_schema": {
+                         "type": "object", "required": ["jql"],
+                         "properties": {"jql": {"type": "string"},
+                                        "maxResults": {"type": "integer"},
+                                        "fields": {"type": "string"}}}}})
+        r.raise_for_status()
+        tool = r.json()
+        r = requests.post(p.url + "/servers", headers=h, timeout=30, json={
+            "server": {"name": "bench", "description": "bench",
+                       "associated_tools": [tool["id"]]}})
+        r.raise_for_status()
+        p.cf_path = f"/servers/{r.json()['id']}/mcp"
+        p.cf_tool = tool["name"]
+        p.cf_token = tok
+
     @staticmethod
     def _mcp_proxy_ready(port):
         def ready(proc):
@@ -433,7 +631,13 @@ class Bench:
         base = self.upstream.url + "/t/{}"
         demo = ["google", "microsoft", "smallco"]
         for slug in demo:
-            self.tg.add_tenant(slug, base_url=base.format(slug))
+            # The noisy neighbour's upstream is slow: every answer to it
+            # comes after NOISY_DELAY_MS (only the noisy rows call it).
+            url = base.format(slug)
+            if slug == NOISY_TENANT:
+                url = (f"{self.upstream.url}/delay/{NOISY_DELAY_MS}"
+                       f"/t/{slug}")
+            self.tg.add_tenant(slug, base_url=url)
         self.s.seed_vault(demo)
         for email, ms in DEMO_USERS.items():
             self.tg.add_user(email, ms)
@@ -474,9 +678,9 @@ insert into memberships(user_id, tenant_id, role, granted_by)
 
     # -- request shapes
 
-    def mcp_call_body(self):
+    def mcp_call_body(self, tenant=TENANT):
         return json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                           "params": {"name": f"{TENANT}__jira_search",
+                           "params": {"name": f"{tenant}__jira_search",
                                       "arguments": {"jql": JQL}}})
 
     def job(self, name, fwd_url=None, broker_url=None):
@@ -518,6 +722,16 @@ insert into memberships(user_id, tenant_id, role, granted_by)
                         "jsonrpc": "2.0", "id": 1, "method": "tools/call",
                         "params": {"name": "jira_search",
                                    "arguments": {"jql": JQL}}}),
+                    "expect_body": "GOOG-1"}
+        if name == "peer_contextforge":
+            p = self.peers[name]
+            return {"url": p.url, "method": "POST", "path": p.cf_path,
+                    "headers": {"Authorization": "Bearer " + p.cf_token,
+                                **MCP_HEADERS},
+                    "body": json.dumps({
+                        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                        "params": {"name": p.cf_tool,
+                                   "arguments": CF_ARGS}}),
                     "expect_body": "GOOG-1"}
         if name.startswith("tools_list_"):
             n = name.rsplit("_", 1)[1]
@@ -657,10 +871,118 @@ insert into memberships(user_id, tenant_id, role, granted_by)
 
     def run_open(self, name, rate):
         j = self.job(name)
-        r = self.openloop([j], rate, self.args.open_seconds, 64,
+        vary = j.pop("vary", None)
+        jobs = [j]
+        if vary:
+            # One distinct request per send (a new Open WebUI JWT each).
+            where, kind, user = vary
+            n = int(rate * self.args.open_seconds) + 1
+            vals = self.mint_values(kind, user, n)
+            try:
+                jobs = [dict(j, headers={**j["headers"], where: v})
+                        for v in vals.read_text().split()]
+            finally:
+                os.unlink(vals)
+        r = self.openloop(jobs, rate, self.args.open_seconds, 64,
                           SCENARIOS[name][1])
         r.update(scenario=name, mode="open")
         return r
+
+    def run_noisy(self):
+        """One tenant's upstream answers after 5 s; the other tenant's
+        tools/call p99 at the same open-loop rate, first without, then with
+        the slow tenant loaded (NOISY_RATE calls/s for longer than the
+        measured run, so its bulkhead is full the whole time)."""
+        import threading
+        rate, secs = self.args.noisy_rate, self.args.open_seconds
+        under = SCENARIOS["fwd_call_warm"][1]
+        quiet = self.job("fwd_call_warm")
+        slow = dict(quiet, headers={
+            **quiet["headers"],
+            "Authorization": "Bearer " + self.tg.user_token(NOISY_USER)},
+            body=self.mcp_call_body(NOISY_TENANT))
+        slow.pop("expect_body")
+        out = []
+        r = self.openloop([quiet], rate, secs, 64, under)
+        r.update(scenario="noisy_off", mode="open")
+        out.append(r)
+        progress(report.row(r), flush=True)
+        noisy = {}
+        srate = self.args.noisy_slow_rate
+        # Enough connections for every slow call in flight (5 s each).
+        sconns = min(1000, int(srate * (NOISY_DELAY_MS / 1000 + 3)) + 8)
+
+        def slow_load():
+            try:
+                noisy["r"] = self.openloop([slow], srate, secs + 4, sconns,
+                                           [])
+            except Exception as e:  # noqa: BLE001 - reported below
+                noisy["e"] = e
+        t = threading.Thread(target=slow_load, daemon=True)
+        t.start()
+        time.sleep(2)       # the slow tenant's slots fill up first
+        r = self.openloop([quiet], rate, secs, 64, under)
+        r.update(scenario="noisy_on", mode="open", slow_tenant=NOISY_TENANT,
+                 slow_rate=srate, slow_delay_ms=NOISY_DELAY_MS)
+        out.append(r)
+        progress(report.row(r), flush=True)
+        t.join(timeout=secs + self.args.timeout + 90)
+        if "r" in noisy:
+            s = noisy["r"]
+            s.update(scenario="noisy_slow", mode="open")
+            out.append(s)
+            progress(report.row(s), flush=True)
+        else:
+            print(f"noisy_slow: the slow tenant's load failed:"
+                  f" {noisy.get('e')}", flush=True)
+        return out
+
+    def run_idle(self):
+        """Idle MCP clients: connections that made one MCP request
+        (tools/list) and stay open, kept alive, sending nothing. The
+        forwarder's resident memory before, at 1,000 and at 5,000."""
+        import socket
+        fwd = self.tg.start_forwarder(self.broker, name="bench-forwarder-idle",
+                                      **FWD_BENCH_CONFIG, **FWD_IDLE_CONFIG)
+        self.procs.single["forwarder_idle"] = fwd.pid
+        socks = []
+        rows = []
+        try:
+            j = self.job("tools_list_1", fwd_url=fwd.url)
+            hp = fwd.url.split("//", 1)[1]
+            req = self.raw_request(j, hp)
+            addr = (hp.rsplit(":", 1)[0], int(hp.rsplit(":", 1)[1]))
+            for _ in range(3):      # warm: grants, the tool list
+                with socket.create_connection(addr, timeout=10) as s:
+                    idle_roundtrip(s, req)
+            time.sleep(0.5)
+            base = proc_status(fwd.pid).get("VmRSS")
+            for target in self.args.idle_clients:
+                t0 = time.monotonic()
+                while len(socks) < target and \
+                        time.monotonic() - t0 < 120:
+                    s = socket.create_connection(addr, timeout=10)
+                    socks.append(s)
+                    idle_roundtrip(s, req)
+                time.sleep(1.0)
+                st = proc_status(fwd.pid)
+                closed = idle_closed(socks)
+                rss = st.get("VmRSS")
+                row = {"scenario": "idle_clients", "clients": len(socks),
+                       "closed_by_server": closed, "rss_kb_before": base,
+                       "rss_kb": rss, "hwm_kb": st.get("VmHWM"),
+                       "kb_per_client": (round((rss - base) / len(socks), 2)
+                                         if rss and base and socks else None),
+                       "open_s": round(time.monotonic() - t0, 1),
+                       "config": FWD_IDLE_CONFIG}
+                rows.append(row)
+                progress(report.idle_row(row), flush=True)
+        finally:
+            for s in socks:
+                s.close()
+            fwd.stop()
+            self.procs.single.pop("forwarder_idle", None)
+        return rows
 
     def run_expiry(self):
         """Open-loop tools/call for 200 users whose grants live 10 s (the
@@ -707,7 +1029,7 @@ insert into memberships(user_id, tenant_id, role, granted_by)
 
     def run_all(self):
         a = self.args
-        print(report.HDR, flush=True)
+        progress(report.HDR, flush=True)
         for name in a.scenarios:
             if name not in SCENARIOS:
                 continue
@@ -722,20 +1044,34 @@ insert into memberships(user_id, tenant_id, role, granted_by)
                     n = min(n, a.peer_requests * (1 if conc == 1 else 3))
                 r = self.run_closed(name, conc, n)
                 self.results.append(r)
-                print(report.row(r), flush=True)
+                progress(report.row(r), flush=True)
                 self.check_alive()
-        for name in OPEN_LOOP:
+        for name in OPEN_LOOP + list(PEERS):
             if name not in a.scenarios or (name == "nginx" and
                                            self.nginx is None):
                 continue
-            for rate in a.rates:
+            if name in PEERS and name not in self.peers:
+                continue
+            rates = a.rates
+            if name in PEERS:
+                # ContextForge saturates near 20 req/s: a fifth of the
+                # other peers' ladder keeps its runs short and on the curve.
+                f = 0.2 if name == "peer_contextforge" else 1
+                rates = [max(1.0, r * f) for r in a.peer_rates]
+            for rate in rates:
                 r = self.run_open(name, rate)
                 self.open_results.append(r)
-                print(report.row(r), flush=True)
+                progress(report.row(r), flush=True)
                 self.check_alive()
+        if "noisy" in a.scenarios:
+            self.noisy = self.run_noisy()
+            self.check_alive()
+        if "idle" in a.scenarios:
+            self.idle = self.run_idle()
+            self.check_alive()
         if a.expiry_seconds > 0:
             self.expiry = self.run_expiry()
-            print(report.row(self.expiry), flush=True)
+            progress(report.row(self.expiry), flush=True)
 
     # -- callgrind
 
@@ -838,7 +1174,8 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(
         prog="bench/run", description=__doc__.split("\n\n")[0],
         epilog="scenarios:\n" + "\n".join(
-            f"  {k:16s} {v[0]}" for k, v in SCENARIOS.items()),
+            f"  {k:16s} {v[0]}" for k, v in SCENARIOS.items()) + "\n" +
+        "\n".join(f"  {k:16s} {v}" for k, v in EXTRA.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     full = os.environ.get("BENCH_FULL") == "1"
     ap.add_argument("--full", action="store_true", default=full,
@@ -849,8 +1186,21 @@ def parse_args(argv):
                          " default 2000, 10000 with --full)")
     ap.add_argument("--concurrency", default="1,16",
                     help="comma-separated levels (default 1,16)")
-    ap.add_argument("--rates", default="1000,5000",
-                    help="open-loop rates, req/s (default 1000,5000)")
+    ap.add_argument("--rates", default="500,1000,2000,5000",
+                    help="open-loop rates, req/s (default"
+                         " 500,1000,2000,5000)")
+    ap.add_argument("--peer-rates", default="25,50,100,200",
+                    help="open-loop rates for the peers, req/s (default"
+                         " 25,50,100,200)")
+    ap.add_argument("--noisy-rate", type=float, default=1000,
+                    help="noisy neighbour: the quiet tenant's open-loop"
+                         " rate, req/s (default 1000)")
+    ap.add_argument("--noisy-slow-rate", type=float, default=20,
+                    help="noisy neighbour: calls/s to the tenant whose"
+                         " upstream takes 5 s (default 20)")
+    ap.add_argument("--idle-clients", default=",".join(map(str, IDLE_CLIENTS)),
+                    help="idle MCP client counts, ascending (default"
+                         " 1000,5000)")
     ap.add_argument("--open-seconds", type=float, default=None,
                     help="seconds per open-loop run (default 5; 20 --full)")
     ap.add_argument("--expiry-seconds", type=float, default=None,
@@ -879,7 +1229,8 @@ def parse_args(argv):
     ap.add_argument("--bin-dir", default=str(REPO / "build" / "rel" / "bin"),
                     help="where the daemons are (default build/rel/bin)")
     ap.add_argument("--out", default=str(DEFAULT_OUT),
-                    help="JSON results (default build/bench/results.json)")
+                    help="JSON results (default bench/results/<date>.json;"
+                         " the plot goes next to it as <date>.png)")
     a = ap.parse_args(argv)
     if a.requests is None:
         a.requests = 10000 if a.full else 2000
@@ -894,12 +1245,20 @@ def parse_args(argv):
     try:
         a.concurrency = [int(x) for x in a.concurrency.split(",") if x.strip()]
         a.rates = [float(x) for x in a.rates.split(",") if x.strip()]
+        a.peer_rates = [float(x) for x in a.peer_rates.split(",")
+                        if x.strip()]
+        a.idle_clients = sorted(int(x) for x in a.idle_clients.split(",")
+                                if x.strip())
     except ValueError:
         ap.error("--concurrency and --rates: comma-separated numbers")
     if not a.concurrency or min(a.concurrency) < 1 or \
             max(a.concurrency) > 256:
         ap.error("--concurrency: levels between 1 and 256")
-    if any(not 1 <= r <= 100000 for r in a.rates):
+    if any(not 1 <= n <= 20000 for n in a.idle_clients):
+        ap.error("--idle-clients: between 1 and 20000")
+    if not 1 <= a.noisy_rate <= 100000 or not 1 <= a.noisy_slow_rate <= 200:
+        ap.error("--noisy-rate 1..100000, --noisy-slow-rate 1..200 req/s")
+    if any(not 1 <= r <= 100000 for r in a.rates + a.peer_rates):
         ap.error("--rates: between 1 and 100000 req/s")
     if not 1 <= a.requests <= 1_000_000:
         ap.error("--requests: between 1 and 1000000")
@@ -909,11 +1268,11 @@ def parse_args(argv):
             not 0 <= a.expiry_seconds <= 600:
         ap.error("--deadline 1..3600 s, --open-seconds and --expiry-seconds"
                  " up to 600 s")
-    a.scenarios = list(SCENARIOS)
+    a.scenarios = list(SCENARIOS) + ["noisy", "idle"]
     if a.only:
         a.scenarios = [x.strip() for x in a.only.split(",") if x.strip()]
         bad = [x for x in a.scenarios if x not in SCENARIOS and
-               x != "grant_expiry"]
+               x not in EXTRA]
         if bad:
             ap.error(f"unknown scenario(s): {', '.join(bad)}")
         if "grant_expiry" not in a.only:
@@ -940,7 +1299,9 @@ def main(argv):
     from harness import secrets as tg_secrets
 
     catch_signals(on_signal)
+    nofile = raise_nofile()
     info = machine_info()
+    info["rlimit_nofile"] = nofile
     info["loadavg_start"] = loadavg()
     b = None
     rc = 0
@@ -965,11 +1326,11 @@ def main(argv):
               f" forwarder {b.fwd.url}\n", flush=True)
         b.run_all()
         info["loadavg_end"] = loadavg()
-        print("\n" + report.table(b.results, b.open_results, b.expiry,
-                                  a.concurrency), flush=True)
-        print("\n" + report.targets(b.results, b.open_results), flush=True)
-        if b.expiry:
-            print("\n" + report.expiry_table(b.expiry), flush=True)
+        # Progress went to stderr; stdout gets the one table.
+        print("\n" + report.summary(
+            b.results, b.open_results, b.noisy, b.idle, b.expiry,
+            report.target_rows(b.results, b.open_results, b.noisy,
+                               b.idle)), flush=True)
         if a.callgrind:
             print(f"\nCallgrind: concurrency 1, {a.callgrind_requests}"
                   " requests per scenario after 10 warm-up requests",
@@ -981,15 +1342,29 @@ def main(argv):
                           "concurrency": a.concurrency, "rates": a.rates,
                           "open_seconds": a.open_seconds,
                           "forwarder": FWD_BENCH_CONFIG,
-                          "scenarios": {k: SCENARIOS[k][0]
+                          "scenarios": {k: (SCENARIOS[k][0] if k in
+                                            SCENARIOS else EXTRA.get(k))
                                         for k in a.scenarios},
                           "bin_dir": a.bin_dir, "user": USER,
                           "tenant": TENANT, "jql": JQL},
                "closed_loop": b.results, "open_loop": b.open_results,
-               "grant_expiry": b.expiry, "callgrind": b.callgrind,
-               "targets": report.target_rows(b.results, b.open_results)}
+               "grant_expiry": b.expiry, "noisy_neighbour": b.noisy,
+               "idle_clients": b.idle, "callgrind": b.callgrind,
+               "targets": report.target_rows(b.results, b.open_results,
+                                             b.noisy, b.idle),
+               "side_by_side": report.table(b.results, b.open_results,
+                                            b.expiry, a.concurrency),
+               "grant_expiry_table": (report.expiry_table(b.expiry)
+                                      if b.expiry else None)}
         out = pathlib.Path(a.out)
         out.parent.mkdir(parents=True, exist_ok=True)
+        png = out.with_suffix(".png")
+        why = plot.draw(b.open_results, png,
+                        f"tenantgate bench {info['date']}, git"
+                        f" {info['git_head']}, {info['nproc']} cores, load"
+                        f" {' '.join(info['loadavg_start'] or [])}")
+        doc["plot"] = None if why else png.name
+        print(f"plot: {why}" if why else f"plot: {png}", flush=True)
         out.write_text(json.dumps(doc, indent=2) + "\n")
         errors = sum(r["errors"] for r in b.results + b.open_results)
         print(f"\n{len(b.results) + len(b.open_results)} runs, {errors}"

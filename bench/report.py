@@ -4,6 +4,7 @@ import json
 
 # Short names for the processes under test, in the tables.
 SHORT = {"peer_mcpo": "mcpo", "peer_mcp_proxy": "mcp-proxy",
+         "peer_contextforge": "cf",
          "upstream": "up", "nginx": "ngx", "forwarder": "fwd",
          "broker": "brk", "broker_cold": "brk", "postgres": "pg",
          "openbao": "bao", "forwarder_expiry": "fwd", "broker_expiry": "brk"}
@@ -106,7 +107,11 @@ def table(closed, opened, expiry, levels):
     return "\n".join(lines)
 
 
-def target_rows(closed, opened):
+TARGET_IDLE_RSS_MIB = 20
+TARGET_IDLE_CLIENTS = 1000
+
+
+def target_rows(closed, opened, noisy=None, idle=None):
     """Where each target lands: (target, measured, met)."""
     out = []
     w1, d1 = find(closed, "fwd_call_warm", "c=1"), find(closed, "direct", "c=1")
@@ -151,6 +156,14 @@ def target_rows(closed, opened):
                                     f" {w['p99_ms']:.2f} vs"
                                     f" {best['p99_ms']:.2f} ms",
                         "met": ok})
+    for r in idle or []:
+        if r["clients"] == TARGET_IDLE_CLIENTS and r.get("rss_kb"):
+            mib = r["rss_kb"] / 1024
+            out.append({"target": f"forwarder RSS < {TARGET_IDLE_RSS_MIB} MiB"
+                                  f" with {TARGET_IDLE_CLIENTS} idle clients",
+                        "measured": f"{mib:.1f} MiB",
+                        "met": mib < TARGET_IDLE_RSS_MIB and
+                        not r["closed_by_server"]})
     t20 = [r for r in closed + opened if r["scenario"] == "tools_list_20"]
     for r in t20:
         out.append({"target": f"tools/list p99 < 1 ms, 20 tenants,"
@@ -160,8 +173,8 @@ def target_rows(closed, opened):
     return out
 
 
-def targets(closed, opened):
-    rows = target_rows(closed, opened)
+def targets(closed, opened, noisy=None, idle=None):
+    rows = target_rows(closed, opened, noisy, idle)
     lines = ["Targets (issue 13 / 19; 2 cores)"]
     for t in rows:
         lines.append("  %-4s %-58s %s" % ("met" if t["met"] else "MISS",
@@ -197,4 +210,56 @@ def cg_row(r):
                      for t in r["our_code_inclusive"][:6])
     if ours:
         lines.append(f"      inclusive, our code: {ours}")
+    return "\n".join(lines)
+
+
+def idle_row(r):
+    return ("%-15s %7s %6d %4d %8s  forwarder RSS %.1f MiB (%.1f before),"
+            " %s KiB per client" % (
+                "idle_clients", f"{r['clients']}", r["clients"],
+                r["closed_by_server"], "-", (r["rss_kb"] or 0) / 1024,
+                (r["rss_kb_before"] or 0) / 1024,
+                fmt(r["kb_per_client"], "%.1f")))
+
+
+SUM_HDR = ("%-17s %7s %6s %5s %8s %7s %8s %8s %9s  %-22s %s" %
+           ("scenario", "load", "reqs", "err", "req/s", "x nginx", "p50 us",
+            "p99 us", "p99.9 us", "cpu s/1k req", "peak RSS MiB"))
+
+
+def summary(closed, opened, noisy, idle, expiry, targets_rows):
+    """The one table `make bench` prints: every row of the run, with its
+    req/s as a fraction of nginx's at the same load; then the targets and
+    the grant-expiry worst second as footnotes."""
+    rows = closed + opened + (noisy or [])
+    lines = ["tenantgate bench: one run, same machine, same static upstream."
+             " c=N closed loop (wrk), R/s open loop (tg-openloop)",
+             SUM_HDR]
+    for r in rows:
+        n = find(closed + opened, "nginx", level(r))
+        x = _ratio(rps(r), rps(n)) if n and r["scenario"] != "nginx" else None
+        err = r["errors"]
+        lines.append("%-17s %7s %6d %5d %8s %7s %8s %8s %9s  %-22s %s" % (
+            r["scenario"], level(r), r["completed"], err,
+            fmt(rps(r), "%.0f"), fmt(x), fmt(us(r, "p50"), "%.0f"),
+            fmt(us(r, "p99"), "%.0f"), fmt(us(r, "p999"), "%.0f"),
+            _cpu(r), _rss(r)))
+    for r in idle or []:
+        lines.append("%-17s %7s %6d %5d %8s %7s %8s %8s %9s  %-22s %s" % (
+            "idle_clients", f"{r['clients']}", r["clients"],
+            r["closed_by_server"], "-", "-", "-", "-", "-",
+            "%s KiB/client" % fmt(r["kb_per_client"], "%.1f"),
+            "fwd %.1f (idle %.1f)" % ((r["rss_kb"] or 0) / 1024,
+                                      (r["rss_kb_before"] or 0) / 1024)))
+    if expiry:
+        w = [x for x in expiry["windows"] if x["n"]]
+        if w:
+            worst = max(w, key=lambda x: x["p99_us"])
+            lines.append(f"grant_expiry: {expiry['rate']:g} req/s across"
+                         f" renewals, {expiry['errors']} errors, p99"
+                         f" {expiry['p99_us']} us; worst second s={worst['t']}"
+                         f" p99 {worst['p99_us']} us")
+    lines.append("targets: " + "; ".join(
+        f"{'met' if t['met'] else 'MISS'} {t['target']} ({t['measured']})"
+        for t in targets_rows))
     return "\n".join(lines)
