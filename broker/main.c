@@ -437,6 +437,10 @@ main(int argc, char *argv[])
 			fatalx("database: %s", e.msg);
 		log_warnx("database: schema version not checked at start-up: %s", e.msg);
 	}
+	/* Callers may queue for the database, but two threads always stay
+	 * free for answers from the caches. */
+	store_set_wait_max(b->store, b->cfg.workers - b->cfg.db_pool - 2 > b->cfg.db_pool ?
+	    b->cfg.workers - b->cfg.db_pool - 2 : b->cfg.db_pool);
 	if ((b->vault = broker_vault(&b->cfg, &vault_token, &e)) == NULL)
 		fatalx("vault: %s", e.msg);
 	vault_start(b->vault);

@@ -288,7 +288,7 @@ store_borrow(struct store *s, struct err *e)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += STORE_BORROW_WAIT_S;
 	pthread_mutex_lock(&s->pool_mu);
-	if (s->waiting >= s->n) {
+	if (s->waiting >= (s->wait_max > 0 ? s->wait_max : s->n)) {
 		pthread_mutex_unlock(&s->pool_mu);
 		err_set(e, 503, "db_busy", "the database is busy; retry shortly");
 		e->retry_after = 1;
@@ -495,6 +495,14 @@ store_check_schema(struct store *s, struct err *e)
 		    "this program needs %d: run `tenantgate-admin migrate` first", v,
 		    STORE_SCHEMA_VERSION);
 	return 0;
+}
+
+void
+store_set_wait_max(struct store *s, int n)
+{
+	pthread_mutex_lock(&s->pool_mu);
+	s->wait_max = n;
+	pthread_mutex_unlock(&s->pool_mu);
 }
 
 int

@@ -27,6 +27,9 @@ struct store	*store_open(const char *conninfo, int pool_size, struct err *);
 /* Stops the listener too. NULL is fine. */
 void		 store_close(struct store *);
 int		 store_ping(struct store *, struct err *);
+/* How many threads may wait for a busy pool connection (each at most 2 s)
+ * before further callers get 503 db_busy at once; default the pool size. */
+void		 store_set_wait_max(struct store *, int);
 
 /* The newest migrations/ file this code was written for (a test keeps it in
  * step with the directory). */

@@ -60,6 +60,7 @@ struct store {
 	pthread_mutex_t		 pool_mu;	/* guards waiting; pool_cv */
 	pthread_cond_t		 pool_cv;	/* a connection was returned */
 	int			 waiting;	/* threads waiting for a connection */
+	int			 wait_max;	/* beyond it: 503 db_busy at once (0: n) */
 	pthread_mutex_t		 listen_mu;
 	struct store_listener	*listener;
 };

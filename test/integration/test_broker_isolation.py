@@ -77,10 +77,11 @@ def test_a_hung_database_does_not_stall_cached_users(tg):
             assert r.status_code == 503, r.text
             assert r.headers.get("Retry-After", "").isdigit(), r.headers
             assert took < 8, took
-        # Past the pool's connections and its waiters (2 + 2 here) the
-        # answer comes at once instead of a thread waiting on the database.
+        # Past the pool's connections and its waiters (2 querying, and
+        # workers - db_pool - 2 = 4 waiting here) the answer comes at once
+        # instead of a thread waiting on the database.
         fast = [took for _, took in slow if took < 1]
-        assert len(fast) >= len(NEW_USERS) - 4, sorted(took for _, took in slow)
+        assert len(fast) >= len(NEW_USERS) - 6, sorted(took for _, took in slow)
         # and it all comes back by itself
         r, _ = grants(tg, b.url, tg.owui_token(NEW_USERS[0]))
         assert r.status_code == 200, r.text

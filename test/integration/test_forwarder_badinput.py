@@ -271,6 +271,17 @@ def test_429_with_long_retry_after_is_a_tool_error(env, atl):
     assert [c.status for c in settled_calls(atl, 2)] == [429, 429]
 
 
+def test_unbounded_jql_is_an_actionable_tool_error(env, atl):
+    """Jira Cloud refuses JQL without a restriction; what real models send
+    first ("order by created DESC") must come back as advice, not a crash."""
+    r = call(env, "alice@example.com", "google__jira_search",
+             {"jql": "order by created DESC"})
+    res = r.json()["result"]
+    assert res["isError"] is True
+    text = res["content"][0]["text"]
+    assert "Unbounded JQL" in text and "restriction" in text, text
+
+
 @pytest.mark.parametrize("status,words", [(500, "Atlassian failed"),
                                           (503, "Atlassian failed"),
                                           (403, "may not access")])
