@@ -292,7 +292,7 @@ keyexpiry_metrics(struct keyexpiry *ke, time_t now, size_t *len)
 	for (size_t i = 0; i < ke->n; i++) {
 		keyexpiry_label(ke->v[i].k.tenant, tl, sizeof tl);
 		keyexpiry_label(ke->v[i].k.name, il, sizeof il);
-		k = snprintf(out + w, cap - w, "%s{tenant=\"%s\",integration=\"%s\"} %.3f\n",
+		k = snprintf(out + w, cap - w, "%s{tenant=\"%s\",integration=\"%s\"} %.6f\n",
 		    name, tl, il, (double)(ke->v[i].k.expires_at - (long long)now) /
 		    KEYEXPIRY_DAY);
 		if (k > 0 && (size_t)k < cap - w)

@@ -88,6 +88,7 @@ broker_metrics_render(struct broker *b, size_t *len)
 	struct vault_status	 vs;
 	unsigned long		 hits, misses, stale;
 	size_t			 n = 0, klen = 0;
+	char			*text, *more;
 
 	/* Values other modules keep are copied in at scrape time. */
 	members_stats(b->members, &hits, &misses, &stale);
@@ -106,6 +107,7 @@ broker_metrics_render(struct broker *b, size_t *len)
 	rows[n++] = &g_login;
 	rows[n++] = &g_renew;
 	rows[n++] = &g_vready;
-	return broker_metrics_append(metrics_render(rows, n, hist, 1, len), len,
-	    keyexpiry_metrics(b->keyexpiry, time(NULL), &klen), klen);
+	text = metrics_render(rows, n, hist, 1, len);
+	more = keyexpiry_metrics(b->keyexpiry, time(NULL), &klen);
+	return broker_metrics_append(text, len, more, klen);
 }
