@@ -226,3 +226,22 @@ def test_redeem_of_an_expired_key_answers_409_key_expired(tg, daemons):
     r = requests.post(broker.url + "/v1/redeem", headers=h, timeout=10,
                       json={"grant": grant, "integration": "confluence"})
     assert r.status_code == 200, r.text
+
+
+def test_a_change_notice_refreshes_the_gauge_without_the_timer(tg):
+    """A broker whose timer would not fire for an hour still follows a
+    rotation at once: the NOTIFY of the change wakes the job."""
+    broker = tg.start_broker(name="broker-keyexpiry-slow", key_expiry_interval="1h")
+    try:
+        wait_for(lambda: "# TYPE tenantgate_key_expiry_days" in requests.get(
+            broker.url + "/metrics", timeout=5).text, timeout=10, what="first read")
+        tg.sql("update tenant_integrations set key_expires_at = now() + interval"
+               f" '20 days' where tenant_id = {q(SOON)} and name = 'confluence'")
+        v = wait_metric(broker, SOON, "confluence", lambda x: x is not None, "the gauge")
+        assert 19.9 < v <= 20.0
+        broker.wait_log(re.compile(r"tenant 'kxsoon' integration 'confluence': its key "
+                                   r"\(version \d+\) expires in (?:19|20) days, on \S+ "
+                                   r"\(30-day warning\)"))
+    finally:
+        broker.stop()
+    assert broker.returncode == 0, broker.log_tail()
