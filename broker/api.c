@@ -25,6 +25,7 @@
 #include "ints.h"
 #include "issue.h"
 #include "jsonx.h"
+#include "keyexpiry.h"
 #include "keys.h"
 #include "log.h"
 #include "members.h"
@@ -380,6 +381,7 @@ api_redeem_credential(struct broker *b, struct httpd_req *r, const json_t *claim
 	struct err	 e;
 	secret_t	*cred = NULL;
 	json_t		*cj, *desc, *rest;
+	json_int_t	 exp;
 	int		 version, stale;
 
 	err_clear(&e);
@@ -404,12 +406,32 @@ api_redeem_credential(struct broker *b, struct httpd_req *r, const json_t *claim
 	/* The integration's own fields (grant_integ_desc), then the rest. */
 	desc = grant_integ_desc(in);
 	json_object_del(desc, "name");
-	rest = json_pack("{s:s,s:s,s:i,s:O,s:o}", "tenant", in->tenant,
+	/* A forwarder keeps the credential until expires_at: never past the
+	 * key's own end, so a cached key stops with a redeem that says why. */
+	exp = json_integer_value(json_object_get(claims, "exp"));
+	if (in->key_expires_at > 0 && in->key_expires_at < exp)
+		exp = in->key_expires_at;
+	rest = json_pack("{s:s,s:s,s:i,s:I,s:o}", "tenant", in->tenant,
 	    "integration", in->name, "cred_version", version,
-	    "expires_at", json_object_get(claims, "exp"), "credential", cj);
+	    "expires_at", exp, "credential", cj);
 	json_object_update(desc, rest);
 	json_decref(rest);
 	httpd_reply_json(r, 200, desc);
+}
+
+/* 1 with e (409 key_expired) when the integration's key has expired
+ * (tenant_integrations.key_expires_at, migrations/0005); unknown = 0. */
+static int
+api_key_expired(const struct integration *in, time_t now, struct err *e)
+{
+	char date[32];
+
+	if (in->key_expires_at <= 0 || keyexpiry_level(in->key_expires_at, now) != -1)
+		return 0;
+	keyexpiry_date(in->key_expires_at, date, sizeof date);
+	err_set(e, 409, "key_expired", "tenant '%s''s %s key expired on %s; ask your "
+	    "tenantgate operators to rotate it", in->tenant, in->name, date);
+	return 1;
 }
 
 /* POST /v1/redeem */
@@ -455,6 +477,18 @@ api_redeem(struct httpd_req *r, void *arg)
 	if ((in = api_find_integration(set->v, set->n, name)) == NULL || !in->enabled) {
 		httpd_reply_error(r, 404, "integration_not_found",
 		    "tenant '%s' has no enabled integration '%s'", jsonx_str(claims, "tenant"), name);
+		goto out;
+	}
+	if (api_key_expired(in, time(NULL), &e)) {
+		/* The key would only earn an Atlassian 401 now: say why, and
+		 * who can fix it, before touching Vault. */
+		metric_inc(&broker_metrics[BM_REDEEM_REFUSED]);
+		log_warnx("redeem refused: %s (%s)", e.msg, e.code);
+		api_audit(b, jsonx_str(claims, "sub"), "grant.redeem_refused", in->tenant,
+		    jsonx_str(claims, "jti"), json_pack("{s:s,s:s,s:s,s:I}", "reason", e.code,
+		    "integration", in->name, "caller", caller, "key_expires_at",
+		    (json_int_t)in->key_expires_at));
+		api_reply_err(r, &e);
 		goto out;
 	}
 	api_redeem_credential(b, r, claims, in, caller);

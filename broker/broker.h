@@ -21,6 +21,7 @@ struct callers;
 struct event_base;
 struct feed;
 struct ints;
+struct keyexpiry;
 struct reuse;
 struct httpd;
 struct idv;
@@ -41,6 +42,7 @@ struct broker {
 	struct feed		*feed;
 	struct ints		*ints;		/* tenant integrations cache */
 	struct reuse		*reuse;		/* grants handed out again */
+	struct keyexpiry	*keyexpiry;	/* expiry job and metric */
 	/* The highest access_changes seq whose NOTIFY flushed our caches. */
 	_Atomic long long	 applied_seq;
 

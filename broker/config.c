@@ -41,6 +41,8 @@ const struct conf_entry broker_conf_table[] = {
 	  "How long a user's memberships are reused without asking PostgreSQL (NOTIFY drops them sooner)" },
 	{ "members_max_stale", CONF_DURATION, O(members_max_stale), 0, "60s", 0, 3600, NULL,
 	  "While PostgreSQL is down, cached memberships up to this age still allow grants; older = fail closed" },
+	{ "key_expiry_interval", CONF_DURATION, O(key_expiry_interval), NR, "60s", 1, 3600, NULL,
+	  "How often tenant keys' expiry dates are read from PostgreSQL for tenantgate_key_expiry_days and the 30/7/1-day log warnings (a change NOTIFY also triggers a read)" },
 	{ "changes_retention", CONF_DURATION, O(changes_retention), 0, "1h", 3600, 2592000, NULL,
 	  "Change-feed events older than this are pruned; a forwarder further behind starts over (reset)" },
 

@@ -29,6 +29,7 @@ struct broker_cfg {
 	int	 members_cache_ttl;
 	int	 members_max_stale;
 	int	 changes_retention;
+	int	 key_expiry_interval;
 
 	char	*vault_addr;
 	char	*vault_auth;

@@ -21,6 +21,7 @@
 #include "httpd.h"
 #include "identity.h"
 #include "ints.h"
+#include "keyexpiry.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "log.h"
@@ -89,9 +90,15 @@ broker_on_change(const char *payload, void *arg)
 	feed_on_change(b->feed);
 	if (payload == NULL || strstr(payload, "\"tenant_integrations\"") != NULL)
 		vault_cache_invalidate(b->vault, NULL);
+	/* A rotation (or a tenant disabled) changes which expiry counts:
+	 * the metric follows at once, not at the next tick. */
+	if (payload == NULL || strstr(payload, "\"tenant_integrations\"") != NULL ||
+	    strstr(payload, "\"tenants\"") != NULL)
+		keyexpiry_kick(b->keyexpiry);
 }
 static struct event	*keys_retry_ev;
 static struct event	*purge_ev;
+static struct event	*keyexpiry_ev;
 
 #define PURGE_INTERVAL_S	60
 static int		 keys_retry_s = 1;
@@ -246,6 +253,18 @@ broker_purge(evutil_socket_t fd, short what, void *arg)
 		log_warnx("purging expired revocations: %s", e.msg);
 	else if (n > 0)
 		log_info("purged %d expired revocation(s)", n);
+}
+
+/* The timer only wakes the expiry job's thread: its PostgreSQL read must
+ * never hold the loop (keyexpiry.h). */
+static void
+broker_keyexpiry_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+
+	(void)fd;
+	(void)what;
+	keyexpiry_kick(b->keyexpiry);
 }
 
 static void
@@ -452,6 +471,8 @@ main(int argc, char *argv[])
 		fatalx("out of memory");
 	if ((b->feed = feed_new(b->store, b->cfg.changes_retention, &e)) == NULL)
 		fatalx("%s", e.msg);
+	if ((b->keyexpiry = keyexpiry_new(b->store, &e)) == NULL)
+		fatalx("%s", e.msg);
 	if (store_listen_start(b->store, b->cfg.database_url, broker_on_change, b, &e) == -1)
 		fatalx("database: %s", e.msg);
 	if (broker_load_reloadables(b, &e) == -1)
@@ -492,6 +513,12 @@ main(int argc, char *argv[])
 
 		evtimer_add(purge_ev, &every);
 	}
+	keyexpiry_ev = event_new(b->base, -1, EV_PERSIST, broker_keyexpiry_tick, b);
+	{
+		struct timeval every = { b->cfg.key_expiry_interval, 0 };
+
+		evtimer_add(keyexpiry_ev, &every);
+	}
 	if (b->keys == NULL)
 		broker_keys_retry(-1, 0, b);
 	else
@@ -504,10 +531,12 @@ main(int argc, char *argv[])
 	 * stops before the feed it wakes; the feed answers its parked
 	 * long-polls before httpd_free() writes the last replies. */
 	store_listen_stop(b->store);
+	keyexpiry_free(b->keyexpiry);
 	feed_free(b->feed);
 	httpd_free(b->httpd);
 	event_free(keys_retry_ev);
 	event_free(purge_ev);
+	event_free(keyexpiry_ev);
 	for (int i = 0; signums[i] != 0; i++)
 		event_free(sigs[i]);
 	vault_stop(b->vault);

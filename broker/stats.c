@@ -1,9 +1,12 @@
 /* stats: the broker's metrics table and its /metrics rendering. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "broker.h"
 #include "httpd.h"
+#include "keyexpiry.h"
 #include "members.h"
 #include "vault.h"
 
@@ -55,6 +58,27 @@ static struct metric g_renew = { "tenantgate_vault_renewals_total", NULL, METRIC
 static struct metric g_vready = { "tenantgate_vault_logged_in", NULL, METRIC_GAUGE,
     "1 while the broker holds a valid Vault token", 0 };
 
+/* The rows with labels known only at run time (one per tenant key) come
+ * after the fixed table. Takes both buffers; NULL when out of memory. */
+static char *
+broker_metrics_append(char *text, size_t *len, char *more, size_t mlen)
+{
+	char *out;
+
+	if (text == NULL || more == NULL) {
+		free(more);
+		return text;
+	}
+	if ((out = realloc(text, *len + mlen + 1)) == NULL) {
+		free(more);
+		return text;
+	}
+	memcpy(out + *len, more, mlen + 1);
+	*len += mlen;
+	free(more);
+	return out;
+}
+
 char *
 broker_metrics_render(struct broker *b, size_t *len)
 {
@@ -63,7 +87,8 @@ broker_metrics_render(struct broker *b, size_t *len)
 	struct httpd_stats	 hs;
 	struct vault_status	 vs;
 	unsigned long		 hits, misses, stale;
-	size_t			 n = 0;
+	size_t			 n = 0, klen = 0;
+	char			*text, *more;
 
 	/* Values other modules keep are copied in at scrape time. */
 	members_stats(b->members, &hits, &misses, &stale);
@@ -82,5 +107,7 @@ broker_metrics_render(struct broker *b, size_t *len)
 	rows[n++] = &g_login;
 	rows[n++] = &g_renew;
 	rows[n++] = &g_vready;
-	return metrics_render(rows, n, hist, 1, len);
+	text = metrics_render(rows, n, hist, 1, len);
+	more = keyexpiry_metrics(b->keyexpiry, time(NULL), &klen);
+	return broker_metrics_append(text, len, more, klen);
 }

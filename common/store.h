@@ -33,7 +33,7 @@ void		 store_set_wait_max(struct store *, int);
 
 /* The newest migrations/ file this code was written for (a test keeps it in
  * step with the directory). */
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 /*
  * The database's schema version against STORE_SCHEMA_VERSION, on a
  * connection of its own (the pool's prepared statements would not even
@@ -76,12 +76,28 @@ struct integration {
 	char	  cred_kind[24];
 	char	  api_url[512];
 	char	  cloud_id[72];
+	/* migrations/0005: when the key of cred_version stops working (unix
+	 * seconds); 0 = unknown. */
+	long long key_expires_at;
 };
 /* A tenant's integrations, disabled ones included (see .enabled), sorted
  * by name; none for an unknown or disabled tenant. */
 int	store_integrations(struct store *, const char *tenant,
 	    struct integration **out, size_t *n, struct err *);
 void	store_integrations_free(struct integration *, size_t n);
+
+/* One key with a known expiry (migrations/0005), for the expiry job. */
+struct key_expiry {
+	char		tenant[64];
+	char		name[64];
+	int		cred_version;
+	long long	expires_at;	/* unix seconds */
+};
+/* Every enabled integration of an active tenant whose key has a known
+ * expiry, sorted by tenant and name. *out is malloc'ed (free()), NULL when
+ * *n is 0. */
+int	store_key_expiries(struct store *, struct key_expiry **out, size_t *n,
+	    struct err *);
 
 /* detail_json must be a JSON object or NULL ({}); tenant may be NULL. */
 int	store_audit(struct store *, const char *actor, const char *action,

@@ -45,7 +45,8 @@ const struct store_stmt_def store_stmts[STORE_Q__COUNT] = {
 	[STORE_Q_INTEGRATIONS] = { "tg_integrations",
 	    "SELECT i.tenant_id, i.name, i.kind, i.base_url, i.vault_path,"
 	    " array_to_json(i.enabled_tools)::text, i.cred_version,"
-	    " i.enabled::int, i.cred_kind, coalesce(i.api_url, ''), coalesce(i.cloud_id, '') "
+	    " i.enabled::int, i.cred_kind, coalesce(i.api_url, ''), coalesce(i.cloud_id, ''),"
+	    " coalesce(floor(extract(epoch FROM i.key_expires_at))::bigint, 0) "
 	    "FROM tenant_integrations i JOIN tenants t ON t.id = i.tenant_id "
 	    "WHERE i.tenant_id = $1 AND t.status = 'active' "
 	    "ORDER BY i.name", 1, 1 },
@@ -102,6 +103,16 @@ const struct store_stmt_def store_stmts[STORE_Q__COUNT] = {
 	    " jsonb_build_object('outcome', e->'outcome', 'status', e->'status',"
 	    "  'latency_ms', e->'latency_ms', 'caller', $1::text) "
 	    "FROM jsonb_array_elements($2::jsonb) e", 2, 0 },
+
+	/* The expiry job's view: keys that can be used and whose end is
+	 * known. A disabled integration or tenant cannot be redeemed, so
+	 * its key expiring is nobody's alert. */
+	[STORE_Q_KEY_EXPIRIES] = { "tg_key_expiries",
+	    "SELECT i.tenant_id, i.name, i.cred_version,"
+	    " floor(extract(epoch FROM i.key_expires_at))::bigint "
+	    "FROM tenant_integrations i JOIN tenants t ON t.id = i.tenant_id "
+	    "WHERE t.status = 'active' AND i.enabled AND i.key_expires_at IS NOT NULL "
+	    "ORDER BY i.tenant_id, i.name", 0, 1 },
 };
 
 /* Copy a column into a fixed field; -1 if it does not fit. */
@@ -282,6 +293,42 @@ store_integrations(struct store *s, const char *tenant,
 		}
 		v[i].cred_version = atoi(PQgetvalue(r, i, 6));
 		v[i].enabled = atoi(PQgetvalue(r, i, 7));
+		v[i].key_expires_at = strtoll(PQgetvalue(r, i, 11), NULL, 10);
+	}
+	PQclear(r);
+	*out = v;
+	*n = (size_t)rows;
+	return 0;
+}
+
+int
+store_key_expiries(struct store *s, struct key_expiry **out, size_t *n,
+    struct err *e)
+{
+	PGresult		*r;
+	struct key_expiry	*v = NULL;
+	int			 rows;
+
+	*out = NULL;
+	*n = 0;
+	if (store_exec(s, STORE_Q_KEY_EXPIRIES, NULL, &r, e) == -1)
+		return -1;
+	rows = PQntuples(r);
+	if (rows > 0 && (v = calloc((size_t)rows, sizeof *v)) == NULL) {
+		PQclear(r);
+		return err_set(e, 500, "nomem", "out of memory");
+	}
+	for (int i = 0; i < rows; i++) {
+		if (store_copy(v[i].tenant, sizeof v[i].tenant, r, i, 0,
+		    "tenant id", e) == -1 ||
+		    store_copy(v[i].name, sizeof v[i].name, r, i, 1,
+		    "integration name", e) == -1) {
+			free(v);
+			PQclear(r);
+			return -1;
+		}
+		v[i].cred_version = atoi(PQgetvalue(r, i, 2));
+		v[i].expires_at = strtoll(PQgetvalue(r, i, 3), NULL, 10);
 	}
 	PQclear(r);
 	*out = v;

@@ -107,12 +107,15 @@ static const struct {
 	 * that lost the race must not overwrite the winner's number. */
 	[DBQ_INTEGRATION_ROTATED] = {
 	    "UPDATE tenant_integrations SET cred_version = $3::int, rotated_at = now(),"
-	    " rotated_by = $4 WHERE tenant_id = $1 AND name = $2"
-	    " AND cred_version <= $3::int RETURNING cred_version", 4 },
+	    " rotated_by = $4, key_expires_at = $5::timestamptz"
+	    " WHERE tenant_id = $1 AND name = $2"
+	    " AND cred_version <= $3::int RETURNING cred_version", 5 },
 	[DBQ_INTEGRATION_UPSERT] = {
 	    "INSERT INTO tenant_integrations (tenant_id, name, kind, base_url, vault_path,"
-	    " cred_version, rotated_at, rotated_by, cred_kind, cloud_id, api_url)"
-	    " VALUES ($1, $2, $3, $4, $5, $6::int, now(), $7, coalesce($8, 'classic'), $9, $10)"
+	    " cred_version, rotated_at, rotated_by, cred_kind, cloud_id, api_url,"
+	    " key_expires_at)"
+	    " VALUES ($1, $2, $3, $4, $5, $6::int, now(), $7, coalesce($8, 'classic'), $9, $10,"
+	    " $11::timestamptz)"
 	    " ON CONFLICT (tenant_id, name) DO UPDATE SET kind = excluded.kind,"
 	    " base_url = excluded.base_url, vault_path = excluded.vault_path,"
 	    " cred_kind = excluded.cred_kind, cloud_id = excluded.cloud_id,"
@@ -121,7 +124,11 @@ static const struct {
 	    " rotated_at = CASE WHEN excluded.cred_version > tenant_integrations.cred_version"
 	    "  THEN now() ELSE tenant_integrations.rotated_at END,"
 	    " rotated_by = CASE WHEN excluded.cred_version > tenant_integrations.cred_version"
-	    "  THEN excluded.rotated_by ELSE tenant_integrations.rotated_by END", 10 },
+	    "  THEN excluded.rotated_by ELSE tenant_integrations.rotated_by END,"
+	    /* The expiry belongs to the key version: a newer one recorded
+	     * by someone else keeps its own. */
+	    " key_expires_at = CASE WHEN excluded.cred_version >= tenant_integrations.cred_version"
+	    "  THEN excluded.key_expires_at ELSE tenant_integrations.key_expires_at END", 11 },
 	[DBQ_NOTIFY] = { "SELECT pg_notify('tenantgate_changes', $1)", 1 },
 
 	[DBQ_AUDIT_INSERT] = {

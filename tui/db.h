@@ -37,9 +37,11 @@ enum db_q {
 	DBQ_GROUP_DELETE,	/* (group, tenant) -> role */
 	DBQ_INTEGRATIONS,	/* (tenant|NULL) */
 	DBQ_INTEGRATION,	/* (tenant, name) */
-	DBQ_INTEGRATION_ROTATED,/* (tenant, name, version, actor) -> cred_version */
+	DBQ_INTEGRATION_ROTATED,/* (tenant, name, version, actor, key_expires_at|NULL)
+				 * -> cred_version */
 	DBQ_INTEGRATION_UPSERT,	/* (tenant, name, kind, base_url, vault_path, version, actor,
-				 *  cred_kind|NULL, cloud_id|NULL, api_url|NULL) */
+				 *  cred_kind|NULL, cloud_id|NULL, api_url|NULL,
+				 *  key_expires_at|NULL) */
 	DBQ_NOTIFY,		/* (payload) */
 	DBQ_AUDIT_INSERT,	/* (actor, action, tenant|NULL, subject|NULL, detail json) */
 	DBQ_AUDIT,		/* (tenant, actor, action prefix, since, text, limit, offset,

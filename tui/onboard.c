@@ -468,7 +468,7 @@ onboard_rows(struct onboard *ob, struct err *e)
 	const struct onboard_req *rq = ob->rq;
 	const char	*name = rq->name != NULL ? rq->name : rq->tenant;
 	const char	*tp[2] = { rq->tenant, name };
-	const char	*ip[10];
+	const char	*ip[11];
 	char		 path[512], ver[16];
 	PGconn		*c;
 	json_t		*d, *list = json_array();
@@ -504,6 +504,7 @@ onboard_rows(struct onboard *ob, struct err *e)
 		ip[7] = ob->cred_kind;
 		ip[8] = ob->gateway ? ob->cloud_id : NULL;
 		ip[9] = ob->gateway ? ob->api_url[i] : NULL;
+		ip[10] = rq->expires_at;	/* the broker's expiry job reads it */
 		rc = db_exec(c, DBQ_INTEGRATION_UPSERT, ip, NULL, e);
 		json_array_append_new(list, json_pack("{s:s,s:i}", "name", ob->ints[i],
 		    "cred_version", ob->versions[i]));

@@ -133,7 +133,10 @@ rotate_record(struct admin *a, const struct rotate_req *rq, struct rotate_res *r
 {
 	PGconn		*c;
 	char		 ver[16], *payload;
-	const char	*p[4] = { rq->tenant, rq->integration, ver, a->actor };
+	/* The new key's expiry goes in with its version (NULL = unknown):
+	 * the broker's expiry job and redeem read it from this row. */
+	const char	*p[5] = { rq->tenant, rq->integration, ver, a->actor,
+			    rq->expires_at };
 	const char	*np[1];
 	json_t		*d, *n;
 	long		 rows = 0;

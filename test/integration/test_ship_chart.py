@@ -244,7 +244,8 @@ def test_alerts_name_metrics_the_programs_export():
     rule = next(d for d in docs if d["kind"] == "PrometheusRule")
     alerts = {r["alert"]: r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]}
     assert set(alerts) == {"TenantgateGrantsFailing", "TenantgateVaultStale",
-                           "TenantgateFeedDown", "TenantgateTenantSaturated"}
+                           "TenantgateFeedDown", "TenantgateTenantSaturated",
+                           "TenantgateKeyExpiringSoon", "TenantgateKeyExpired"}
     source = "".join(p.read_text(errors="replace") for d in ("broker", "forwarder", "common")
                      for p in (ROOT / d).glob("*.c"))
     named = set(re.findall(r"tenantgate_[a-z_]+", " ".join(alerts.values())))
