@@ -41,33 +41,6 @@ static struct {
 	char		 secret_path[64];
 } srv = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-static size_t
-read_request(int fd, char *buf, size_t cap)
-{
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	size_t		 len = 0, want = 0;
-	char		*eoh, *cl;
-	ssize_t		 n;
-
-	while (len < cap - 1 && poll(&pfd, 1, 2000) > 0) {
-		if ((n = recv(fd, buf + len, cap - 1 - len, 0)) <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if ((eoh = strstr(buf, "\r\n\r\n")) == NULL)
-			continue;
-		if (want == 0) {
-			want = (size_t)(eoh + 4 - buf);
-			if ((cl = strcasestr(buf, "\r\nContent-Length:")) != NULL && cl < eoh)
-				want += strtoul(cl + 17, NULL, 10);
-		}
-		if (len >= want)
-			break;
-	}
-	buf[len] = '\0';
-	return len;
-}
-
 static void
 reply(int fd, const char *body)
 {
@@ -105,7 +78,7 @@ handle(int fd)
 	int	 mint;
 	json_t	*in;
 
-	read_request(fd, req, sizeof req);
+	testsrv_read_request(fd, req, sizeof req);
 	sscanf(req, "%*s %255s", path);
 	body_at = strstr(req, "\r\n\r\n");
 	in = body_at != NULL ? json_loads(body_at + 4, 0, NULL) : NULL;

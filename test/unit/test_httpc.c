@@ -49,34 +49,6 @@ reply(int fd, const char *status, const char *extra, const char *body)
 	testsrv_send_all(fd, body, strlen(body));
 }
 
-/* Read the head and a Content-Length body; bounded by size and 2 s. */
-static size_t
-read_request(int fd, char *buf, size_t cap)
-{
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	size_t		 len = 0, want = 0;
-	char		*eoh, *cl;
-	ssize_t		 n;
-
-	while (len < cap - 1 && poll(&pfd, 1, 2000) > 0) {
-		if ((n = recv(fd, buf + len, cap - 1 - len, 0)) <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if ((eoh = strstr(buf, "\r\n\r\n")) == NULL)
-			continue;
-		if (want == 0) {
-			want = (size_t)(eoh + 4 - buf);
-			if ((cl = strcasestr(buf, "\r\nContent-Length:")) != NULL && cl < eoh)
-				want += strtoul(cl + 17, NULL, 10);
-		}
-		if (len >= want)
-			break;
-	}
-	buf[len] = '\0';
-	return len;
-}
-
 static void
 handle(int fd)
 {
@@ -84,7 +56,7 @@ handle(int fd)
 	time_t	 t;
 	int	 flaky503 = 0;
 
-	read_request(fd, req, sizeof req);
+	testsrv_read_request(fd, req, sizeof req);
 	sscanf(req, "%*s %255s", path);
 	pthread_mutex_lock(&srv.mu);
 	srv.requests++;

@@ -1,10 +1,13 @@
 /* testsrv: accept loop and socket helpers shared by the unit tests. */
+#define _GNU_SOURCE		/* strcasestr */
 #include <sys/socket.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <poll.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "testsrv.h"
@@ -78,4 +81,32 @@ testsrv_stop(struct testsrv *s)
 	atomic_store(&s->stop, 1);
 	pthread_join(s->th, NULL);
 	close(s->lfd);
+}
+
+/* Read the head and a Content-Length body; bounded by size and 2 s. */
+size_t
+testsrv_read_request(int fd, char *buf, size_t cap)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	size_t		 len = 0, want = 0;
+	char		*eoh, *cl;
+	ssize_t		 n;
+
+	while (len < cap - 1 && poll(&pfd, 1, 2000) > 0) {
+		if ((n = recv(fd, buf + len, cap - 1 - len, 0)) <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if ((eoh = strstr(buf, "\r\n\r\n")) == NULL)
+			continue;
+		if (want == 0) {
+			want = (size_t)(eoh + 4 - buf);
+			if ((cl = strcasestr(buf, "\r\nContent-Length:")) != NULL && cl < eoh)
+				want += strtoul(cl + 17, NULL, 10);
+		}
+		if (len >= want)
+			break;
+	}
+	buf[len] = '\0';
+	return len;
 }

@@ -21,5 +21,8 @@ int	testsrv_listen(int *port, int backlog);
 int	testsrv_start(struct testsrv *, void (*handle)(int fd));
 void	testsrv_stop(struct testsrv *);
 void	testsrv_send_all(int fd, const char *p, size_t n);
+/* Read a request's head and its Content-Length body into buf (NUL-ended);
+ * bounded by cap and 2 s without data. The length read. */
+size_t	testsrv_read_request(int fd, char *buf, size_t cap);
 
 #endif
