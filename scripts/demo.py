@@ -345,11 +345,7 @@ def control(op, what):
 # ---- a user's view, for the drills --------------------------------------------
 
 def demo_env():
-    env = {}
-    for line in (DEMO / "env").read_text().splitlines():
-        k, _, v = line.removeprefix("export ").partition("=")
-        env[k] = shlex.split(v)[0] if v else ""
-    return env
+    return runtime.read_demo_env(DEMO / "env")
 
 
 def mcp(user, method, params=None):

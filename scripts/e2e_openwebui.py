@@ -328,11 +328,10 @@ def demo(cmd):
 
 
 def demo_env():
-    env = {}
-    for line in (DEMO_DIR / "env").read_text().splitlines():
-        k, _, v = line.partition("=")
-        env[k] = v
-    return env
+    # the demo's own reader: `export KEY=value` lines, values shell-quoted
+    sys.path.insert(0, str(REPO / "test"))
+    from harness import runtime
+    return runtime.read_demo_env(DEMO_DIR / "env")
 
 
 def forwarder_tools(mcp_url, email):

@@ -3,23 +3,21 @@ then `make demo-down` (issue 5's acceptance), in a private state dir."""
 
 import os
 import pathlib
-import shlex
 import subprocess
 
 import pytest
 import requests
+
+from harness import runtime
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def read_env(path):
     """.demo/env is `export KEY=value` lines, values shell-quoted."""
-    env = {}
     for line in path.read_text().splitlines():
         assert line.startswith("export "), line
-        k, _, v = line.removeprefix("export ").partition("=")
-        env[k] = shlex.split(v)[0] if v else ""
-    return env
+    return runtime.read_demo_env(path)
 
 
 @pytest.fixture

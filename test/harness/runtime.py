@@ -18,6 +18,7 @@ traversable by the unprivileged PostgreSQL user when running as root).
 
 import atexit
 import os
+import pathlib
 import re
 import shutil
 import signal
@@ -249,3 +250,15 @@ def sweep_stale():
             except OSError:
                 pass
         shutil.rmtree(path, ignore_errors=True)
+
+
+def read_demo_env(path):
+    """The demo's env file (scripts/demo.py writes it): `export KEY=value`
+    lines, values shell-quoted, so `. .demo/env` works in a shell too."""
+    import shlex
+    env = {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        k, _, v = line.removeprefix("export ").partition("=")
+        if k:
+            env[k] = (shlex.split(v) or [""])[0]
+    return env
