@@ -29,7 +29,11 @@ Calls carry `via` ("site" or "gateway") and the auth scheme.
 
 Faults per tenant, from Python (fault()) or any process (POST /__control):
 the next N requests answer a status (429 with Retry-After, 500, 503...),
-hang S seconds first, or get a huge 200 body of B bytes.  The same call
+hang S seconds first, or get a huge 200 body of B bytes.  reply() (or a
+fault with `body`/`headers`) queues a canned answer instead: exactly that
+status, headers and JSON body, in the order queued; the call is recorded
+(auth checked) as any other, so a test can program the upstream's answer
+and then check the request it got.  The same call
 with {"op": "set_key", "tenant": T, "api_token": K[, "email": E]} changes
 the key T accepts, as a rotation at Atlassian would (set_credentials()).
 """
@@ -75,6 +79,8 @@ class Fault:
     body_bytes: object = None
     path: object = None         # only requests whose path contains this
     reason: object = None       # RateLimit-Reason on the answer
+    body: object = None         # canned answer: this JSON body, as is
+    headers: object = None      # canned answer: these headers too
 
 
 def adf(text):
@@ -300,6 +306,9 @@ class _Handler(JsonHandler):
                     hdrs["Retry-After"] = fault.retry_after
                 if fault.reason is not None:
                     hdrs["RateLimit-Reason"] = fault.reason
+                if fault.body is not None or fault.headers is not None:
+                    hdrs.update(fault.headers or {})
+                    return self.send_json(fault.status, fault.body, hdrs)
                 msg = {429: "Rate limit exceeded.",
                        503: "Service Unavailable"}.get(fault.status,
                                                         "Internal error")
@@ -798,15 +807,30 @@ class FakeAtlassian(StandIn):
     # ---- faults ----------------------------------------------------------
 
     def fault(self, tenant="*", status=None, count=1, retry_after=None,
-              hang=None, body_bytes=None, path=None, reason=None):
+              hang=None, body_bytes=None, path=None, reason=None, body=None,
+              headers=None):
         """The next `count` requests for tenant ('*' = any) misbehave:
         answer `status` (with Retry-After and RateLimit-Reason if given),
         and/or hang `hang` seconds first, or send a 200 body of
-        `body_bytes` bytes."""
+        `body_bytes` bytes.  With `body` or `headers` the answer is exactly
+        `status`, those headers and that JSON body (see reply())."""
         f = Fault(int(count), status, retry_after, hang, body_bytes, path,
-                  reason)
+                  reason, body, headers)
         with self._lock:
             self._faults.setdefault(tenant, []).append(f)
+
+    def reply(self, tenant, status=200, body=None, headers=None, path=None,
+              count=1):
+        """The next `count` requests for tenant (whose path contains `path`,
+        if given) get this canned answer instead of the fake's own, in the
+        order queued.  body None: no body."""
+        self.fault(tenant, status=status, count=count, path=path,
+                   body=body, headers=dict(headers or {}))
+
+    def faults_pending(self):
+        """How many queued faults and canned replies are still unused."""
+        with self._lock:
+            return sum(f.count for lst in self._faults.values() for f in lst)
 
     def clear_faults(self, tenant=None):
         with self._lock:

@@ -1,54 +1,86 @@
 """Protocol cases as data (curl's tests/data style): each file in
-test/data/mcp/ is one request and the answer it must get, so a new MCP or
-HTTP case is a new file, not new code.
+test/data/mcp/ is one request, the answers Atlassian gives it, the requests
+Atlassian must see and the answer the client must get, so a new MCP or
+HTTP case is a new file, not new code.  test/data/mcp/README.md has the
+format; in short:
 
     {"why": "one line",
      "request": {"method": "POST", "path": "/mcp",        (defaults)
                  "user": "alice@example.com" | null,      (null: no identity)
                  "headers": {...}, "json": <value> | "raw": "text"},
+     "upstream": [{"tenant": "google",      (default: from the tool name)
+                   "request": {"method": "GET", "path": "/rest/api/3/...",
+                               "query": {...}, "json": <body>,
+                               "auth": "Basic" | "Bearer" | null},
+                   "reply": {"status": 200, "headers": {...}, "json": <body>}}],
      "expect": {"status": 200,
                 "headers": {"Allow": "POST"},             (exact)
                 "header_match": {"WWW-Authenticate": "regex"},
                 "headers_absent": ["Mcp-Session-Id"],
                 "body_empty": true,
-                "json": <pattern>}}
+                "json": <pattern>, "json_exact": <pattern>}}
+
+"upstream" lists every call the fake Atlassian must get, in order (absent:
+none at all); a "reply" is sent instead of the fake's own answer.  "auth"
+names the scheme only: the fake checks the header against the tenant's test
+key, and the runner asserts it matched, so no secret is in a case file.
 
 A JSON pattern matches a dict when every key it names matches (others are
-ignored), a list when it has the same length and each item matches;
-"<any>" matches anything present and "re:..." is a regex for a string.
+ignored; in json_exact and in upstream requests the keys must be the same),
+a list when it has the same length and each item matches; "<any>" matches
+anything present and "re:..." is a regex for a string.  "${atlassian}" in a
+case file is the fake Atlassian's URL.
 """
 
 import json
 import pathlib
 import re
+import time
 
 import pytest
+
+from harness import wait_for
+from harness.atlassian import FakeAtlassian
 
 from .fake_broker import FwdEnv
 
 CASES = sorted((pathlib.Path(__file__).resolve().parents[1] / "data" / "mcp").glob("*.json"))
+BACKOFF_MAX = 5     # seconds a case may leave its tenant held back after a 429
 
 
 @pytest.fixture(scope="module")
-def env(atlassian):
-    e = FwdEnv(atlassian, name="forwarder-cases")
+def atl():
+    # Its own fake: cases queue replies and reset the seed data per case.
+    a = FakeAtlassian().start()
+    yield a
+    a.close()
+
+
+@pytest.fixture(scope="module")
+def env(atl):
+    # retry_after_max 0: a 429 with Retry-After 0 is retried, any longer
+    # wait is a tool error, so a 429 case holds its tenant back briefly.
+    e = FwdEnv(atl, name="forwarder-cases", retry_after_max="0s")
     yield e
     e.close()
 
 
-def match(pattern, value, where="$"):
+def match(pattern, value, where="$", exact=False):
     if pattern == "<any>":
         return
     if isinstance(pattern, dict):
         assert isinstance(value, dict), f"{where}: expected an object, got {value!r}"
+        if exact:
+            assert set(value) == set(pattern), \
+                f"{where}: keys {sorted(value)}, expected {sorted(pattern)}"
         for k, p in pattern.items():
             assert k in value, f"{where}: no key {k!r} in {value!r}"
-            match(p, value[k], f"{where}.{k}")
+            match(p, value[k], f"{where}.{k}", exact)
     elif isinstance(pattern, list):
         assert isinstance(value, list) and len(value) == len(pattern), \
             f"{where}: expected {len(pattern)} items, got {value!r}"
         for i, (p, v) in enumerate(zip(pattern, value)):
-            match(p, v, f"{where}[{i}]")
+            match(p, v, f"{where}[{i}]", exact)
     elif isinstance(pattern, str) and pattern.startswith("re:"):
         assert isinstance(value, str) and re.search(pattern[3:], value), \
             f"{where}: {value!r} does not match /{pattern[3:]}/"
@@ -57,18 +89,34 @@ def match(pattern, value, where="$"):
             f"{where}: expected {pattern!r}, got {value!r}"
 
 
+def load(path, atl_url="http://127.0.0.1:0"):
+    return json.loads(path.read_text().replace("${atlassian}", atl_url))
+
+
+def default_tenant(req):
+    """The tenant a case's upstream calls go to: the tool name's prefix
+    (MCP) or the path's tenant (OpenAPI)."""
+    name = ((req.get("json") or {}).get("params") or {}).get("name", "") \
+        if isinstance(req.get("json"), dict) else ""
+    m = re.match(r"^([a-z0-9-]+)__", name) or \
+        re.match(r"^/tools/([^/]+)/", req.get("path", ""))
+    return m.group(1) if m else None
+
+
 def test_the_case_files_are_well_formed():
     assert len(CASES) >= 30
     for path in CASES:
-        case = json.loads(path.read_text())
-        assert set(case) <= {"why", "request", "expect"}, path.name
+        case = load(path)
+        assert set(case) <= {"why", "request", "upstream", "expect"}, path.name
         assert case["why"] and "status" in case["expect"], path.name
+        for up in case.get("upstream", []):
+            assert set(up) <= {"tenant", "request", "reply"}, path.name
+            assert up.get("tenant") or default_tenant(case["request"]), path.name
+            assert set(up["request"]) <= {"method", "path", "query", "json", "auth", "via"}
+            assert set(up.get("reply") or {}) <= {"status", "headers", "json"}, path.name
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_case(env, path):
-    case = json.loads(path.read_text())
-    req, exp = case["request"], case["expect"]
+def send(env, req):
     method = req.get("method", "POST")
     headers = {"Accept": "application/json, text/event-stream",
                "Content-Type": "application/json"} if method == "POST" else {}
@@ -81,17 +129,68 @@ def test_case(env, path):
         data = json.dumps(req["json"]).encode()
     else:
         data = None
-    r = env.http.request(method, env.url + req.get("path", "/mcp"), data=data,
-                         headers=headers, timeout=30)
-    assert r.status_code == exp["status"], f"{case['why']}: {r.status_code} {r.text}"
-    for k, v in (exp.get("headers") or {}).items():
-        assert r.headers.get(k) == v, f"header {k}: {r.headers.get(k)!r}"
-    for k, rx in (exp.get("header_match") or {}).items():
-        assert re.search(rx, r.headers.get(k, "")), f"header {k}: {r.headers.get(k)!r}"
-    for k in exp.get("headers_absent") or []:
-        assert k not in r.headers, f"unexpected header {k}"
-    if exp.get("body_empty"):
-        assert r.content == b""
-    if "json" in exp:
-        assert r.headers["Content-Type"].startswith("application/json")
-        match(exp["json"], r.json())
+    return env.http.request(method, env.url + req.get("path", "/mcp"), data=data,
+                            headers=headers, timeout=30)
+
+
+def check_upstream(atl, ups, default):
+    """Atlassian got exactly the calls listed, each with its tenant's key."""
+    wait_for(lambda: len(atl.calls) >= len(ups), timeout=5, what="the upstream calls")
+    calls = list(atl.calls)
+    assert len(calls) == len(ups), \
+        f"upstream calls: {[(c.method, c.path) for c in calls]}"
+    for i, (up, call) in enumerate(zip(ups, calls)):
+        want, tenant = up["request"], up.get("tenant") or default
+        got = {"method": call.method, "path": call.path, "query": call.query,
+               "auth": call.auth_scheme}
+        exp = {"method": want.get("method", "GET"), "path": want["path"],
+               "query": want.get("query", {}), "auth": want.get("auth", "Basic")}
+        match(exp, got, f"upstream[{i}]", exact=True)
+        assert call.tenant == tenant, f"upstream[{i}]: went to {call.tenant}"
+        if exp["auth"] is not None:
+            # The fake matched the header against this tenant's test key.
+            assert call.auth_tenant == tenant, f"upstream[{i}]: wrong credential"
+        if "via" in want:
+            assert call.via == want["via"], f"upstream[{i}]: via {call.via}"
+        if "json" in want:
+            match(want["json"], call.body, f"upstream[{i}].body", exact=True)
+    assert atl.faults_pending() == 0, "a canned reply was never asked for"
+
+
+def backoff_of(ups):
+    """Seconds the forwarder holds a tenant back after this case's 429s."""
+    waits = [int((u.get("reply") or {}).get("headers", {}).get("Retry-After", 0))
+             for u in ups if (u.get("reply") or {}).get("status") == 429]
+    return min(max(waits, default=0), BACKOFF_MAX)
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_case(env, atl, path):
+    case = load(path, atl.url)
+    req, exp, ups = case["request"], case["expect"], case.get("upstream", [])
+    tenant = default_tenant(req)
+    atl.reset()
+    for up in ups:
+        reply = up.get("reply")
+        if reply is not None:
+            atl.reply(up.get("tenant") or tenant, reply.get("status", 200),
+                      reply.get("json"), reply.get("headers"))
+    try:
+        r = send(env, req)
+        assert r.status_code == exp["status"], f"{case['why']}: {r.status_code} {r.text}"
+        for k, v in (exp.get("headers") or {}).items():
+            assert r.headers.get(k) == v, f"header {k}: {r.headers.get(k)!r}"
+        for k, rx in (exp.get("header_match") or {}).items():
+            assert re.search(rx, r.headers.get(k, "")), f"header {k}: {r.headers.get(k)!r}"
+        for k in exp.get("headers_absent") or []:
+            assert k not in r.headers, f"unexpected header {k}"
+        if exp.get("body_empty"):
+            assert r.content == b""
+        for key in ("json", "json_exact"):
+            if key in exp:
+                assert r.headers["Content-Type"].startswith("application/json")
+                match(exp[key], r.json(), exact=key == "json_exact")
+        check_upstream(atl, ups, tenant)
+    finally:
+        atl.clear_faults()
+        time.sleep(backoff_of(ups))
