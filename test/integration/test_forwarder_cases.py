@@ -2,34 +2,10 @@
 test/data/mcp/ is one request, the answers Atlassian gives it, the requests
 Atlassian must see and the answer the client must get, so a new MCP or
 HTTP case is a new file, not new code.  test/data/mcp/README.md has the
-format; in short:
-
-    {"why": "one line",
-     "request": {"method": "POST", "path": "/mcp",        (defaults)
-                 "user": "alice@example.com" | null,      (null: no identity)
-                 "headers": {...}, "json": <value> | "raw": "text"},
-     "upstream": [{"tenant": "google",      (default: from the tool name)
-                   "request": {"method": "GET", "path": "/rest/api/3/...",
-                               "query": {...}, "json": <body>,
-                               "auth": "Basic" | "Bearer" | null},
-                   "reply": {"status": 200, "headers": {...}, "json": <body>}}],
-     "expect": {"status": 200,
-                "headers": {"Allow": "POST"},             (exact)
-                "header_match": {"WWW-Authenticate": "regex"},
-                "headers_absent": ["Mcp-Session-Id"],
-                "body_empty": true,
-                "json": <pattern>, "json_exact": <pattern>}}
-
-"upstream" lists every call the fake Atlassian must get, in order (absent:
-none at all); a "reply" is sent instead of the fake's own answer.  "auth"
-names the scheme only: the fake checks the header against the tenant's test
-key, and the runner asserts it matched, so no secret is in a case file.
-
-A JSON pattern matches a dict when every key it names matches (others are
-ignored; in json_exact and in upstream requests the keys must be the same),
-a list when it has the same length and each item matches; "<any>" matches
-anything present and "re:..." is a regex for a string.  "${atlassian}" in a
-case file is the fake Atlassian's URL.
+format.  This runner only reads the table: it queues each case's canned
+replies on its own fake Atlassian, sends the request, compares the answer,
+then compares the calls Atlassian received, the credential each carried
+checked against the tenant's test key (never written in a case file).
 """
 
 import json
