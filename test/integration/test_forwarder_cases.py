@@ -18,16 +18,24 @@ import pytest
 from harness import wait_for
 from harness.atlassian import FakeAtlassian
 
-from .fake_broker import FwdEnv
+from .fake_broker import USERS, FwdEnv, atlassian_tenants
 
 CASES = sorted((pathlib.Path(__file__).resolve().parents[1] / "data" / "mcp").glob("*.json"))
 BACKOFF_MAX = 5     # seconds a case may leave its tenant held back after a 429
+# Beyond the seed tenants (classic keys, at the site): one tenant per key
+# kind that goes through the API gateway, so a case shows which header goes
+# where.
+GATEWAY_TENANTS = {"acme": "scoped", "initech": "service_account"}
+CASE_USERS = dict(USERS, **{"erin@example.com": {t: "editor" for t in GATEWAY_TENANTS}})
 
 
 @pytest.fixture(scope="module")
 def atl():
     # Its own fake: cases queue replies and reset the seed data per case.
-    a = FakeAtlassian().start()
+    a = FakeAtlassian()
+    for slug, kind in GATEWAY_TENANTS.items():
+        a.add_tenant(slug, cred_kind=kind)
+    a.start()
     yield a
     a.close()
 
@@ -36,7 +44,8 @@ def atl():
 def env(atl):
     # retry_after_max 0: a 429 with Retry-After 0 is retried, any longer
     # wait is a tool error, so a 429 case holds its tenant back briefly.
-    e = FwdEnv(atl, name="forwarder-cases", retry_after_max="0s")
+    e = FwdEnv(atl, users=CASE_USERS, tenants=atlassian_tenants(atl, names=list(atl.tenants)),
+               name="forwarder-cases", retry_after_max="0s")
     yield e
     e.close()
 
