@@ -94,6 +94,8 @@ def test_the_case_files_are_well_formed():
         case = load(path)
         assert set(case) <= {"why", "request", "upstream", "expect"}, path.name
         assert case["why"] and "status" in case["expect"], path.name
+        assert set(case["expect"]) <= {"status", "headers", "header_match", "headers_absent",
+                                       "body_empty", "json", "json_exact"}, path.name
         for up in case.get("upstream", []):
             assert set(up) <= {"tenant", "request", "reply"}, path.name
             assert up.get("tenant") or default_tenant(case["request"]), path.name
