@@ -15,6 +15,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
+#include "b64url.h"
 #include "err.h"
 #include "jsonx.h"
 #include "jwk.h"
@@ -65,7 +66,7 @@ member_bytes(const json_t *jwk, const char *name, size_t *len, struct err *e)
 	}
 	for (n = strlen(s); n > 0 && s[n - 1] == '='; n--)
 		;
-	if (n == 0 || (b = jwt_b64url_decode(s, n, len)) == NULL) {
+	if (n == 0 || (b = b64url_decode(s, n, len)) == NULL) {
 		err_set(e, 400, "jwk_invalid", "JWK member '%s' is not base64url", name);
 		return NULL;
 	}
@@ -311,7 +312,7 @@ param_b64(EVP_PKEY *pk, const char *name, int pad)
 	if (BN_num_bytes(bn) <= (int)sizeof buf) {
 		len = pad > 0 ? BN_bn2binpad(bn, buf, pad) : BN_bn2bin(bn, buf);
 		if (len > 0)
-			out = jwt_b64url_encode(buf, (size_t)len);
+			out = b64url_encode(buf, (size_t)len);
 	}
 	BN_free(bn);
 	return out;

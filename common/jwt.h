@@ -90,10 +90,4 @@ void	 jwt_signer_free(struct jwt_signer *);
 const char *jwt_alg_name(enum jwt_alg_pin);
 int	 jwt_alg_parse(const char *, enum jwt_alg_pin *);
 
-/* base64url without padding (RFC 7515 section 2). The decoder is strict:
- * no padding, no whitespace, no non-canonical trailing bits. Both return
- * malloc()ed buffers (the decoded one NUL-terminated for convenience). */
-char	*jwt_b64url_encode(const unsigned char *, size_t);
-unsigned char *jwt_b64url_decode(const char *, size_t, size_t *outlen);
-
 #endif
