@@ -176,7 +176,7 @@ static const struct {
 	    "INSERT INTO revoked_grants (jti, expires_at, revoked_by)"
 	    " VALUES ($1, now() + make_interval(secs => $2::int), $3)"
 	    " ON CONFLICT (jti) DO NOTHING", 3 },
-	/* The broker's own statement (common/store_query.c). */
+	/* The broker's own statement (broker/store_query.c). */
 	[DBQ_REVOKE_USER] = {
 	    "INSERT INTO user_revocations (email, revoked_before, revoked_by)"
 	    " VALUES ($1, clock_timestamp(), $2) ON CONFLICT (email) DO UPDATE SET"

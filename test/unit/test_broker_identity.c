@@ -28,10 +28,10 @@
 
 #include "b64url.h"
 #include "err.h"
-#include "jwk.h"
-#include "jwt.h"
 #include "secret.h"
 #include "../../broker/identity.h"
+#include "../../broker/jwk.h"
+#include "../../broker/jwt.h"
 #include "fixture.h"
 
 #define NOW		1767225600	/* make_fixtures.py NOW */

@@ -25,8 +25,8 @@
 #include <libpq-fe.h>
 
 #include "err.h"
-#include "migrate.h"
-#include "store.h"
+#include "../../broker/store.h"
+#include "../../tui/migrate.h"
 
 static const char	*dsn;
 static PGconn		*admin;

@@ -14,10 +14,10 @@
 #include <cmocka.h>
 
 #include "err.h"
-#include "jwk.h"
-#include "jwt.h"
 #include "secret.h"
 #include "fixture.h"
+#include "../../broker/jwk.h"
+#include "../../broker/jwt.h"
 
 #define NOW	1767225600
 

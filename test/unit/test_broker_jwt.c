@@ -22,9 +22,9 @@
 
 #include "b64url.h"
 #include "err.h"
-#include "jwt.h"
 #include "secret.h"
 #include "fixture.h"
+#include "../../broker/jwt.h"
 
 #define NOW		1767225600	/* make_fixtures.py NOW */
 #define ISSUER		"https://idp.test"
