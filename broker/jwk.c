@@ -221,7 +221,7 @@ kid_ok(const char *kid)
 }
 
 int
-jwks_parse(const char *json, size_t len, struct jwt_key **keys, size_t *n,
+jwk_set_parse(const char *json, size_t len, struct jwt_key **keys, size_t *n,
     struct err *e)
 {
 	json_error_t	 je;
@@ -383,7 +383,7 @@ jwk_public_pem_from_private(const secret_t *private_pem, struct err *e)
 }
 
 void
-jwt_keys_free(struct jwt_key *keys, size_t n)
+jwk_set_free(struct jwt_key *keys, size_t n)
 {
 	size_t i;
 

@@ -17,7 +17,7 @@ static const char *const keys_screens[SCR_COUNT] = {
 
 /* Screen keys first, then moving, then the global ones: the help bar
  * shows labelled rows of the current screen in this order. */
-const struct key_binding keys_table[] = {
+const struct key_binding keymap_table[] = {
 	{ '/', S(USERS), ACT_SEARCH, "Search", "search users as you type (email or name); Enter or Down ends it, Esc clears it" },
 	{ 'a', S(USERS), ACT_ADD, "Add", "give the selected user a role in a tenant" },
 	{ 'x', S(USERS), ACT_REMOVE, "Remove", "remove the selected user from one of their tenants" },
@@ -88,7 +88,7 @@ keymap_action(enum scr s, int key)
 	/* Enter arrives as \r (nonl) or KEY_ENTER (keypad): one binding. */
 	if (key == '\n' || key == UI_FN(KEY_ENTER))
 		key = '\r';
-	for (const struct key_binding *k = keys_table; k->key != 0; k++)
+	for (const struct key_binding *k = keymap_table; k->key != 0; k++)
 		if (k->key == key && (k->screens & SCR_BIT(s)))
 			return k->action;
 	return ACT_NONE;
@@ -103,7 +103,7 @@ keymap_screen_name(enum scr s)
 int
 keymap_screen_key(enum scr s)
 {
-	for (const struct key_binding *k = keys_table; k->key != 0; k++)
+	for (const struct key_binding *k = keymap_table; k->key != 0; k++)
 		if ((int)k->action == ACT_SCREEN_0 + (int)s)
 			return k->key;
 	return 0;
@@ -116,7 +116,7 @@ keymap_bar(enum scr s, char *buf, size_t len)
 	size_t	at = 0;
 
 	buf[0] = '\0';
-	for (const struct key_binding *k = keys_table; k->key != 0 && at < len; k++) {
+	for (const struct key_binding *k = keymap_table; k->key != 0 && at < len; k++) {
 		if (k->label == NULL || !(k->screens & SCR_BIT(s)))
 			continue;
 		ui_key_name(k->key, name, sizeof name);
@@ -146,10 +146,10 @@ keymap_lines(unsigned mask, int global, char *buf, size_t len, size_t *at)
 	char				 names[64], one[16];
 	int				 dup;
 
-	for (k = keys_table; k->key != 0; k++) {
+	for (k = keymap_table; k->key != 0; k++) {
 		if (!(k->screens & mask) || keymap_global(k) != global)
 			continue;
-		for (dup = 0, p = keys_table; p < k; p++)
+		for (dup = 0, p = keymap_table; p < k; p++)
 			if ((p->screens & mask) && keymap_global(p) == global && keymap_same(p, k))
 				dup = 1;
 		if (dup)

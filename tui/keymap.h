@@ -67,7 +67,7 @@ struct key_binding {
 	const char	*help;		/* one line, for `?` and the docs */
 };
 
-extern const struct key_binding keys_table[];
+extern const struct key_binding keymap_table[];
 
 /* 1 for an action that may change data (add, remove, rotate, revoke,
  * onboard, ...): the console reloads the screen after it. */

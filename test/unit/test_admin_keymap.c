@@ -18,12 +18,12 @@ test_key_table(void **state)
 	char	bar[512], help[8192], name[16];
 
 	(void)state;
-	for (const struct key_binding *k = keys_table; k->key != 0; k++) {
+	for (const struct key_binding *k = keymap_table; k->key != 0; k++) {
 		assert_non_null(k->help);
 		assert_int_not_equal(k->action, ACT_NONE);
 		assert_true(k->screens != 0);
 		/* One action per key on each screen. */
-		for (const struct key_binding *p = keys_table; p < k; p++)
+		for (const struct key_binding *p = keymap_table; p < k; p++)
 			if (p->key == k->key && (p->screens & k->screens))
 				fail_msg("key %d bound twice on a screen", k->key);
 	}
