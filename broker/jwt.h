@@ -8,7 +8,7 @@
  * (exp/nbf/iat with skew, iss, aud). libjwt 1.10.2 is not used here: it
  * takes `alg` from the token, checks no claim, and refuses `typ` values
  * other than "JWT" (RFC 9068 access tokens say "at+jwt"); and this header's
- * name shadows its <jwt.h> under -Icommon.
+ * name shadows its <jwt.h> for the files beside it in broker/.
  */
 #ifndef TG_JWT_H
 #define TG_JWT_H
