@@ -86,7 +86,7 @@ void	api_audit(struct broker *, const char *actor, const char *action,
 void	api_feed_changes_locked(struct httpd_req *, void *);
 void	api_feed_audit_locked(struct httpd_req *, void *);
 
-/* metrics.c */
+/* broker_metrics.c */
 enum broker_metric {
 	BM_GRANTS_ISSUED, BM_DENIED_NOT_MEMBER, BM_DENIED_IDENTITY, BM_DENIED_CALLER,
 	BM_DENIED_UNAVAILABLE, BM_REDEEMS, BM_REDEEM_REFUSED, BM_REVOKES,

@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "b64url.h"
 #include "broker.h"
 #include "callers.h"
 #include "clock.h"
@@ -32,7 +33,6 @@
 #include "err.h"
 #include "httpc.h"
 #include "jsonx.h"
-#include "jwt.h"
 #include "log.h"
 #include "secret.h"
 
@@ -300,7 +300,7 @@ callers_segment(const char *p, size_t n)
 	size_t		 len;
 	json_t		*j;
 
-	if (n == 0 || (raw = jwt_b64url_decode(p, n, &len)) == NULL)
+	if (n == 0 || (raw = b64url_decode(p, n, &len)) == NULL)
 		return NULL;
 	j = json_loadb((const char *)raw, len, 0, NULL);
 	free(raw);

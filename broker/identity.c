@@ -129,7 +129,7 @@ keyset_unref(struct idv *v, struct keyset *ks)
 	last = --ks->refs == 0;
 	pthread_mutex_unlock(&v->mu);
 	if (last) {
-		jwt_keys_free(ks->keys, ks->n);
+		jwk_set_free(ks->keys, ks->n);
 		free(ks);
 	}
 }
@@ -141,7 +141,7 @@ keyset_install(struct idv *v, struct jwt_key *keys, size_t n, struct err *e)
 	struct keyset *ks, *old;
 
 	if ((ks = calloc(1, sizeof *ks)) == NULL) {
-		jwt_keys_free(keys, n);
+		jwk_set_free(keys, n);
 		return err_set(e, 500, "nomem", "out of memory");
 	}
 	ks->refs = 1;
@@ -215,7 +215,7 @@ identity_fetch_jwks(struct idv *v, struct err *e)
 		v->jwks_uri = NULL;
 		return err_prefix(e, "JWKS");
 	}
-	rc = jwks_parse(body, len, &keys, &n, e);
+	rc = jwk_set_parse(body, len, &keys, &n, e);
 	free(body);
 	if (rc == -1)
 		return -1;
@@ -618,7 +618,7 @@ identity_set_jwks(struct idv *v, const char *json, size_t len, struct err *e)
 	struct jwt_key	*keys;
 	size_t		 n;
 
-	if (jwks_parse(json, len, &keys, &n, e) == -1)
+	if (jwk_set_parse(json, len, &keys, &n, e) == -1)
 		return -1;
 	return keyset_install(v, keys, n, e);
 }

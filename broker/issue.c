@@ -3,13 +3,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "b64url.h"
 #include "broker.h"
 #include "err.h"
 #include "grant.h"
 #include "identity.h"
 #include "ints.h"
 #include "issue.h"
-#include "jwt.h"
 #include "keys.h"
 #include "log.h"
 #include "reuse.h"
@@ -79,7 +79,7 @@ issue_token_iat(const char *token)
 
 	if (p == NULL || (q = strchr(p + 1, '.')) == NULL)
 		return -1;
-	if ((raw = jwt_b64url_decode(p + 1, (size_t)(q - p - 1), &len)) == NULL)
+	if ((raw = b64url_decode(p + 1, (size_t)(q - p - 1), &len)) == NULL)
 		return -1;
 	if ((claims = json_loadb((const char *)raw, len, 0, NULL)) != NULL &&
 	    json_is_number(iat = json_object_get(claims, "iat")))

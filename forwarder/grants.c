@@ -15,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "b64url.h"
 #include "broker_client.h"
 #include "clock.h"
 #include "creds.h"
@@ -24,7 +25,6 @@
 #include "grants.h"
 #include "httpc.h"
 #include "jsonx.h"
-#include "jwt.h"
 #include "log.h"
 #include "secret.h"
 
@@ -148,7 +148,7 @@ grants_jti(const json_t *jg, const char *token, const char *hash)
 	if ((v = jsonx_str(jg, "jti")) != NULL && *v != '\0')
 		return strdup(v);
 	if ((dot1 = strchr(token, '.')) != NULL && (dot2 = strchr(dot1 + 1, '.')) != NULL &&
-	    (raw = jwt_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &len)) != NULL) {
+	    (raw = b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &len)) != NULL) {
 		claims = json_loadb((const char *)raw, len, 0, NULL);
 		free(raw);
 		if ((v = jsonx_str(claims, "jti")) != NULL && *v != '\0' && strlen(v) <= 128)

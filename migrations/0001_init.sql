@@ -1,5 +1,5 @@
 -- 0001_init: the tenantgate data model (docs: DESIGN.md "Data model").
--- Applied by common/migrate.c inside one transaction together with its
+-- Applied by tui/migrate.c inside one transaction together with its
 -- schema_migrations row, so this file holds no BEGIN/COMMIT and does not
 -- create schema_migrations itself. No table here holds a secret: tenant
 -- credentials live in Vault, rows only name their path.

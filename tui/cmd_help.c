@@ -5,7 +5,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "err.h"
-#include "keys.h"
+#include "keymap.h"
 #include "out.h"
 
 static const struct cmd_opt cmd_help_opts[] = {
@@ -37,7 +37,7 @@ cmd_help_exec(struct admin *a, struct cmd_args *args, struct err *e)
 		    "## Commands\n\n");
 		cmd_markdown(stdout);
 		printf("## Console keys\n\n");
-		keys_markdown(stdout);
+		keymap_markdown(stdout);
 		conf_docs(admin_conf_table, "Settings", stdout);
 		return CMD_OK;
 	}

@@ -1,4 +1,4 @@
-/* migrate: bring the database schema up to date (common/migrate.h). */
+/* migrate: bring the database schema up to date (tui/migrate.h). */
 #include "admin.h"
 #include "cmd.h"
 #include "err.h"

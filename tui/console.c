@@ -12,8 +12,9 @@
 #include "admin.h"
 #include "cmd.h"
 #include "console.h"
+#include "dialog.h"
 #include "err.h"
-#include "keys.h"
+#include "keymap.h"
 #include "log.h"
 #include "out.h"
 #include "text.h"
@@ -96,8 +97,8 @@ console_tabs(struct console *c)
 	else
 		x += ui_put(0, x, COLS - x, UI_TITLE, " ", 0);
 	for (int s = 0; s < SCR_COUNT && x < COLS; s++) {
-		snprintf(tab, sizeof tab, " %c %s ", keys_screen_key((enum scr)s),
-		    keys_screen_name((enum scr)s));
+		snprintf(tab, sizeof tab, " %c %s ", keymap_screen_key((enum scr)s),
+		    keymap_screen_name((enum scr)s));
 		w = ui_put(0, x, COLS - x, s == (int)c->scr ? UI_TAB : UI_TITLE, tab, 0);
 		x += w;
 	}
@@ -109,7 +110,7 @@ console_helpbar(struct console *c)
 	char	bar[512], *p, *sep, *next;
 	int	x = 0, y = LINES - 1;
 
-	keys_bar(c->scr, bar, sizeof bar);
+	keymap_bar(c->scr, bar, sizeof bar);
 	ui_clear_line(y, 0, UI_NORMAL);
 	for (p = bar; p != NULL && *p != '\0' && x < COLS; p = next) {
 		next = strstr(p, "  ");
@@ -167,8 +168,8 @@ console_help(struct console *c)
 {
 	char	buf[8192], title[64];
 
-	keys_help(c->scr, buf, sizeof buf);
-	snprintf(title, sizeof title, "Help: %s", keys_screen_name(c->scr));
+	keymap_help(c->scr, buf, sizeof buf);
+	snprintf(title, sizeof title, "Help: %s", keymap_screen_name(c->scr));
 	dialog_pager(c, title, buf, 1);
 }
 
@@ -253,7 +254,7 @@ console_loop(struct console *c)
 		if (console_screens[c->scr]->type != NULL &&
 		    console_screens[c->scr]->type(c, key))
 			continue;
-		act = keys_action(c->scr, key);
+		act = keymap_action(c->scr, key);
 		if (act >= ACT_SCREEN_0 && act <= ACT_SCREEN_LAST) {
 			console_switch(c, (enum scr)(act - ACT_SCREEN_0));
 			continue;
@@ -290,7 +291,7 @@ console_loop(struct console *c)
 		default:
 			if (!console_screens[c->scr]->act(c, act))
 				console_msg(c, UI_DIM, "nothing to do here");
-			else if (keys_changes(act))
+			else if (keymap_changes(act))
 				console_load(c);
 			break;
 		}

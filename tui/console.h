@@ -1,7 +1,7 @@
 /*
  * console: the full-screen console. One loop reads a key, lets the
  * current screen's text field take it, else maps it through the key
- * table (keys.h) to an action for the console or the screen. Layout: tab
+ * table (keymap.h) to an action for the console or the screen. Layout: tab
  * bar (row 0), the screen's body, a message line, the help bar drawn from
  * the key table. Modal dialogs (confirm, text, hidden secret, choose, the
  * pager) redraw everything underneath when the terminal is resized.
@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "keys.h"
+#include "keymap.h"
 #include "list.h"
 #include "secret.h"
 #include "ui.h"
@@ -52,7 +52,7 @@ void	 console_msg(struct console *, enum ui_attr, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 console_err(struct console *, const struct err *);
 /* (Re)load the current screen: after switching to it, F5, a `:` command,
- * and every action that may change data (keys_changes()), whether it
+ * and every action that may change data (keymap_changes()), whether it
  * succeeded or not - so a screen never shows what was before a change
  * made from it. */
 void	 console_load(struct console *);
@@ -66,21 +66,5 @@ void	 console_empty(struct console *, enum scr, int y, int x, int w,
 /* The command buffer's text so far, and clearing it before an operation. */
 const char *console_log(struct console *);
 void	 console_log_clear(struct console *);
-
-/* Dialogs (dialog.c). */
-int	 dialog_confirm(struct console *, const char *question);
-/* Edit buf (its content is the initial text); 0 accepted, -1 cancelled. */
-int	 dialog_input(struct console *, const char *prompt, char *buf, size_t len);
-/* A secret typed with nothing drawn; NULL if cancelled or empty. */
-secret_t *dialog_secret(struct console *, const char *prompt);
-/* Pick one of n items (typing jumps to a prefix); its index or -1. */
-int	 dialog_choose(struct console *, const char *title, const char *const *items,
-	    int n, int initial);
-/* A scrollable text; wrap: long lines wrap (else Left/Right scroll); `w`
- * toggles. */
-/* The string values of field in each row of a JSON array, for
- * dialog_choose(); *n gets the count. free() the array (not the strings). */
-const char **dialog_items(const struct json_t *rows, const char *field, int *n);
-void	 dialog_pager(struct console *, const char *title, const char *text, int wrap);
 
 #endif

@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 #include <jansson.h>
 
+#include "auditsql.h"
 #include "db.h"
 #include "err.h"
 #include "log.h"
@@ -131,10 +132,7 @@ static const struct {
 	    "  THEN excluded.key_expires_at ELSE tenant_integrations.key_expires_at END", 11 },
 	[DBQ_NOTIFY] = { "SELECT pg_notify('tenantgate_changes', $1)", 1 },
 
-	[DBQ_AUDIT_INSERT] = {
-	    "INSERT INTO audit_log (actor, action, tenant_id, subject, detail)"
-	    " VALUES ($1, $2, $3, $4,"
-	    " $5::jsonb || jsonb_build_object('db_user', current_user::text))", 5 },
+	[DBQ_AUDIT_INSERT] = { auditsql_insert, AUDITSQL_NPARAMS },
 	[DBQ_AUDIT] = {
 	    "SELECT a.id, " TS("a.at") " AS at, a.actor, a.action, a.tenant_id AS tenant,"
 	    " a.subject, a.detail FROM audit_log a"
@@ -176,7 +174,7 @@ static const struct {
 	    "INSERT INTO revoked_grants (jti, expires_at, revoked_by)"
 	    " VALUES ($1, now() + make_interval(secs => $2::int), $3)"
 	    " ON CONFLICT (jti) DO NOTHING", 3 },
-	/* The broker's own statement (common/store_query.c). */
+	/* The broker's own statement (broker/store_query.c). */
 	[DBQ_REVOKE_USER] = {
 	    "INSERT INTO user_revocations (email, revoked_before, revoked_by)"
 	    " VALUES ($1, clock_timestamp(), $2) ON CONFLICT (email) DO UPDATE SET"
@@ -373,9 +371,10 @@ db_audit(PGconn *c, const char *actor, const char *action, const char *tenant,
 {
 	char		*d = detail != NULL ? json_dumps(detail, JSON_COMPACT |
 			    JSON_PRESERVE_ORDER) : NULL;
-	const char	*p[5] = { actor, action, tenant, subject, d != NULL ? d : "{}" };
+	const char	*p[AUDITSQL_NPARAMS];
 	int		 rc;
 
+	auditsql_params(p, actor, action, tenant, subject, d, 1);
 	rc = db_exec(c, DBQ_AUDIT_INSERT, p, NULL, e);
 	free(d);
 	if (rc == -1)

@@ -43,7 +43,7 @@ enum db_q {
 				 *  cred_kind|NULL, cloud_id|NULL, api_url|NULL,
 				 *  key_expires_at|NULL) */
 	DBQ_NOTIFY,		/* (payload) */
-	DBQ_AUDIT_INSERT,	/* (actor, action, tenant|NULL, subject|NULL, detail json) */
+	DBQ_AUDIT_INSERT,	/* common/auditsql.h */
 	DBQ_AUDIT,		/* (tenant, actor, action prefix, since, text, limit, offset,
 				 * action prefix to leave out) */
 	DBQ_GRANTS,		/* (user|NULL, tenant|NULL, ttl seconds, limit) */

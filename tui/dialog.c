@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "console.h"
+#include "dialog.h"
 #include "secret.h"
 #include "text.h"
 #include "ui.h"

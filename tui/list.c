@@ -2,7 +2,7 @@
  * list: a selection scrolling over n rows, shared by every list on the
  * console's screens and by its dialogs.
  */
-#include "keys.h"
+#include "keymap.h"
 #include "list.h"
 
 int

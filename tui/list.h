@@ -4,7 +4,7 @@
 #ifndef TG_TUI_LIST_H
 #define TG_TUI_LIST_H
 
-#include "keys.h"
+#include "keymap.h"
 
 struct list {
 	int	n, sel, top;

@@ -13,6 +13,7 @@
 #include "admin.h"
 #include "console.h"
 #include "db.h"
+#include "dialog.h"
 #include "err.h"
 #include "out.h"
 

@@ -13,6 +13,7 @@
 #include "admin.h"
 #include "console.h"
 #include "db.h"
+#include "dialog.h"
 #include "err.h"
 #include "ops.h"
 #include "out.h"
@@ -157,7 +158,7 @@ scr_grants_revoke(struct console *c, struct scr_grants *g, int user)
 		console_msg(c, UI_OK, "every grant of %s is revoked", who);
 	else
 		console_msg(c, UI_OK, "grant %s of %s revoked", jti, who);
-	/* the console reloads the screen (keys_changes()) */
+	/* the console reloads the screen (keymap_changes()) */
 }
 
 static int

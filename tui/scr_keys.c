@@ -13,6 +13,7 @@
 #include "admin.h"
 #include "console.h"
 #include "db.h"
+#include "dialog.h"
 #include "err.h"
 #include "expiry.h"
 #include "out.h"
@@ -201,7 +202,7 @@ scr_keys_rotate(struct console *c, struct scr_keys *k)
 	else
 		console_msg(c, UI_OK, "%s/%s rotated: version %d -> %d%s", tenant, integ,
 		    res.vault_version, res.new_version, res.verified ? " (verified)" : "");
-	/* the console reloads the screen (keys_changes()) */
+	/* the console reloads the screen (keymap_changes()) */
 }
 
 static int

@@ -11,6 +11,7 @@
 
 #include "admin.h"
 #include "console.h"
+#include "dialog.h"
 #include "err.h"
 #include "onboard.h"
 #include "policy.h"

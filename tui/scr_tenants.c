@@ -12,6 +12,7 @@
 #include "admin.h"
 #include "console.h"
 #include "db.h"
+#include "dialog.h"
 #include "err.h"
 #include "ops.h"
 #include "out.h"
@@ -176,7 +177,7 @@ scr_tenants_status(struct console *c, struct scr_tenants *t, int enable)
 	}
 	console_msg(c, UI_OK, "tenant %s %s%s", tenant, changed ? "" : "was already ",
 	    enable ? "enabled" : "disabled");
-	/* the console reloads the screen (keys_changes()) */
+	/* the console reloads the screen (keymap_changes()) */
 }
 
 static void
@@ -202,7 +203,7 @@ scr_tenants_group_add(struct console *c, struct scr_tenants *t)
 	}
 	console_msg(c, UI_OK, "group %s %s %s in %s", group, changed ? "now gives" :
 	    "already gives", scr_tenants_roles[r], tenant);
-	/* the console reloads the screen (keys_changes()) */
+	/* the console reloads the screen (keymap_changes()) */
 }
 
 static void
@@ -238,7 +239,7 @@ scr_tenants_group_remove(struct console *c, struct scr_tenants *t)
 		return;
 	}
 	console_msg(c, UI_OK, "group %s no longer maps to %s", group, tenant);
-	/* the console reloads the screen (keys_changes()) */
+	/* the console reloads the screen (keymap_changes()) */
 }
 
 static int

@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "console.h"
 #include "db.h"
+#include "dialog.h"
 #include "err.h"
 #include "ops.h"
 #include "out.h"
@@ -235,7 +236,7 @@ scr_users_add(struct console *c, struct scr_users *u)
 		console_msg(c, UI_OK, "%s %s %s as %s%s%s%s", who, old[0] != '\0' ?
 		    "is now in" : "added to", items[t], scr_users_roles[r],
 		    old[0] != '\0' ? " (was " : "", old, old[0] != '\0' ? ")" : "");
-	/* the console reloads the screen (keys_changes()) */
+	/* the console reloads the screen (keymap_changes()) */
 out:
 	free(items);
 	json_decref(ts);
@@ -277,7 +278,7 @@ scr_users_remove(struct console *c, struct scr_users *u)
 		console_msg(c, UI_DIM, "%s was no longer a member of %s", who, tenant);
 	else
 		console_msg(c, UI_OK, "%s removed from %s", who, tenant);
-	/* the console reloads the screen (keys_changes()) */
+	/* the console reloads the screen (keymap_changes()) */
 }
 
 static void
@@ -300,7 +301,7 @@ scr_users_new(struct console *c, struct scr_users *u)
 	    "user %s already exists", email);
 	snprintf(u->q, sizeof u->q, "%s", email);
 	u->l.sel = u->l.top = 0;
-	/* the console reloads the screen (keys_changes()) */
+	/* the console reloads the screen (keymap_changes()) */
 }
 
 static int

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "err.h"
-#include "jwt.h"
 #include "secret.h"
+#include "../../broker/jwt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

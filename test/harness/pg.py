@@ -291,7 +291,7 @@ class Postgres:
             self.psql(file=p, dbname=dbname)
 
     def apply_migrations(self, directory, dbname=None):
-        """Apply migrations/NNNN_name.sql the way common/migrate.c does:
+        """Apply migrations/NNNN_name.sql the way tui/migrate.c does:
         schema_migrations is created here (the files do not create it),
         each file not yet recorded runs in its own transaction together
         with its version row.  Returns the versions applied."""

@@ -41,7 +41,7 @@ def test_migrations_apply_to_real_postgres(pg, repo_root):
     files = sorted(mdir.glob("*.sql"))
     assert files, f"no migrations in {mdir}"
     pg.create_database("harness_migrations")
-    # as common/migrate.c does: it creates schema_migrations, each file
+    # as tui/migrate.c does: it creates schema_migrations, each file
     # runs in one transaction with its version row
     applied = pg.apply_migrations(mdir, dbname="harness_migrations")
     assert len(applied) == len(files)

@@ -26,11 +26,12 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "b64url.h"
 #include "err.h"
-#include "jwk.h"
-#include "jwt.h"
 #include "secret.h"
 #include "../../broker/identity.h"
+#include "../../broker/jwk.h"
+#include "../../broker/jwt.h"
 #include "fixture.h"
 
 #define NOW		1767225600	/* make_fixtures.py NOW */
@@ -192,14 +193,14 @@ mint(const char *alg, const char *key, const char *kid, const char *claims_fmt, 
 		hdr = json_pack("{s:s,s:s}", "alg", "RS256", "kid", kid);
 		h = json_dumps(hdr, JSON_COMPACT);
 		p = json_dumps(claims, JSON_COMPACT);
-		hb = jwt_b64url_encode((unsigned char *)h, strlen(h));
-		pb = jwt_b64url_encode((unsigned char *)p, strlen(p));
+		hb = b64url_encode((unsigned char *)h, strlen(h));
+		pb = b64url_encode((unsigned char *)p, strlen(p));
 		snprintf(buf, sizeof buf, "%s.%s", hb, pb);
 		md = EVP_MD_CTX_new();
 		assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pk), 1);
 		assert_int_equal(EVP_DigestSign(md, sig, &slen, (unsigned char *)buf,
 		    strlen(buf)), 1);
-		sb = jwt_b64url_encode(sig, slen);
+		sb = b64url_encode(sig, slen);
 		tok = malloc(strlen(buf) + strlen(sb) + 2);
 		sprintf(tok, "%s.%s", buf, sb);
 		EVP_MD_CTX_free(md);
@@ -657,7 +658,7 @@ test_alg_none_and_unpinned(void **state)
 	size_t			 i;
 
 	v = new_idv(&cfg, 1);
-	body = jwt_b64url_encode((const unsigned char *)claims, strlen(claims));
+	body = b64url_encode((const unsigned char *)claims, strlen(claims));
 	for (i = 0; i < 3; i++) {
 		snprintf(tok, sizeof tok, "%s.%s.", none[i], body);
 		expect_fail(v, tok, 401, "alg_not_allowed");

@@ -14,8 +14,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "b64url.h"
 #include "err.h"
-#include "jwt.h"
 #include "../../broker/callers.h"
 #include "../../broker/usermsg.h"
 
@@ -132,7 +132,7 @@ test_cut_at_word_boundary(void **state)
 static char *
 seg(const char *json)
 {
-	return jwt_b64url_encode((const unsigned char *)json, strlen(json));
+	return b64url_encode((const unsigned char *)json, strlen(json));
 }
 
 static char *

@@ -18,7 +18,7 @@
 #include <libpq-fe.h>
 
 #include "err.h"
-#include "migrate.h"
+#include "../../tui/migrate.h"
 
 static const char *
 migrations_dir(void)

@@ -25,8 +25,9 @@
 #include <libpq-fe.h>
 
 #include "err.h"
-#include "migrate.h"
-#include "store.h"
+#include "../../broker/store.h"
+#include "../../tui/db.h"
+#include "../../tui/migrate.h"
 
 static const char	*dsn;
 static PGconn		*admin;
@@ -415,6 +416,54 @@ test_audit(void **state)
 	store_close(s);
 }
 
+/* The broker (store_audit) and the admin (db_audit) write their rows with
+ * one statement (common/auditsql.c): the same columns and detail, the
+ * admin's with the database role added as db_user. */
+static void
+test_audit_both_programs(void **state)
+{
+	struct store	*s;
+	struct err	 e;
+	char		 actor[64], *v;
+	json_t		*detail;
+
+	NEED_DB();
+	s = open_store(1);
+	snprintf(actor, sizeof actor, "test-audit2-%d-%lld", (int)getpid(),
+	    (long long)now_ms());
+	err_clear(&e);
+	detail = json_pack("{s:s, s:[s]}", "role", "viewer", "tools", "jira_search");
+	assert_non_null(detail);
+	assert_int_equal(store_audit(s, actor, "member.add", "google",
+	    "alice@example.com", "{\"role\": \"viewer\", \"tools\": [\"jira_search\"]}",
+	    &e), 0);
+	assert_int_equal(db_audit(admin, actor, "member.add", "google",
+	    "alice@example.com", detail, &e), 0);
+	assert_int_equal(store_audit(s, actor, "login", NULL, NULL, NULL, &e), 0);
+	assert_int_equal(db_audit(admin, actor, "login", NULL, NULL, NULL, &e), 0);
+	json_decref(detail);
+
+	/* Apart from db_user, each pair of rows is one row written twice. */
+	v = sql_value("SELECT count(DISTINCT (action, tenant_id, subject,"
+	    " detail - 'db_user'))::text || '|' || count(*) FROM audit_log"
+	    " WHERE actor = $1", actor);
+	assert_string_equal(v, "2|4");
+	free(v);
+	v = sql_value("SELECT string_agg(action || '=' || (detail - 'db_user')::text,"
+	    " ' ' ORDER BY action) FROM (SELECT DISTINCT action, detail FROM"
+	    " audit_log WHERE actor = $1 AND NOT detail ? 'db_user') a", actor);
+	assert_string_equal(v, "login={} member.add={\"role\": \"viewer\", "
+	    "\"tools\": [\"jira_search\"]}");
+	free(v);
+	/* db_user on the admin's two rows only, and it is the writer's role */
+	v = sql_value("SELECT count(*) FILTER (WHERE detail->>'db_user' = current_user)"
+	    " || '|' || count(*) FILTER (WHERE detail ? 'db_user') FROM audit_log"
+	    " WHERE actor = $1", actor);
+	assert_string_equal(v, "2|2");
+	free(v);
+	store_close(s);
+}
+
 static void
 test_revocation(void **state)
 {
@@ -760,6 +809,7 @@ main(void)
 		cmocka_unit_test_setup(test_memberships, test_setup),
 		cmocka_unit_test_setup(test_integrations, test_setup),
 		cmocka_unit_test_setup(test_audit, test_setup),
+		cmocka_unit_test_setup(test_audit_both_programs, test_setup),
 		cmocka_unit_test_setup(test_revocation, test_setup),
 		cmocka_unit_test_setup(test_listen, test_setup),
 		cmocka_unit_test(test_db_down),

@@ -19,9 +19,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "b64url.h"
 #include "clock.h"
 #include "err.h"
-#include "jwt.h"
 #include "secret.h"
 #include "testsrv.h"
 #include "../../forwarder/audit.h"
@@ -60,7 +60,7 @@ grant_token(const char *jti)
 	size_t	 n;
 
 	snprintf(payload, sizeof payload, "{\"jti\":\"%s\"}", jti);
-	p = jwt_b64url_encode((const unsigned char *)payload, strlen(payload));
+	p = b64url_encode((const unsigned char *)payload, strlen(payload));
 	n = strlen(p) + 32;
 	out = malloc(n);
 	snprintf(out, n, "eyJhbGciOiJFUzI1NiJ9.%s.c2ln", p);
@@ -115,7 +115,7 @@ handle(int fd)
 		if (g != NULL) {
 			const char	*d1 = strchr(g, '.'), *d2 = d1 != NULL ? strchr(d1 + 1, '.') : NULL;
 			size_t		 len = 0;
-			unsigned char	*raw = d2 != NULL ? jwt_b64url_decode(d1 + 1,
+			unsigned char	*raw = d2 != NULL ? b64url_decode(d1 + 1,
 			    (size_t)(d2 - d1 - 1), &len) : NULL;
 
 			ms = raw != NULL && memmem(raw, len, "microsoft", 9) != NULL;

@@ -1,11 +1,11 @@
 /*
- * keys: the console's key bindings as one table (htop Action.c): which
+ * keymap: the console's key bindings as one table (htop Action.c): which
  * key does what on which screen. The help bar, the `?` help screen and
  * the key reference in docs/admin.md are all drawn from it, so a binding
  * cannot exist without its help.
  */
-#ifndef TG_TUI_KEYS_H
-#define TG_TUI_KEYS_H
+#ifndef TG_TUI_KEYMAP_H
+#define TG_TUI_KEYMAP_H
 
 #include <stdio.h>
 
@@ -67,21 +67,21 @@ struct key_binding {
 	const char	*help;		/* one line, for `?` and the docs */
 };
 
-extern const struct key_binding keys_table[];
+extern const struct key_binding keymap_table[];
 
 /* 1 for an action that may change data (add, remove, rotate, revoke,
  * onboard, ...): the console reloads the screen after it. */
-int		keys_changes(enum action);
+int		keymap_changes(enum action);
 /* The action of key on screen s, ACT_NONE if unbound. */
-enum action	keys_action(enum scr, int key);
+enum action	keymap_action(enum scr, int key);
 /* The screens' names and the key that opens each. */
-const char	*keys_screen_name(enum scr);
-int		 keys_screen_key(enum scr);
+const char	*keymap_screen_name(enum scr);
+int		 keymap_screen_key(enum scr);
 /* The help bar of screen s into buf: "/ Search  a Add ...". */
-void		 keys_bar(enum scr, char *buf, size_t len);
+void		 keymap_bar(enum scr, char *buf, size_t len);
 /* The `?` text of screen s: its keys, then the global ones. */
-void		 keys_help(enum scr, char *buf, size_t len);
+void		 keymap_help(enum scr, char *buf, size_t len);
 /* docs/admin.md: one table per screen, and the global keys. */
-void		 keys_markdown(FILE *);
+void		 keymap_markdown(FILE *);
 
 #endif

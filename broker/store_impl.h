@@ -1,7 +1,7 @@
 /*
  * store_impl: what store.c (pool, connections, statement execution),
  * store_query.c (the queries) and store_listen.c (LISTEN thread) share.
- * Not for use outside common/store*.c.
+ * Not for use outside broker/store*.c.
  */
 #ifndef TG_STORE_IMPL_H
 #define TG_STORE_IMPL_H

@@ -14,10 +14,10 @@
 #include <cmocka.h>
 
 #include "err.h"
-#include "jwk.h"
-#include "jwt.h"
 #include "secret.h"
 #include "fixture.h"
+#include "../../broker/jwk.h"
+#include "../../broker/jwt.h"
 
 #define NOW	1767225600
 
@@ -63,7 +63,7 @@ test_jwks_parse_fixture(void **state)
 	char			*txt = fx_read("jwks.json"), *ecpem = fx_read("ec_public.pem");
 	char			*rsapem = fx_read("rsa_public.pem"), *t;
 
-	assert_int_equal(jwks_parse(txt, strlen(txt), &keys, &n, &e), 0);
+	assert_int_equal(jwk_set_parse(txt, strlen(txt), &keys, &n, &e), 0);
 	/* The use=enc RSA key and the oct key are skipped. */
 	assert_int_equal(n, 2);
 	assert_string_equal(keys[0].kid, "ec-1");
@@ -89,7 +89,7 @@ test_jwks_parse_fixture(void **state)
 	assert_string_equal(e.code, "alg_not_allowed");
 	free(t);
 
-	jwt_keys_free(keys, n);
+	jwk_set_free(keys, n);
 	free(txt);
 	free(ecpem);
 	free(rsapem);
@@ -110,7 +110,7 @@ test_jwks_parse_errors(void **state)
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err_clear(&e);
-		assert_int_equal(jwks_parse(bad[i], strlen(bad[i]), &keys, &n, &e), -1);
+		assert_int_equal(jwk_set_parse(bad[i], strlen(bad[i]), &keys, &n, &e), -1);
 		assert_null(keys);
 		assert_int_equal(n, 0);
 		assert_string_equal(e.code, "jwks_invalid");
@@ -278,7 +278,7 @@ test_unsupported_pem(void **state)
 	assert_null(jwk_from_pem_public("not a pem", "x", &e));
 	assert_string_equal(e.code, "jwk_invalid");
 	free(pem);
-	jwt_keys_free(NULL, 0);
+	jwk_set_free(NULL, 0);
 }
 
 int

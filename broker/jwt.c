@@ -19,6 +19,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "b64url.h"
 #include "err.h"
 #include "jsonx.h"
 #include "jwt.h"
@@ -34,9 +35,6 @@ struct jws {
 	const char	*h, *p, *s;
 	size_t		 hlen, plen, slen;
 };
-
-static const char b64url_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static const char *const alg_names[] = {
 	[JWT_ALG_RS256] = "RS256",
@@ -64,87 +62,6 @@ jwt_alg_parse(const char *s, enum jwt_alg_pin *out)
 		}
 	}
 	return -1;
-}
-
-char *
-jwt_b64url_encode(const unsigned char *in, size_t len)
-{
-	char		*out, *o;
-	size_t		 i;
-	uint32_t	 v;
-
-	if ((out = malloc(len / 3 * 4 + 4 + 1)) == NULL)
-		return NULL;
-	o = out;
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		*o++ = b64url_chars[v >> 18 & 63];
-		*o++ = b64url_chars[v >> 12 & 63];
-		*o++ = b64url_chars[v >> 6 & 63];
-		*o++ = b64url_chars[v & 63];
-	}
-	if (len - i == 1) {
-		v = (uint32_t)in[i] << 16;
-		*o++ = b64url_chars[v >> 18 & 63];
-		*o++ = b64url_chars[v >> 12 & 63];
-	} else if (len - i == 2) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		*o++ = b64url_chars[v >> 18 & 63];
-		*o++ = b64url_chars[v >> 12 & 63];
-		*o++ = b64url_chars[v >> 6 & 63];
-	}
-	*o = '\0';
-	return out;
-}
-
-static int
-b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-unsigned char *
-jwt_b64url_decode(const char *in, size_t len, size_t *outlen)
-{
-	unsigned char	*out;
-	uint32_t	 acc = 0;
-	size_t		 i, n = 0;
-	int		 bits = 0, v;
-
-	if (len % 4 == 1)
-		return NULL;
-	if ((out = malloc(len / 4 * 3 + 3 + 1)) == NULL)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		if ((v = b64url_value((unsigned char)in[i])) < 0)
-			goto bad;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* Leftover bits must be zero, or two spellings decode alike. */
-	if (acc != 0)
-		goto bad;
-	out[n] = '\0';
-	*outlen = n;
-	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 /* Copy attacker-supplied text into a message: short, printable, no quotes. */
@@ -199,7 +116,7 @@ jws_object(const char *b64, size_t len, const char *what, struct err *e)
 	json_t		*v;
 	size_t		 n;
 
-	if ((raw = jwt_b64url_decode(b64, len, &n)) == NULL) {
+	if ((raw = b64url_decode(b64, len, &n)) == NULL) {
 		err_set(e, 401, "token_malformed", "token %s is not valid base64url", what);
 		return NULL;
 	}
@@ -537,7 +454,7 @@ jwt_verify(const char *token, const struct jwt_key *keys, size_t nkeys,
 	}
 	if ((key = key_select(keys, nkeys, alg, kid, e)) == NULL)
 		goto fail;
-	if (j.slen == 0 || (sig = jwt_b64url_decode(j.s, j.slen, &slen)) == NULL) {
+	if (j.slen == 0 || (sig = b64url_decode(j.s, j.slen, &slen)) == NULL) {
 		err_set(e, 401, "token_malformed", "token signature is not valid base64url");
 		goto fail;
 	}
@@ -576,8 +493,8 @@ jws_input(json_t *header, const json_t *claims, struct err *e)
 	if (header != NULL &&
 	    (hj = json_dumps(header, JSON_COMPACT)) != NULL &&
 	    (pj = json_dumps(claims, JSON_COMPACT)) != NULL &&
-	    (hb = jwt_b64url_encode((unsigned char *)hj, strlen(hj))) != NULL &&
-	    (pb = jwt_b64url_encode((unsigned char *)pj, strlen(pj))) != NULL) {
+	    (hb = b64url_encode((unsigned char *)hj, strlen(hj))) != NULL &&
+	    (pb = b64url_encode((unsigned char *)pj, strlen(pj))) != NULL) {
 		hl = strlen(hb);
 		pl = strlen(pb);
 		if ((out = malloc(hl + 1 + pl + 1)) != NULL) {
@@ -602,7 +519,7 @@ jws_finish(char *input, const unsigned char *sig, size_t slen, struct err *e)
 	char	*sb, *out = NULL;
 	size_t	 il;
 
-	if ((sb = jwt_b64url_encode(sig, slen)) != NULL) {
+	if ((sb = b64url_encode(sig, slen)) != NULL) {
 		il = strlen(input);
 		if ((out = malloc(il + 1 + strlen(sb) + 1)) != NULL) {
 			memcpy(out, input, il);

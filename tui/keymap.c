@@ -1,11 +1,11 @@
 /*
- * keys: the binding table and what is drawn from it.
+ * keymap: the binding table and what is drawn from it.
  */
 #include <curses.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "keys.h"
+#include "keymap.h"
 #include "ui.h"
 
 #define S(x)	SCR_BIT(SCR_##x)
@@ -17,7 +17,7 @@ static const char *const keys_screens[SCR_COUNT] = {
 
 /* Screen keys first, then moving, then the global ones: the help bar
  * shows labelled rows of the current screen in this order. */
-const struct key_binding keys_table[] = {
+const struct key_binding keymap_table[] = {
 	{ '/', S(USERS), ACT_SEARCH, "Search", "search users as you type (email or name); Enter or Down ends it, Esc clears it" },
 	{ 'a', S(USERS), ACT_ADD, "Add", "give the selected user a role in a tenant" },
 	{ 'x', S(USERS), ACT_REMOVE, "Remove", "remove the selected user from one of their tenants" },
@@ -70,7 +70,7 @@ const struct key_binding keys_table[] = {
 };
 
 int
-keys_changes(enum action a)
+keymap_changes(enum action a)
 {
 	switch (a) {
 	case ACT_ADD: case ACT_REMOVE: case ACT_NEW: case ACT_DISABLE: case ACT_ENABLE:
@@ -83,40 +83,40 @@ keys_changes(enum action a)
 }
 
 enum action
-keys_action(enum scr s, int key)
+keymap_action(enum scr s, int key)
 {
 	/* Enter arrives as \r (nonl) or KEY_ENTER (keypad): one binding. */
 	if (key == '\n' || key == UI_FN(KEY_ENTER))
 		key = '\r';
-	for (const struct key_binding *k = keys_table; k->key != 0; k++)
+	for (const struct key_binding *k = keymap_table; k->key != 0; k++)
 		if (k->key == key && (k->screens & SCR_BIT(s)))
 			return k->action;
 	return ACT_NONE;
 }
 
 const char *
-keys_screen_name(enum scr s)
+keymap_screen_name(enum scr s)
 {
 	return keys_screens[s];
 }
 
 int
-keys_screen_key(enum scr s)
+keymap_screen_key(enum scr s)
 {
-	for (const struct key_binding *k = keys_table; k->key != 0; k++)
+	for (const struct key_binding *k = keymap_table; k->key != 0; k++)
 		if ((int)k->action == ACT_SCREEN_0 + (int)s)
 			return k->key;
 	return 0;
 }
 
 void
-keys_bar(enum scr s, char *buf, size_t len)
+keymap_bar(enum scr s, char *buf, size_t len)
 {
 	char	name[16];
 	size_t	at = 0;
 
 	buf[0] = '\0';
-	for (const struct key_binding *k = keys_table; k->key != 0 && at < len; k++) {
+	for (const struct key_binding *k = keymap_table; k->key != 0 && at < len; k++) {
 		if (k->label == NULL || !(k->screens & SCR_BIT(s)))
 			continue;
 		ui_key_name(k->key, name, sizeof name);
@@ -126,13 +126,13 @@ keys_bar(enum scr s, char *buf, size_t len)
 }
 
 static int
-keys_global(const struct key_binding *k)
+keymap_global(const struct key_binding *k)
 {
 	return k->screens == SCR_ALL || k->screens == SCR_LISTS;
 }
 
 static int
-keys_same(const struct key_binding *a, const struct key_binding *b)
+keymap_same(const struct key_binding *a, const struct key_binding *b)
 {
 	return a->action == b->action && strcmp(a->help, b->help) == 0;
 }
@@ -140,23 +140,23 @@ keys_same(const struct key_binding *a, const struct key_binding *b)
 /* The rows for mask, screen-specific or global ones; bindings sharing an
  * action and help text are listed once: "Up, k". */
 static void
-keys_lines(unsigned mask, int global, char *buf, size_t len, size_t *at)
+keymap_lines(unsigned mask, int global, char *buf, size_t len, size_t *at)
 {
 	const struct key_binding	*k, *p;
 	char				 names[64], one[16];
 	int				 dup;
 
-	for (k = keys_table; k->key != 0; k++) {
-		if (!(k->screens & mask) || keys_global(k) != global)
+	for (k = keymap_table; k->key != 0; k++) {
+		if (!(k->screens & mask) || keymap_global(k) != global)
 			continue;
-		for (dup = 0, p = keys_table; p < k; p++)
-			if ((p->screens & mask) && keys_global(p) == global && keys_same(p, k))
+		for (dup = 0, p = keymap_table; p < k; p++)
+			if ((p->screens & mask) && keymap_global(p) == global && keymap_same(p, k))
 				dup = 1;
 		if (dup)
 			continue;
 		names[0] = '\0';
 		for (p = k; p->key != 0; p++) {
-			if (!(p->screens & mask) || keys_global(p) != global || !keys_same(p, k))
+			if (!(p->screens & mask) || keymap_global(p) != global || !keymap_same(p, k))
 				continue;
 			ui_key_name(p->key, one, sizeof one);
 			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
@@ -169,22 +169,22 @@ keys_lines(unsigned mask, int global, char *buf, size_t len, size_t *at)
 }
 
 void
-keys_help(enum scr s, char *buf, size_t len)
+keymap_help(enum scr s, char *buf, size_t len)
 {
 	size_t at = 0;
 
 	at += (size_t)snprintf(buf, len, "%s screen:\n", keys_screens[s]);
-	keys_lines(SCR_BIT(s), 0, buf, len, &at);
+	keymap_lines(SCR_BIT(s), 0, buf, len, &at);
 	if (at < len)
 		at += (size_t)snprintf(buf + at, len - at, "\nEverywhere:\n");
-	keys_lines(SCR_BIT(s), 1, buf, len, &at);
+	keymap_lines(SCR_BIT(s), 1, buf, len, &at);
 	if (at < len)
 		snprintf(buf + at, len - at, "\nSecrets are typed with echo off and never "
 		    "drawn. Everything that changes access asks first.\n");
 }
 
 void
-keys_markdown(FILE *f)
+keymap_markdown(FILE *f)
 {
 	char buf[8192];
 
@@ -192,9 +192,9 @@ keys_markdown(FILE *f)
 		size_t at = 0;
 
 		fprintf(f, "### %s (key `%c`)\n\n```\n", keys_screens[s],
-		    keys_screen_key((enum scr)s));
+		    keymap_screen_key((enum scr)s));
 		buf[0] = '\0';
-		keys_lines(SCR_BIT(s), 0, buf, sizeof buf, &at);
+		keymap_lines(SCR_BIT(s), 0, buf, sizeof buf, &at);
 		fprintf(f, "%s```\n\n", buf[0] != '\0' ? buf : "  (moving only)\n");
 	}
 	{
@@ -202,7 +202,7 @@ keys_markdown(FILE *f)
 
 		fprintf(f, "### Everywhere\n\n```\n");
 		buf[0] = '\0';
-		keys_lines(SCR_ALL, 1, buf, sizeof buf, &at);
+		keymap_lines(SCR_ALL, 1, buf, sizeof buf, &at);
 		fprintf(f, "%s```\n\n", buf);
 	}
 }

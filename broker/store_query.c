@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "auditsql.h"
 #include "err.h"
 #include "store.h"
 #include "store_impl.h"
@@ -51,9 +52,7 @@ const struct store_stmt_def store_stmts[STORE_Q__COUNT] = {
 	    "WHERE i.tenant_id = $1 AND t.status = 'active' "
 	    "ORDER BY i.name", 1, 1 },
 
-	[STORE_Q_AUDIT] = { "tg_audit",
-	    "INSERT INTO audit_log (actor, action, tenant_id, subject, detail) "
-	    "VALUES ($1, $2, $3, $4, coalesce($5::jsonb, '{}'::jsonb))", 5, 0 },
+	[STORE_Q_AUDIT] = { "tg_audit", auditsql_insert, AUDITSQL_NPARAMS, 0 },
 
 	[STORE_Q_REVOKE_JTI] = { "tg_revoke_jti",
 	    "INSERT INTO revoked_grants (jti, expires_at, revoked_by) "
@@ -341,9 +340,10 @@ store_audit(struct store *s, const char *actor, const char *action,
     const char *tenant, const char *subject, const char *detail_json,
     struct err *e)
 {
-	const char	*params[5] = { actor, action, tenant, subject, detail_json };
+	const char	*params[AUDITSQL_NPARAMS];
 	PGresult	*r;
 
+	auditsql_params(params, actor, action, tenant, subject, detail_json, 0);
 	if (store_need(actor, "actor", e) == -1 ||
 	    store_need(action, "action", e) == -1)
 		return -1;

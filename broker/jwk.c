@@ -15,6 +15,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
+#include "b64url.h"
 #include "err.h"
 #include "jsonx.h"
 #include "jwk.h"
@@ -65,7 +66,7 @@ member_bytes(const json_t *jwk, const char *name, size_t *len, struct err *e)
 	}
 	for (n = strlen(s); n > 0 && s[n - 1] == '='; n--)
 		;
-	if (n == 0 || (b = jwt_b64url_decode(s, n, len)) == NULL) {
+	if (n == 0 || (b = b64url_decode(s, n, len)) == NULL) {
 		err_set(e, 400, "jwk_invalid", "JWK member '%s' is not base64url", name);
 		return NULL;
 	}
@@ -220,7 +221,7 @@ kid_ok(const char *kid)
 }
 
 int
-jwks_parse(const char *json, size_t len, struct jwt_key **keys, size_t *n,
+jwk_set_parse(const char *json, size_t len, struct jwt_key **keys, size_t *n,
     struct err *e)
 {
 	json_error_t	 je;
@@ -311,7 +312,7 @@ param_b64(EVP_PKEY *pk, const char *name, int pad)
 	if (BN_num_bytes(bn) <= (int)sizeof buf) {
 		len = pad > 0 ? BN_bn2binpad(bn, buf, pad) : BN_bn2bin(bn, buf);
 		if (len > 0)
-			out = jwt_b64url_encode(buf, (size_t)len);
+			out = b64url_encode(buf, (size_t)len);
 	}
 	BN_free(bn);
 	return out;
@@ -382,7 +383,7 @@ jwk_public_pem_from_private(const secret_t *private_pem, struct err *e)
 }
 
 void
-jwt_keys_free(struct jwt_key *keys, size_t n)
+jwk_set_free(struct jwt_key *keys, size_t n)
 {
 	size_t i;
 

@@ -8,7 +8,7 @@
  * (exp/nbf/iat with skew, iss, aud). libjwt 1.10.2 is not used here: it
  * takes `alg` from the token, checks no claim, and refuses `typ` values
  * other than "JWT" (RFC 9068 access tokens say "at+jwt"); and this header's
- * name shadows its <jwt.h> under -Icommon.
+ * name shadows its <jwt.h> for the files beside it in broker/.
  */
 #ifndef TG_JWT_H
 #define TG_JWT_H
@@ -89,11 +89,5 @@ void	 jwt_signer_free(struct jwt_signer *);
 /* "RS256" / "ES256" / "HS256", and back (exact, case-sensitive). */
 const char *jwt_alg_name(enum jwt_alg_pin);
 int	 jwt_alg_parse(const char *, enum jwt_alg_pin *);
-
-/* base64url without padding (RFC 7515 section 2). The decoder is strict:
- * no padding, no whitespace, no non-canonical trailing bits. Both return
- * malloc()ed buffers (the decoded one NUL-terminated for convenience). */
-char	*jwt_b64url_encode(const unsigned char *, size_t);
-unsigned char *jwt_b64url_decode(const char *, size_t, size_t *outlen);
 
 #endif

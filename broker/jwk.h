@@ -24,12 +24,12 @@ struct err;
 int	 jwk_to_pem(const json_t *jwk, char **pem, enum jwt_alg_pin *alg,
 	    struct err *);
 
-/* A JWKS document {"keys":[...]} -> key array (free with jwt_keys_free()).
+/* A JWKS document {"keys":[...]} -> key array (free with jwk_set_free()).
  * Keys with "use" other than "sig", an unknown kty/crv/alg, or a kid
  * longer than JWT_KID_MAX - 1 are skipped with a log line. The keys come
  * prepared (jwt_key_prepare()). A document with no usable key is 502
  * "jwks_invalid". */
-int	 jwks_parse(const char *json, size_t len, struct jwt_key **keys,
+int	 jwk_set_parse(const char *json, size_t len, struct jwt_key **keys,
 	    size_t *n, struct err *);
 
 /* A public key PEM (EC P-256 or RSA) -> its JWK with kid, alg and
@@ -40,6 +40,6 @@ json_t	*jwk_from_pem_public(const char *pem, const char *kid, struct err *);
 char	*jwk_public_pem_from_private(const secret_t *private_pem, struct err *);
 
 /* jwt_key_release() on each key, then the array (hmac keys are not owned). */
-void	 jwt_keys_free(struct jwt_key *, size_t);
+void	 jwk_set_free(struct jwt_key *, size_t);
 
 #endif

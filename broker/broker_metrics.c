@@ -1,4 +1,4 @@
-/* stats: the broker's metrics table and its /metrics rendering. */
+/* broker_metrics: the broker's metrics table and its /metrics rendering. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
