@@ -136,6 +136,61 @@ store_need(const char *v, const char *what, struct err *e)
 	return 0;
 }
 
+/*
+ * Run a statement and turn each row into one element of a new array, all
+ * or nothing: a row that does not fit frees what was built. fill() copies
+ * row i into elem; drop() (or free() when NULL) releases a partial array.
+ */
+typedef int	(*store_row_fill)(void *elem, const PGresult *, int row,
+		    struct err *);
+
+static int
+store_rows(struct store *s, enum store_stmt q, const char *const *params,
+    size_t size, store_row_fill fill, void (*drop)(void *, size_t),
+    void **out, size_t *n, struct err *e)
+{
+	PGresult	*r;
+	char		*v = NULL;
+	int		 rows;
+
+	*out = NULL;
+	*n = 0;
+	if (store_exec(s, q, params, &r, e) == -1)
+		return -1;
+	rows = PQntuples(r);
+	if (rows > 0 && (v = calloc((size_t)rows, size)) == NULL) {
+		PQclear(r);
+		return err_set(e, 500, "nomem", "out of memory");
+	}
+	for (int i = 0; i < rows; i++) {
+		if (fill(v + (size_t)i * size, r, i, e) == -1) {
+			if (drop != NULL)
+				drop(v, (size_t)rows);
+			else
+				free(v);
+			PQclear(r);
+			return -1;
+		}
+	}
+	PQclear(r);
+	*out = v;
+	*n = (size_t)rows;
+	return 0;
+}
+
+static int
+store_membership_row(void *elem, const PGresult *r, int i, struct err *e)
+{
+	struct membership *m = elem;
+
+	if (store_copy(m->tenant, sizeof m->tenant, r, i, 0, "tenant id",
+	    e) == -1 ||
+	    store_copy(m->role, sizeof m->role, r, i, 1, "role", e) == -1)
+		return -1;
+	m->revoked_before = strtod(PQgetvalue(r, i, 2), NULL);
+	return 0;
+}
+
 int
 store_memberships(struct store *s, const char *email,
     const char *const *groups, size_t ngroups, struct membership **out,
@@ -144,9 +199,8 @@ store_memberships(struct store *s, const char *email,
 	json_t			*arr;
 	char			*gjson;
 	const char		*params[2];
-	PGresult		*r;
-	struct membership	*m = NULL;
-	int			 rows, rc;
+	void			*rows;
+	int			 rc;
 
 	*out = NULL;
 	*n = 0;
@@ -168,31 +222,11 @@ store_memberships(struct store *s, const char *email,
 		return err_set(e, 500, "nomem", "out of memory");
 	params[0] = email;
 	params[1] = gjson;
-	rc = store_exec(s, STORE_Q_MEMBERSHIPS, params, &r, e);
+	rc = store_rows(s, STORE_Q_MEMBERSHIPS, params, sizeof **out,
+	    store_membership_row, NULL, &rows, n, e);
 	free(gjson);
-	if (rc == -1)
-		return -1;
-
-	rows = PQntuples(r);
-	if (rows > 0 && (m = calloc((size_t)rows, sizeof *m)) == NULL) {
-		PQclear(r);
-		return err_set(e, 500, "nomem", "out of memory");
-	}
-	for (int i = 0; i < rows; i++) {
-		if (store_copy(m[i].tenant, sizeof m[i].tenant, r, i, 0,
-		    "tenant id", e) == -1 ||
-		    store_copy(m[i].role, sizeof m[i].role, r, i, 1,
-		    "role", e) == -1) {
-			free(m);
-			PQclear(r);
-			return -1;
-		}
-		m[i].revoked_before = strtod(PQgetvalue(r, i, 2), NULL);
-	}
-	PQclear(r);
-	*out = m;
-	*n = (size_t)rows;
-	return 0;
+	*out = rows;
+	return rc;
 }
 
 /* '["a","b"]' -> NULL-terminated array; "" (SQL NULL) -> NULL list. */
@@ -247,56 +281,70 @@ store_integrations_free(struct integration *v, size_t n)
 	free(v);
 }
 
+static void
+store_integrations_drop(void *v, size_t n)
+{
+	store_integrations_free(v, n);
+}
+
+static int
+store_integration_row(void *elem, const PGresult *r, int i, struct err *e)
+{
+	struct integration *v = elem;
+
+	if (store_copy(v->tenant, sizeof v->tenant, r, i, 0, "tenant id",
+	    e) == -1 ||
+	    store_copy(v->name, sizeof v->name, r, i, 1, "integration name",
+	    e) == -1 ||
+	    store_copy(v->kind, sizeof v->kind, r, i, 2, "kind", e) == -1 ||
+	    store_copy(v->base_url, sizeof v->base_url, r, i, 3, "base_url",
+	    e) == -1 ||
+	    store_copy(v->vault_path, sizeof v->vault_path, r, i, 4,
+	    "vault_path", e) == -1 ||
+	    store_tools(PQgetvalue(r, i, 5), &v->enabled_tools, e) == -1 ||
+	    store_copy(v->cred_kind, sizeof v->cred_kind, r, i, 8, "cred_kind",
+	    e) == -1 ||
+	    store_copy(v->api_url, sizeof v->api_url, r, i, 9, "api_url",
+	    e) == -1 ||
+	    store_copy(v->cloud_id, sizeof v->cloud_id, r, i, 10, "cloud_id",
+	    e) == -1)
+		return -1;
+	v->cred_version = atoi(PQgetvalue(r, i, 6));
+	v->enabled = atoi(PQgetvalue(r, i, 7));
+	v->key_expires_at = strtoll(PQgetvalue(r, i, 11), NULL, 10);
+	return 0;
+}
+
 int
 store_integrations(struct store *s, const char *tenant,
     struct integration **out, size_t *n, struct err *e)
 {
-	const char		*params[1] = { tenant };
-	PGresult		*r;
-	struct integration	*v = NULL;
-	int			 rows;
+	const char	*params[1] = { tenant };
+	void		*rows;
 
 	*out = NULL;
 	*n = 0;
 	if (store_need(tenant, "tenant", e) == -1)
 		return -1;
-	if (store_exec(s, STORE_Q_INTEGRATIONS, params, &r, e) == -1)
+	if (store_rows(s, STORE_Q_INTEGRATIONS, params, sizeof **out,
+	    store_integration_row, store_integrations_drop, &rows, n, e) == -1)
 		return -1;
-	rows = PQntuples(r);
-	if (rows > 0 && (v = calloc((size_t)rows, sizeof *v)) == NULL) {
-		PQclear(r);
-		return err_set(e, 500, "nomem", "out of memory");
-	}
-	for (int i = 0; i < rows; i++) {
-		if (store_copy(v[i].tenant, sizeof v[i].tenant, r, i, 0,
-		    "tenant id", e) == -1 ||
-		    store_copy(v[i].name, sizeof v[i].name, r, i, 1,
-		    "integration name", e) == -1 ||
-		    store_copy(v[i].kind, sizeof v[i].kind, r, i, 2,
-		    "kind", e) == -1 ||
-		    store_copy(v[i].base_url, sizeof v[i].base_url, r, i, 3,
-		    "base_url", e) == -1 ||
-		    store_copy(v[i].vault_path, sizeof v[i].vault_path, r, i, 4,
-		    "vault_path", e) == -1 ||
-		    store_tools(PQgetvalue(r, i, 5), &v[i].enabled_tools,
-		    e) == -1 ||
-		    store_copy(v[i].cred_kind, sizeof v[i].cred_kind, r, i, 8,
-		    "cred_kind", e) == -1 ||
-		    store_copy(v[i].api_url, sizeof v[i].api_url, r, i, 9,
-		    "api_url", e) == -1 ||
-		    store_copy(v[i].cloud_id, sizeof v[i].cloud_id, r, i, 10,
-		    "cloud_id", e) == -1) {
-			store_integrations_free(v, (size_t)rows);
-			PQclear(r);
-			return -1;
-		}
-		v[i].cred_version = atoi(PQgetvalue(r, i, 6));
-		v[i].enabled = atoi(PQgetvalue(r, i, 7));
-		v[i].key_expires_at = strtoll(PQgetvalue(r, i, 11), NULL, 10);
-	}
-	PQclear(r);
-	*out = v;
-	*n = (size_t)rows;
+	*out = rows;
+	return 0;
+}
+
+static int
+store_key_expiry_row(void *elem, const PGresult *r, int i, struct err *e)
+{
+	struct key_expiry *v = elem;
+
+	if (store_copy(v->tenant, sizeof v->tenant, r, i, 0, "tenant id",
+	    e) == -1 ||
+	    store_copy(v->name, sizeof v->name, r, i, 1, "integration name",
+	    e) == -1)
+		return -1;
+	v->cred_version = atoi(PQgetvalue(r, i, 2));
+	v->expires_at = strtoll(PQgetvalue(r, i, 3), NULL, 10);
 	return 0;
 }
 
@@ -304,34 +352,13 @@ int
 store_key_expiries(struct store *s, struct key_expiry **out, size_t *n,
     struct err *e)
 {
-	PGresult		*r;
-	struct key_expiry	*v = NULL;
-	int			 rows;
+	void	*rows;
 
 	*out = NULL;
-	*n = 0;
-	if (store_exec(s, STORE_Q_KEY_EXPIRIES, NULL, &r, e) == -1)
+	if (store_rows(s, STORE_Q_KEY_EXPIRIES, NULL, sizeof **out,
+	    store_key_expiry_row, NULL, &rows, n, e) == -1)
 		return -1;
-	rows = PQntuples(r);
-	if (rows > 0 && (v = calloc((size_t)rows, sizeof *v)) == NULL) {
-		PQclear(r);
-		return err_set(e, 500, "nomem", "out of memory");
-	}
-	for (int i = 0; i < rows; i++) {
-		if (store_copy(v[i].tenant, sizeof v[i].tenant, r, i, 0,
-		    "tenant id", e) == -1 ||
-		    store_copy(v[i].name, sizeof v[i].name, r, i, 1,
-		    "integration name", e) == -1) {
-			free(v);
-			PQclear(r);
-			return -1;
-		}
-		v[i].cred_version = atoi(PQgetvalue(r, i, 2));
-		v[i].expires_at = strtoll(PQgetvalue(r, i, 3), NULL, 10);
-	}
-	PQclear(r);
-	*out = v;
-	*n = (size_t)rows;
+	*out = rows;
 	return 0;
 }
 
