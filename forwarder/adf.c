@@ -11,6 +11,7 @@
 
 #include "adf.h"
 #include "jscan.h"
+#include "utf8.h"
 
 #define ADF_MAX_DEPTH	64
 
@@ -319,7 +320,7 @@ adf_entity(struct adf_buf *b, const char *p)
 	 * of the rest of the page each. */
 	const char	*semi = memchr(p, ';', strnlen(p, 12));
 	size_t		 n;
-	char		 utf8[5];
+	char		 utf8[UTF8_MAX];
 	unsigned long	 cp;
 	char		*end;
 
@@ -330,25 +331,7 @@ adf_entity(struct adf_buf *b, const char *p)
 		    strtoul(p + 2, &end, 10);
 		if (end != semi || cp == 0 || cp > 0x10FFFF)
 			return 0;
-		if (cp < 0x80) {
-			utf8[0] = (char)cp;
-			n = 1;
-		} else if (cp < 0x800) {
-			utf8[0] = (char)(0xC0 | (cp >> 6));
-			utf8[1] = (char)(0x80 | (cp & 0x3F));
-			n = 2;
-		} else if (cp < 0x10000) {
-			utf8[0] = (char)(0xE0 | (cp >> 12));
-			utf8[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-			utf8[2] = (char)(0x80 | (cp & 0x3F));
-			n = 3;
-		} else {
-			utf8[0] = (char)(0xF0 | (cp >> 18));
-			utf8[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-			utf8[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-			utf8[3] = (char)(0x80 | (cp & 0x3F));
-			n = 4;
-		}
+		n = utf8_encode(cp, utf8);
 		adf_put(b, utf8, n);
 		return (size_t)(semi - p) + 1;
 	}

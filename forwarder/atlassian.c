@@ -25,6 +25,7 @@
 #include "secret.h"
 #include "toolargs.h"
 #include "toolcat.h"
+#include "utf8.h"
 
 #define ATL_URL_MAX	8192
 
@@ -184,15 +185,6 @@ atl_json_size(const json_t *v)
 	return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-/* Cut a UTF-8 string to at most n bytes without splitting a character. */
-static size_t
-atl_utf8_cut(const char *s, size_t n)
-{
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
-}
-
 void
 atlassian_cap(json_t *result, size_t max)
 {
@@ -238,7 +230,7 @@ atlassian_cap(json_t *result, size_t max)
 			char	*cut;
 
 			keep = over < best_len ? best_len - over : best_len / 2;
-			keep = atl_utf8_cut(json_string_value(best), keep);
+			keep = utf8_prefix(json_string_value(best), keep);
 			if ((cut = malloc(keep + 16)) == NULL)
 				break;
 			memcpy(cut, json_string_value(best), keep);

@@ -17,6 +17,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "toolargs.h"
+#include "utf8.h"
 
 #define ISSUE_KEY_SCHEMA \
 	"\"issue_key\":{\"type\":\"string\",\"pattern\":\"^[A-Z][A-Z0-9_]+-[0-9]+$\"," \
@@ -441,7 +442,7 @@ builtin_put_text(struct builtin_w *w, const char *k, const char *v)
 {
 	size_t n = strlen(v);
 
-	if (!jscan_utf8_ok(v, n))
+	if (!utf8_valid(v, n))
 		return;
 	builtin_key(w, k);
 	jbuf_put_str(w->b, v, n);

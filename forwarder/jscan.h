@@ -114,7 +114,4 @@ int	jscan_int(const struct jscan *, int t, long long *);
 /* The raw text of t (for a string: without the quotes). */
 const char *jscan_raw(const struct jscan *, int t, size_t *len);
 
-/* Is s valid UTF-8 as Jansson checks it (no surrogates, no overlongs)? */
-int	jscan_utf8_ok(const char *s, size_t n);
-
 #endif

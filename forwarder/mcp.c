@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "toolres.h"
+#include "utf8.h"
 
 #define META_VERSION	"io.modelcontextprotocol/protocolVersion"
 #define META_CAPS	"io.modelcontextprotocol/clientCapabilities"
@@ -53,7 +54,7 @@ mcp_error(const json_t *id, int code, const char *msg, json_t *data)
 
 	/* Messages quote request text cut at a byte count: keep them UTF-8. */
 	snprintf(text, sizeof text, "%s", msg);
-	text[jsonx_utf8_prefix(text)] = '\0';
+	text[utf8_prefix(text, strlen(text))] = '\0';
 	er = json_pack("{s:i,s:s}", "code", code, "message", text);
 
 	if (data != NULL)

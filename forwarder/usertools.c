@@ -27,6 +27,7 @@
 #include "toolcat.h"
 #include "toolres.h"
 #include "usertools.h"
+#include "utf8.h"
 
 enum mcp_perm { PERM_NONE, PERM_READONLY, PERM_ALL };
 
@@ -175,7 +176,7 @@ usertools_backend_tool(const struct grant *g, const struct grant_integ *gi, cons
 	    "object");
 	/* A long description was cut by bytes: end it on a whole character. */
 	o = json_pack("{s:s,s:s%,s:o}", "name", name, "description", desc,
-	    jsonx_utf8_prefix(desc), "inputSchema", schema);
+	    utf8_prefix(desc, strlen(desc)), "inputSchema", schema);
 	if (jsonx_str(t, "title") != NULL)
 		json_object_set_new(o, "title", json_string(jsonx_str(t, "title")));
 	if (json_is_object(json_object_get(t, "annotations")))
@@ -360,7 +361,7 @@ usertools_backend_result(const json_t *res, size_t max, struct err *e)
 		char		*cut = strndup(first != NULL ? first : "", max / 2);
 
 		if (cut != NULL)
-			jsonx_utf8_cut(cut, max / 2);
+			utf8_cut(cut, max / 2);
 
 		json_decref(out);
 		out = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text",

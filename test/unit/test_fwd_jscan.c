@@ -164,17 +164,6 @@ test_read_api(void **state)
 	jscan_free(&js);
 }
 
-static void
-test_utf8_check(void **state)
-{
-	(void)state;
-	assert_true(jscan_utf8_ok("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10));
-	assert_false(jscan_utf8_ok("\xc3", 1));		/* cut mid-character */
-	assert_false(jscan_utf8_ok("\xed\xa0\x80", 3));	/* a surrogate */
-	assert_false(jscan_utf8_ok("\xe0\x80\xaf", 3));	/* overlong */
-	assert_true(jscan_utf8_ok("", 0));
-}
-
 int
 main(void)
 {
@@ -183,7 +172,6 @@ main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_size_and_token_limits),
 		cmocka_unit_test(test_read_api),
-		cmocka_unit_test(test_utf8_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
