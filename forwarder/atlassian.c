@@ -254,15 +254,15 @@ next:		;
 int
 atlassian_serialise(json_t *result, size_t max, char **text, size_t *len)
 {
-	struct jbuf b = { 0 };
+	struct buf b = { 0 };
 
 	jbuf_put_json(&b, result);
 	if (!b.failed && b.len > max) {
-		jbuf_free(&b);
+		buf_free(&b);
 		atlassian_cap(result, max);
 		jbuf_put_json(&b, result);
 	}
-	return (*text = jbuf_steal(&b, len)) != NULL ? 0 : -1;
+	return (*text = buf_steal(&b, len)) != NULL ? 0 : -1;
 }
 
 /* --- the answer ------------------------------------------------------------------ */
@@ -270,12 +270,12 @@ atlassian_serialise(json_t *result, size_t max, char **text, size_t *len)
 /* Over the cap (rare): shorten the result as atlassian_cap() always has,
  * on a tree of the result (not of the answer), and write it again. */
 static int
-atl_recap(struct jbuf *b, size_t max, char **text, size_t *len)
+atl_recap(struct buf *b, size_t max, char **text, size_t *len)
 {
 	json_t	*r = json_loadb(b->p, b->len, 0, NULL);
 	int	 rc;
 
-	jbuf_free(b);
+	buf_free(b);
 	if (r == NULL)
 		return -1;
 	rc = atlassian_serialise(r, max, text, len);
@@ -289,7 +289,7 @@ atlassian_answer(const struct toolcat_entry *te, const char *body, size_t blen,
     const char *what, char **text, size_t *len, struct err *e)
 {
 	struct jscan	 js;
-	struct jbuf	 b = { 0 };
+	struct buf	 b = { 0 };
 	int		 root = -1;
 
 	*text = NULL;
@@ -317,7 +317,7 @@ atlassian_answer(const struct toolcat_entry *te, const char *body, size_t blen,
 			return err_set(e, 500, "nomem", "out of memory");
 		return 0;
 	}
-	if ((*text = jbuf_steal(&b, len)) == NULL)
+	if ((*text = buf_steal(&b, len)) == NULL)
 		return err_set(e, 500, "nomem", "out of memory");
 	return 0;
 }

@@ -569,7 +569,7 @@ jscan_get(const struct jscan *js, int obj, const char *key)
 }
 
 void
-jscan_put_text(const struct jscan *js, int t, struct jbuf *b)
+jscan_put_text(const struct jscan *js, int t, struct buf *b)
 {
 	size_t	 len;
 	char	*dst;
@@ -577,12 +577,12 @@ jscan_put_text(const struct jscan *js, int t, struct jbuf *b)
 	if (jscan_type(js, t) != JSCAN_STRING)
 		return;
 	jscan_raw(js, t, &len);
-	if ((dst = jbuf_reserve(b, len)) != NULL)
-		jbuf_added(b, jscan_unescape(js, t, dst));
+	if ((dst = buf_reserve(b, len)) != NULL)
+		buf_added(b, jscan_unescape(js, t, dst));
 }
 
 void
-jscan_put_str(const struct jscan *js, int t, struct jbuf *b)
+jscan_put_str(const struct jscan *js, int t, struct buf *b)
 {
 	size_t		 len;
 	const char	*s;
@@ -594,11 +594,11 @@ jscan_put_str(const struct jscan *js, int t, struct jbuf *b)
 	if (!(js->tok[t].flags & JSCAN_ESC)) {
 		/* No escapes: nothing in it needs one (no control character,
 		 * quote or backslash), and Jansson writes UTF-8 as it is. */
-		jbuf_put(b, s - 1, len + 2);
+		buf_put(b, s - 1, len + 2);
 		return;
 	}
 	if (len > sizeof tmp && (d = big = malloc(len)) == NULL) {
-		jbuf_free(b);
+		buf_free(b);
 		b->failed = 1;
 		return;
 	}

@@ -225,7 +225,7 @@ usertools_find_named(const json_t *tools, const char *name)
  * the text built from the precomputed per-tenant fragments. */
 struct usertools_sink {
 	json_t		*arr;
-	struct jbuf	*text;
+	struct buf	*text;
 	int		 n;
 };
 
@@ -237,7 +237,7 @@ usertools_sink_builtin(struct usertools_sink *s, const struct grant *g,
 		json_array_append_new(s->arr, builtin_tool_json(g->tenant, te));
 		return;
 	}
-	jbuf_puts(s->text, s->n++ > 0 ? "," : "");
+	buf_puts(s->text, s->n++ > 0 ? "," : "");
 	builtin_tool_fragment(g->tenant, te, s->text);
 }
 
@@ -248,7 +248,7 @@ usertools_sink_json(struct usertools_sink *s, json_t *tool)
 		json_array_append_new(s->arr, tool);
 		return;
 	}
-	jbuf_puts(s->text, s->n++ > 0 ? "," : "");
+	buf_puts(s->text, s->n++ > 0 ? "," : "");
 	jbuf_put_json(s->text, tool);
 	json_decref(tool);
 }
@@ -325,17 +325,17 @@ usertools_list(struct fwdreq *r, struct err *e)
 char *
 usertools_list_text(struct fwdreq *r, size_t *len, struct err *e)
 {
-	struct jbuf		b = { 0 };
+	struct buf		b = { 0 };
 	struct usertools_sink	s = { NULL, &b, 0 };
 	char			*text;
 
-	jbuf_put(&b, "[", 1);
+	buf_put(&b, "[", 1);
 	if (usertools_collect(r, &s, e) == -1) {
-		jbuf_free(&b);
+		buf_free(&b);
 		return NULL;
 	}
-	jbuf_put(&b, "]", 1);
-	if ((text = jbuf_steal(&b, len)) == NULL)
+	buf_put(&b, "]", 1);
+	if ((text = buf_steal(&b, len)) == NULL)
 		err_set(e, 500, "nomem", "out of memory");
 	return text;
 }

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../../forwarder/jbuf.h"
+#include "buf.h"
 #include "../../forwarder/jscan.h"
 
 static int
@@ -111,7 +111,7 @@ test_read_api(void **state)
 			    "{\"b\":\"deep\"},\"n\\u0061me\":\"v\",\"big\":-9223372036854775808,"
 			    "\"r\":1.5,\"t\":true,\"nul\":null}";
 	struct jscan	 js;
-	struct jbuf	 b = { 0 };
+	struct buf	 b = { 0 };
 	char		 buf[8], *s;
 	int		 list, c;
 	uint32_t	 i;
@@ -145,9 +145,9 @@ test_read_api(void **state)
 	c = list + 1 + 1 + 2 + 1 + 1;	/* "x", {, "k", [], 3 -> the last item */
 	assert_int_equal(jscan_type(&js, c), JSCAN_STRING);
 	jscan_put_text(&js, c, &b);
-	jbuf_puts(&b, "|");
+	buf_puts(&b, "|");
 	jscan_put_str(&js, c, &b);
-	s = jbuf_steal(&b, NULL);
+	s = buf_steal(&b, NULL);
 	assert_string_equal(s, "\xc3\xa9\n|\"\xc3\xa9\\n\"");
 	free(s);
 	jscan_strcpy(&js, jscan_get(&js, jscan_get(&js, 0, "a"), "b"), buf, 3);
