@@ -117,6 +117,20 @@ jsonx_dump(const json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+int
+jsonx_array_has(const json_t *arr, const char *s)
+{
+	size_t	 i;
+	json_t	*v;
+
+	if (s == NULL)
+		return 0;
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return 1;
+	return 0;
+}
+
 json_t *
 jsonx_error(const char *code, const char *message)
 {

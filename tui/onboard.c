@@ -14,6 +14,7 @@
 #include "db.h"
 #include "err.h"
 #include "httpc.h"
+#include "jsonx.h"
 #include "onboard.h"
 #include "ops.h"
 #include "out.h"
@@ -81,9 +82,8 @@ onboard_split_sas(const char *list, json_t *names, json_t *nss, struct err *e)
 {
 	const char	*p = list;
 	char		 item[128], *slash;
-	size_t		 l, i;
-	json_t		*v;
-	int		 n = 0, dup;
+	size_t		 l;
+	int		 n = 0;
 
 	while (*p != '\0') {
 		while (*p == ',' || *p == ' ')
@@ -106,15 +106,9 @@ onboard_split_sas(const char *list, json_t *names, json_t *nss, struct err *e)
 				return err_set(e, 400, "bad_admins", "'%s' is not a Kubernetes "
 				    "name (a-z, 0-9, '-', '.')", item);
 		*slash = '\0';
-		dup = 0;
-		json_array_foreach(nss, i, v)
-			dup |= strcmp(json_string_value(v), item) == 0;
-		if (!dup)
+		if (!jsonx_array_has(nss, item))
 			json_array_append_new(nss, json_string(item));
-		dup = 0;
-		json_array_foreach(names, i, v)
-			dup |= strcmp(json_string_value(v), slash + 1) == 0;
-		if (!dup)
+		if (!jsonx_array_has(names, slash + 1))
 			json_array_append_new(names, json_string(slash + 1));
 	}
 	if (n == 0)
