@@ -41,6 +41,16 @@ histogram_observe(struct histogram *h, double s)
 	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
 }
 
+size_t
+metrics_rows(struct metric *table, size_t n, struct metric **rows, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < max; i++)
+		rows[i] = &table[i];
+	return i;
+}
+
 char *
 metrics_render(struct metric *const *rows, size_t n, struct histogram *const *hists,
     size_t nh, size_t *len)

@@ -364,9 +364,5 @@ audit_tool_call(const char *user, const char *tenant, const char *tool, int rc,
 size_t
 audit_metric_rows(struct metric **rows, size_t max)
 {
-	size_t n = 0;
-
-	for (int i = 0; i < AUM__COUNT && n < max; i++)
-		rows[n++] = &audit_metrics[i];
-	return n;
+	return metrics_rows(audit_metrics, AUM__COUNT, rows, max);
 }
