@@ -77,11 +77,36 @@ text_width(const char *s)
 	return total;
 }
 
-/* Walk s, handing each shown character to put(); stops at cols columns. */
-typedef int (*text_put_fn)(void *, long cp);
+/* Where text_walk() writes: n wide characters, or n bytes of UTF-8. */
+struct text_out {
+	wchar_t	*wdst;
+	char	*cdst;
+	size_t	 n, at;
+};
 
+/* Append cp, NUL-terminated; -1 when it does not fit. */
 static int
-text_walk(const char *s, int cols, int ellipsis, text_put_fn put, void *arg)
+text_put(struct text_out *o, long cp)
+{
+	char	u[UTF8_MAX];
+	size_t	k = o->wdst != NULL ? 1 : utf8_encode((unsigned long)cp, u);
+
+	if (o->at + k >= o->n)
+		return -1;
+	if (o->wdst != NULL) {
+		o->wdst[o->at] = (wchar_t)cp;
+		o->wdst[o->at + 1] = L'\0';
+	} else {
+		memcpy(o->cdst + o->at, u, k);
+		o->cdst[o->at + k] = '\0';
+	}
+	o->at += k;
+	return 0;
+}
+
+/* Write s cleaned into o; stops at cols columns. */
+static int
+text_walk(const char *s, int cols, int ellipsis, struct text_out *o)
 {
 	const unsigned char	*p = (const unsigned char *)(s != NULL ? s : "");
 	size_t			 len;
@@ -89,79 +114,42 @@ text_walk(const char *s, int cols, int ellipsis, text_put_fn put, void *arg)
 	int			 w, used = 0, total = text_width(s);
 	int			 limit = cols;
 
+	if (o->n == 0)
+		return 0;
+	if (o->wdst != NULL)
+		o->wdst[0] = L'\0';
+	else
+		o->cdst[0] = '\0';
 	if (total > cols && ellipsis && cols > 0)
 		limit = cols - 1;
 	while (*p != '\0') {
 		cp = text_shown(utf8_decode((const char *)p, strlen((const char *)p), &len), &w);
 		if (used + w > limit)
 			break;
-		if (put(arg, cp) == -1)
+		if (text_put(o, cp) == -1)
 			return used;
 		used += w;
 		p += len;
 	}
-	if (total > cols && ellipsis && cols > 0 && put(arg, '~') == 0)
+	if (total > cols && ellipsis && cols > 0 && text_put(o, '~') == 0)
 		used++;
 	return used;
-}
-
-struct text_wbuf {
-	wchar_t	*dst;
-	size_t	 n, at;
-};
-
-static int
-text_put_wide(void *arg, long cp)
-{
-	struct text_wbuf *b = arg;
-
-	if (b->at + 1 >= b->n)
-		return -1;
-	b->dst[b->at++] = (wchar_t)cp;
-	b->dst[b->at] = L'\0';
-	return 0;
 }
 
 int
 text_wfit(wchar_t *dst, size_t n, const char *s, int cols, int ellipsis)
 {
-	struct text_wbuf b = { dst, n, 0 };
+	struct text_out o = { dst, NULL, n, 0 };
 
-	if (n == 0)
-		return 0;
-	dst[0] = L'\0';
-	return text_walk(s, cols, ellipsis, text_put_wide, &b);
-}
-
-struct text_cbuf {
-	char	*dst;
-	size_t	 n, at;
-};
-
-static int
-text_put_utf8(void *arg, long cp)
-{
-	struct text_cbuf	*b = arg;
-	char			 u[UTF8_MAX];
-	size_t			 k = utf8_encode((unsigned long)cp, u);
-
-	if (b->at + k >= b->n)
-		return -1;
-	memcpy(b->dst + b->at, u, k);
-	b->at += k;
-	b->dst[b->at] = '\0';
-	return 0;
+	return text_walk(s, cols, ellipsis, &o);
 }
 
 int
 text_fit(char *dst, size_t n, const char *s, int cols, int ellipsis)
 {
-	struct text_cbuf b = { dst, n, 0 };
+	struct text_out o = { NULL, dst, n, 0 };
 
-	if (n == 0)
-		return 0;
-	dst[0] = '\0';
-	return text_walk(s, cols, ellipsis, text_put_utf8, &b);
+	return text_walk(s, cols, ellipsis, &o);
 }
 
 long
