@@ -141,15 +141,7 @@ api_lookup_members(struct broker *b, const struct identity *id, struct membershi
 static int
 api_tenant_wanted(const json_t *wanted, const char *tenant)
 {
-	size_t	 i;
-	json_t	*v;
-
-	if (wanted == NULL || json_is_string(wanted))
-		return 1;
-	json_array_foreach(wanted, i, v)
-		if (strcmp(json_string_value(v), tenant) == 0)
-			return 1;
-	return 0;
+	return wanted == NULL || json_is_string(wanted) || jsonx_array_has(wanted, tenant);
 }
 
 static int

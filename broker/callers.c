@@ -189,18 +189,6 @@ callers_allowed_sa(struct callers *c, const char *username, char *who, size_t wh
 	return 0;
 }
 
-static int
-callers_has_audience(const json_t *status, const char *audience)
-{
-	size_t	 i;
-	json_t	*v;
-
-	json_array_foreach(json_object_get(status, "audiences"), i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), audience) == 0)
-			return 1;
-	return 0;
-}
-
 /* Ask the Kubernetes API whether this service-account token is genuine. */
 static int
 callers_review(struct callers *c, const char *token, char *who, size_t wholen,
@@ -271,8 +259,8 @@ callers_review(struct callers *c, const char *token, char *who, size_t wholen,
 		    "the caller's service-account token was not accepted");
 		goto out;
 	}
-	if (c->audience != NULL && !callers_has_audience(json_object_get(j, "status"),
-	    c->audience)) {
+	if (c->audience != NULL && !jsonx_array_has(json_object_get(json_object_get(j, "status"),
+	    "audiences"), c->audience)) {
 		err_set(e, 401, "caller_unauthenticated", "the caller's service-account token "
 		    "was not issued for audience '%s'", c->audience);
 		goto out;

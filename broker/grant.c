@@ -9,6 +9,7 @@
 #include "err.h"
 #include "grant.h"
 #include "identity.h"
+#include "jsonx.h"
 #include "jwt.h"
 #include "keys.h"
 #include "store.h"
@@ -32,15 +33,7 @@ grant_integ_desc(const struct integration *in)
 static int
 grant_wanted(const json_t *wanted, const char *name)
 {
-	size_t	 i;
-	json_t	*v;
-
-	if (wanted == NULL || json_array_size(wanted) == 0)
-		return 1;
-	json_array_foreach(wanted, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
-			return 1;
-	return 0;
+	return json_array_size(wanted) == 0 || jsonx_array_has(wanted, name);
 }
 
 static int
@@ -185,11 +178,5 @@ grant_check(const struct broker_cfg *cfg, const struct keyring *keys, const char
 int
 grant_has_integration(const json_t *claims, const char *name)
 {
-	size_t	 i;
-	json_t	*v;
-
-	json_array_foreach(json_object_get(claims, "integrations"), i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
-			return 1;
-	return 0;
+	return jsonx_array_has(json_object_get(claims, "integrations"), name);
 }

@@ -10,6 +10,7 @@
 #include "identity.h"
 #include "ints.h"
 #include "issue.h"
+#include "jsonx.h"
 #include "keys.h"
 #include "log.h"
 #include "reuse.h"
@@ -108,18 +109,6 @@ issue_check_user_token(const struct membership *ms, size_t n, const char *assert
 	    "sign in again", email, ms[0].revoked_before);
 }
 
-static int
-issue_tool_in(const json_t *tools, const char *name)
-{
-	size_t	 i;
-	json_t	*v;
-
-	json_array_foreach(tools, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
-			return 1;
-	return 0;
-}
-
 int
 issue_check_role(const struct membership *m, const struct ints_set *set,
     const json_t *claims, struct err *e)
@@ -134,7 +123,7 @@ issue_check_role(const struct membership *m, const struct ints_set *set,
 		return err_set(e, 401, "grant_invalid", "grant refused: it names no tools");
 	}
 	json_array_foreach(granted, i, v) {
-		if (issue_tool_in(allowed, json_string_value(v)))
+		if (jsonx_array_has(allowed, json_string_value(v)))
 			continue;
 		rc = err_set(e, 403, "role_changed",
 		    "this grant allows '%s', which the current role (%s) in tenant '%s' "

@@ -379,8 +379,7 @@ claims_check(const json_t *c, const struct jwt_verify_opts *o, struct err *e)
 	double		 now, skew, t;
 	json_t		*aud, *v;
 	const char	*iss;
-	size_t		 i;
-	int		 rc, ok;
+	int		 rc;
 
 	now = (double)(o->now != 0 ? o->now : time(NULL));
 	skew = o->skew_s > 0 ? (double)o->skew_s : 0.0;
@@ -413,11 +412,8 @@ claims_check(const json_t *c, const struct jwt_verify_opts *o, struct err *e)
 	if (o->audience != NULL) {
 		if ((aud = json_object_get(c, "aud")) == NULL)
 			return err_set(e, 401, "missing_claim", "token has no aud claim");
-		ok = json_is_string(aud) && strcmp(json_string_value(aud), o->audience) == 0;
-		json_array_foreach(aud, i, v)
-			if (json_is_string(v) && strcmp(json_string_value(v), o->audience) == 0)
-				ok = 1;
-		if (!ok)
+		if (!(json_is_string(aud) && strcmp(json_string_value(aud), o->audience) == 0) &&
+		    !jsonx_array_has(aud, o->audience))
 			return err_set(e, 401, "bad_audience",
 			    "token is not meant for audience %s", o->audience);
 	}

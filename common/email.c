@@ -16,6 +16,7 @@
 
 #include "email.h"
 #include "err.h"
+#include "utf8.h"
 
 #include "email_table.inc"
 
@@ -35,32 +36,6 @@ email_mode_parse(const char *s, enum email_mode *m)
 	else
 		return -1;
 	return 0;
-}
-
-/* One strictly valid UTF-8 sequence at s (no overlong forms, surrogates or
- * values past U+10FFFF): its length, or 0. */
-static size_t
-email_utf8(const unsigned char *s, uint32_t *cp)
-{
-	size_t		n, i;
-	uint32_t	min;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2; *cp = s[0] & 0x1f; min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3; *cp = s[0] & 0x0f; min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4; *cp = s[0] & 0x07; min = 0x10000;
-	} else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3f);
-	}
-	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-		return 0;
-	return n;
 }
 
 static int
@@ -87,6 +62,7 @@ email_canon(const char *in, enum email_mode mode, char *out, struct err *e)
 	const unsigned char	*s = (const unsigned char *)in;
 	const char		*at;
 	uint32_t		 cp;
+	long			 dec;
 	size_t			 len, i, n;
 
 	out[0] = '\0';
@@ -105,7 +81,7 @@ email_canon(const char *in, enum email_mode mode, char *out, struct err *e)
 			out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
 			continue;
 		}
-		if ((n = email_utf8(s + i, &cp)) == 0) {
+		if ((dec = utf8_decode(in + i, len - i, &n)) < 0) {
 			out[0] = '\0';
 			return err_set(e, 400, "bad_email", "the email address is not valid UTF-8");
 		}
@@ -114,6 +90,7 @@ email_canon(const char *in, enum email_mode mode, char *out, struct err *e)
 			return err_set(e, 400, "email_non_ascii", "email addresses with non-ASCII "
 			    "characters are not accepted (setting email_non_ascii = refuse)");
 		}
+		cp = (uint32_t)dec;
 		if (!email_cp_allowed(cp)) {
 			out[0] = '\0';
 			return err_set(e, 400, "email_not_nfc", "the email address holds U+%04X, "

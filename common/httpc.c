@@ -22,6 +22,7 @@
 #include "coro.h"
 #include "evcurl.h"
 #include "httpc.h"
+#include "buf.h"
 #include "log.h"
 #include "secret.h"
 
@@ -30,10 +31,7 @@
 
 /* What one transfer collects; the body may hold a credential. */
 struct httpc_sink {
-	char	*buf;
-	size_t	 len;
-	size_t	 cap;
-	size_t	 max;
+	struct buf body;	/* body.max: the caller's limit */
 	int	 too_large;
 	long	 retry_after;
 	char	 reason[48];
@@ -140,49 +138,20 @@ httpc_method_ok(const char *m)
 	return 1;
 }
 
-/* Grow without realloc(): the old block may hold credential bytes and must
- * be wiped, which realloc() would not do. */
-static int
-httpc_sink_grow(struct httpc_sink *s, size_t need)
-{
-	size_t	 cap = s->cap == 0 ? 4096 : s->cap;
-	char	*nb;
-
-	while (cap < need)
-		cap *= 2;
-	if (cap > s->max + 1)
-		cap = s->max + 1;
-	if ((nb = malloc(cap)) == NULL)
-		return -1;
-	if (s->len > 0)
-		memcpy(nb, s->buf, s->len);
-	if (s->buf != NULL) {
-		secret_wipe(s->buf, s->cap);
-		free(s->buf);
-	}
-	s->buf = nb;
-	s->cap = cap;
-	return 0;
-}
-
 static size_t
 httpc_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct httpc_sink	*s = arg;
 	size_t			 n = size * nmemb;
 
-	if (n > s->max - s->len) {
-		/* Returning short aborts the transfer now, not after the
-		 * upstream has sent everything. */
+	/* Returning short aborts the transfer now, not after the upstream
+	 * has sent everything. */
+	if (n > s->body.max - s->body.len) {
 		s->too_large = 1;
 		return 0;
 	}
-	if (s->len + n + 1 > s->cap && httpc_sink_grow(s, s->len + n + 1) == -1)
-		return 0;
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
+	buf_put(&s->body, p, n);
+	return s->body.failed ? 0 : n;
 }
 
 static long
@@ -249,10 +218,7 @@ httpc_header_cb(char *p, size_t size, size_t nmemb, void *arg)
 static void
 httpc_sink_free(struct httpc_sink *s)
 {
-	if (s->buf != NULL) {
-		secret_wipe(s->buf, s->cap);
-		free(s->buf);
-	}
+	buf_free(&s->body);
 	memset(s, 0, sizeof *s);
 }
 
@@ -428,7 +394,7 @@ httpc_attempt(const struct httpc_req *req, const char *method,
 	int		 async = evcurl_usable();
 
 	memset(s, 0, sizeof *s);
-	s->max = max;
+	s->body.max = max;
 	s->retry_after = -1;
 	if ((c = async ? evcurl_easy_get() : httpc_handle()) == NULL)
 		return CURLE_OUT_OF_MEMORY;
@@ -471,16 +437,11 @@ httpc_attempt(const struct httpc_req *req, const char *method,
 		if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
 		    ct != NULL)
 			snprintf(resp->content_type, sizeof resp->content_type, "%s", ct);
-		if (s->buf == NULL && httpc_sink_grow(s, 1) == -1)
+		if ((resp->body = buf_steal(&s->body, &resp->len)) == NULL)
 			rc = CURLE_OUT_OF_MEMORY;
 		else {
-			s->buf[s->len] = '\0';
-			resp->body = s->buf;
-			resp->len = s->len;
 			resp->retry_after = s->retry_after;
 			memcpy(resp->ratelimit_reason, s->reason, sizeof s->reason);
-			s->buf = NULL;
-			s->cap = 0;
 		}
 	}
 	/* Drop our pointers from the reused handle: the headers and body are

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "jsonx.h"
 #include "secret.h"
+#include "utf8.h"
 
 json_t *
 jsonx_parse(const char *buf, size_t len, struct err *e)
@@ -116,6 +117,20 @@ jsonx_dump(const json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+int
+jsonx_array_has(const json_t *arr, const char *s)
+{
+	size_t	 i;
+	json_t	*v;
+
+	if (s == NULL)
+		return 0;
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return 1;
+	return 0;
+}
+
 json_t *
 jsonx_error(const char *code, const char *message)
 {
@@ -123,7 +138,7 @@ jsonx_error(const char *code, const char *message)
 
 	/* err messages are cut at a byte count: keep them valid UTF-8. */
 	snprintf(text, sizeof text, "%s", message);
-	text[jsonx_utf8_prefix(text)] = '\0';
+	text[utf8_prefix(text, strlen(text))] = '\0';
 	return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", text);
 }
 
@@ -140,27 +155,4 @@ void
 jsonx_init_wiping_alloc(void)
 {
 	json_set_alloc_funcs(malloc, jsonx_wiping_free);
-}
-
-size_t
-jsonx_utf8_prefix(const char *s)
-{
-	size_t n = strlen(s), i = n, need;
-
-	while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-		i--;
-	if (i == 0)
-		return n;
-	need = ((unsigned char)s[i - 1] & 0xE0) == 0xC0 ? 2 :
-	    ((unsigned char)s[i - 1] & 0xF0) == 0xE0 ? 3 :
-	    ((unsigned char)s[i - 1] & 0xF8) == 0xF0 ? 4 : 1;
-	return n - (i - 1) >= need ? n : i - 1;
-}
-
-void
-jsonx_utf8_cut(char *s, size_t max)
-{
-	if (strlen(s) > max)
-		s[max] = '\0';
-	s[jsonx_utf8_prefix(s)] = '\0';
 }

@@ -26,11 +26,9 @@ int		 jsonx_get_bool(const json_t *obj, const char *key, int required,
 		    int *out, struct err *);
 /* Plain lookup: the string value or NULL (missing or not a string). */
 const char	*jsonx_str(const json_t *obj, const char *key);
-/* Length of s without a trailing partial UTF-8 sequence: cutting text at
- * a byte count must not leave a string Jansson refuses. */
-size_t		 jsonx_utf8_prefix(const char *s);
-/* Cut s in place to at most max bytes on a character boundary. */
-void		 jsonx_utf8_cut(char *s, size_t max);
+/* Is the string s an element of arr? 0 when arr is not an array or s is
+ * NULL. */
+int		 jsonx_array_has(const json_t *arr, const char *s);
 /* Compact serialisation; caller frees. */
 char		*jsonx_dump(const json_t *);
 /* {"error":{"code":..,"message":..}} - the one error shape of our APIs. */

@@ -1,9 +1,9 @@
 /* metrics: Prometheus text exposition of atomic counters and histograms. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "metrics.h"
 
 /* Seconds; request latencies from 1 ms to 10 s. */
@@ -41,57 +41,32 @@ histogram_observe(struct histogram *h, double s)
 	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
 }
 
-struct metrics_buf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-static void
-metrics_printf(struct metrics_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-metrics_printf(struct metrics_buf *b, const char *fmt, ...)
+size_t
+metrics_rows(struct metric *table, size_t n, struct metric **rows, size_t max)
 {
-	va_list	ap;
-	int	n;
+	size_t i;
 
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		char *np = realloc(b->p, b->cap * 2 + (size_t)n);
-		if (np == NULL)
-			return;
-		b->p = np;
-		b->cap = b->cap * 2 + (size_t)n;
-	}
+	for (i = 0; i < n && i < max; i++)
+		rows[i] = &table[i];
+	return i;
 }
 
 char *
 metrics_render(struct metric *const *rows, size_t n, struct histogram *const *hists,
     size_t nh, size_t *len)
 {
-	struct metrics_buf	 b = { malloc(4096), 0, 4096 };
-	const char		*last = "";
+	struct buf	 b = { 0 };
+	const char	*last = "";
 
-	if (b.p == NULL)
-		return NULL;
-	b.p[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		const struct metric *m = rows[i];
 
 		if (strcmp(m->name, last) != 0) {
-			metrics_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help,
+			buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help,
 			    m->name, m->type == METRIC_COUNTER ? "counter" : "gauge");
 			last = m->name;
 		}
-		metrics_printf(&b, "%s%s%s%s %llu\n", m->name, m->labels ? "{" : "",
+		buf_printf(&b, "%s%s%s%s %llu\n", m->name, m->labels ? "{" : "",
 		    m->labels ? m->labels : "", m->labels ? "}" : "",
 		    (unsigned long long)atomic_load(&m->v));
 	}
@@ -103,26 +78,25 @@ metrics_render(struct metric *const *rows, size_t n, struct histogram *const *hi
 		const char		*sep = h->labels != NULL ? "," : "";
 
 		if (strcmp(h->name, last) != 0)
-			metrics_printf(&b, "# HELP %s %s\n# TYPE %s histogram\n", h->name,
+			buf_printf(&b, "# HELP %s %s\n# TYPE %s histogram\n", h->name,
 			    h->help, h->name);
 		last = h->name;
 		for (size_t k = 0; k < METRICS_BUCKETS; k++) {
 			cum += atomic_load(&h->counts[k]);
-			metrics_printf(&b, "%s_bucket{%s%sle=\"%g\"} %llu\n", h->name, l, sep,
+			buf_printf(&b, "%s_bucket{%s%sle=\"%g\"} %llu\n", h->name, l, sep,
 			    metrics_bounds[k], (unsigned long long)cum);
 		}
 		cum += atomic_load(&h->counts[METRICS_BUCKETS]);
-		metrics_printf(&b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", h->name, l, sep,
+		buf_printf(&b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", h->name, l, sep,
 		    (unsigned long long)cum);
 		if (h->labels != NULL)
-			metrics_printf(&b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", h->name, l,
+			buf_printf(&b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", h->name, l,
 			    (double)atomic_load(&h->sum_us) / 1e6, h->name, l,
 			    (unsigned long long)atomic_load(&h->count));
 		else
-			metrics_printf(&b, "%s_sum %.6f\n%s_count %llu\n", h->name,
+			buf_printf(&b, "%s_sum %.6f\n%s_count %llu\n", h->name,
 			    (double)atomic_load(&h->sum_us) / 1e6, h->name,
 			    (unsigned long long)atomic_load(&h->count));
 	}
-	*len = b.len;
-	return b.p;
+	return buf_steal(&b, len);
 }

@@ -10,7 +10,9 @@
 #include <strings.h>
 
 #include "adf.h"
+#include "buf.h"
 #include "jscan.h"
+#include "utf8.h"
 
 #define ADF_MAX_DEPTH	64
 
@@ -68,111 +70,58 @@ fail:
 	return NULL;
 }
 
-/* --- a growing text buffer ---------------------------------------------- */
-
-struct adf_buf {
-	char	*s;
-	size_t	 len, cap;
-	int	 oom;
-};
-
-static void
-adf_put(struct adf_buf *b, const char *s, size_t n)
-{
-	char *ns;
-
-	if (b->oom || n == 0)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap == 0 ? 256 : b->cap;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((ns = realloc(b->s, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-adf_puts(struct adf_buf *b, const char *s)
-{
-	adf_put(b, s, strlen(s));
-}
-
 /* End the current line unless the buffer is empty or already does. */
 static void
-adf_newline(struct adf_buf *b)
+adf_newline(struct buf *b)
 {
-	if (b->len > 0 && b->s[b->len - 1] != '\n')
-		adf_put(b, "\n", 1);
+	if (b->len > 0 && b->p[b->len - 1] != '\n')
+		buf_put(b, "\n", 1);
 }
 
 /* Trim trailing whitespace and squeeze runs of blank lines; hand over. */
 static char *
-adf_finish(struct adf_buf *b)
+adf_finish(struct buf *b)
 {
 	size_t	 w = 0, nl = 0;
 
-	if (b->oom) {
-		free(b->s);
+	if (b->failed)
 		return NULL;
-	}
-	if (b->s == NULL)
+	if (b->p == NULL)
 		return strdup("");
 	for (size_t r = 0; r < b->len; r++) {
-		char c = b->s[r];
+		char c = b->p[r];
 
 		if (c == '\n') {
-			while (w > 0 && (b->s[w - 1] == ' ' || b->s[w - 1] == '\t'))
+			while (w > 0 && (b->p[w - 1] == ' ' || b->p[w - 1] == '\t'))
 				w--;
 			if (++nl > 2 || w == 0)
 				continue;
 		} else
 			nl = 0;
-		b->s[w++] = c;
+		b->p[w++] = c;
 	}
-	while (w > 0 && (b->s[w - 1] == '\n' || b->s[w - 1] == ' '))
+	while (w > 0 && (b->p[w - 1] == '\n' || b->p[w - 1] == ' '))
 		w--;
-	b->s[w] = '\0';
-	return b->s;
+	b->p[w] = '\0';
+	return b->p;
 }
 
 /* --- ADF -> plain text ---------------------------------------------------- */
 
 /* Append the decoded string t (nothing when t is not a string). */
 static void
-adf_put_tok(struct adf_buf *b, const struct jscan *js, int t)
+adf_put_tok(struct buf *b, const struct jscan *js, int t)
 {
-	size_t len;
+	size_t	 len;
+	char	*d;
 
 	if (jscan_type(js, t) != JSCAN_STRING)
 		return;
 	jscan_raw(js, t, &len);
-	/* Grow for the raw length (never less than the decoded one). */
-	if (len == 0 || b->oom)
+	/* Room for the raw length (never less than the decoded one). */
+	if (len == 0 || (d = buf_reserve(b, len)) == NULL)
 		return;
-	if (b->len + len + 1 > b->cap) {
-		size_t	 cap = b->cap == 0 ? 256 : b->cap;
-		char	*ns;
-
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		if ((ns = realloc(b->s, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-	b->len += jscan_unescape(js, t, b->s + b->len);
-	b->s[b->len] = '\0';
+	buf_added(b, jscan_unescape(js, t, d));
 }
 
 /* Is string t one of the names? Which one (1-based), or 0. */
@@ -186,7 +135,7 @@ adf_type_is(const struct jscan *js, int t, const char *const *names)
 }
 
 static void
-adf_walk(struct adf_buf *b, const struct jscan *js, int n, int depth, int list_index)
+adf_walk(struct buf *b, const struct jscan *js, int n, int depth, int list_index)
 {
 	static const char *const inline_atoms[] = { "mention", "emoji", "status", "date", NULL };
 	static const char *const cards[] = { "inlineCard", "blockCard", NULL };
@@ -209,7 +158,7 @@ adf_walk(struct adf_buf *b, const struct jscan *js, int n, int depth, int list_i
 		return;
 	}
 	if (jscan_streq(js, type, "hardBreak")) {
-		adf_put(b, "\n", 1);
+		buf_put(b, "\n", 1);
 		return;
 	}
 	if (adf_type_is(js, type, inline_atoms)) {
@@ -226,23 +175,23 @@ adf_walk(struct adf_buf *b, const struct jscan *js, int n, int depth, int list_i
 	}
 	if (jscan_streq(js, type, "rule")) {
 		adf_newline(b);
-		adf_puts(b, "---\n");
+		buf_puts(b, "---\n");
 		return;
 	}
 	if (jscan_streq(js, type, "listItem")) {
 		adf_newline(b);
 		for (int d = 0; d < depth / 2 - 1 && d < 8; d++)
-			adf_puts(b, "  ");
+			buf_puts(b, "  ");
 		if (list_index > 0) {
 			snprintf(num, sizeof num, "%d. ", list_index);
-			adf_puts(b, num);
+			buf_puts(b, num);
 		} else
-			adf_puts(b, "- ");
+			buf_puts(b, "- ");
 	}
 	if (adf_type_is(js, type, opens)) {
 		/* A paragraph inside a list item continues the "- " line. */
 		if (!jscan_streq(js, type, "paragraph") || b->len < 2 ||
-		    strcmp(b->s + b->len - 2, "- ") != 0)
+		    strcmp(b->p + b->len - 2, "- ") != 0)
 			adf_newline(b);
 	}
 	{
@@ -252,28 +201,24 @@ adf_walk(struct adf_buf *b, const struct jscan *js, int n, int depth, int list_i
 		JSCAN_ITEMS(js, content, i, c) {
 			adf_walk(b, js, c, depth + 1, ordered ? (int)i + 1 : 0);
 			if (row)
-				adf_puts(b, " | ");
+				buf_puts(b, " | ");
 		}
 	}
 	if (adf_type_is(js, type, closes)) {
 		adf_newline(b);
 		if (depth <= 1)
-			adf_put(b, "\n", 1);	/* a blank line between top-level blocks */
+			buf_put(b, "\n", 1);	/* a blank line between top-level blocks */
 	}
 }
 
 char *
 adf_tok_to_text(const struct jscan *js, int t)
 {
-	struct adf_buf b = { 0 };
+	struct buf b = { 0 };
 
 	if (jscan_type(js, t) == JSCAN_STRING) {	/* old Jira API v2 bodies are plain strings */
 		adf_put_tok(&b, js, t);
-		if (b.oom) {
-			free(b.s);
-			return NULL;
-		}
-		return b.s != NULL ? b.s : strdup("");
+		return buf_steal(&b, NULL);
 	}
 	adf_walk(&b, js, t, 0, 0);
 	return adf_finish(&b);
@@ -313,13 +258,13 @@ static const struct {
 
 /* Decode one entity at p ('&'); returns bytes consumed, 0 if not one. */
 static size_t
-adf_entity(struct adf_buf *b, const char *p)
+adf_entity(struct buf *b, const char *p)
 {
 	/* Entities are short: look no further, or a run of '&' costs a scan
 	 * of the rest of the page each. */
 	const char	*semi = memchr(p, ';', strnlen(p, 12));
 	size_t		 n;
-	char		 utf8[5];
+	char		 utf8[UTF8_MAX];
 	unsigned long	 cp;
 	char		*end;
 
@@ -330,32 +275,14 @@ adf_entity(struct adf_buf *b, const char *p)
 		    strtoul(p + 2, &end, 10);
 		if (end != semi || cp == 0 || cp > 0x10FFFF)
 			return 0;
-		if (cp < 0x80) {
-			utf8[0] = (char)cp;
-			n = 1;
-		} else if (cp < 0x800) {
-			utf8[0] = (char)(0xC0 | (cp >> 6));
-			utf8[1] = (char)(0x80 | (cp & 0x3F));
-			n = 2;
-		} else if (cp < 0x10000) {
-			utf8[0] = (char)(0xE0 | (cp >> 12));
-			utf8[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-			utf8[2] = (char)(0x80 | (cp & 0x3F));
-			n = 3;
-		} else {
-			utf8[0] = (char)(0xF0 | (cp >> 18));
-			utf8[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-			utf8[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-			utf8[3] = (char)(0x80 | (cp & 0x3F));
-			n = 4;
-		}
-		adf_put(b, utf8, n);
+		n = utf8_encode(cp, utf8);
+		buf_put(b, utf8, n);
 		return (size_t)(semi - p) + 1;
 	}
 	for (size_t i = 0; i < sizeof adf_entities / sizeof adf_entities[0]; i++) {
 		if (strlen(adf_entities[i].name) == n - 1 &&
 		    strncmp(p + 1, adf_entities[i].name, n - 1) == 0) {
-			adf_puts(b, adf_entities[i].text);
+			buf_puts(b, adf_entities[i].text);
 			return n + 1;
 		}
 	}
@@ -392,7 +319,7 @@ adf_storage_to_text(const char *html)
 		"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
 		"table", "blockquote", "pre", "hr",
 	};
-	struct adf_buf	 b = { 0 };
+	struct buf	 b = { 0 };
 	const char	*p = html, *gt;
 
 	while (p != NULL && *p != '\0') {
@@ -407,7 +334,7 @@ adf_storage_to_text(const char *html)
 				const char *endc = strstr(p + 9, "]]>");
 				size_t n = endc != NULL ? (size_t)(endc - p - 9) : strlen(p + 9);
 
-				adf_put(&b, p + 9, n);
+				buf_put(&b, p + 9, n);
 				p = endc != NULL ? endc + 3 : NULL;
 				continue;
 			}
@@ -424,16 +351,16 @@ adf_storage_to_text(const char *html)
 			}
 			if (adf_tag_is(p, "li") && p[1] != '/') {
 				adf_newline(&b);
-				adf_puts(&b, "- ");
+				buf_puts(&b, "- ");
 			} else if (adf_tag_is(p, "td") || adf_tag_is(p, "th")) {
 				if (p[1] == '/')
-					adf_puts(&b, " | ");
+					buf_puts(&b, " | ");
 			} else {
 				for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
 					if (adf_tag_is(p, blocks[i])) {
 						adf_newline(&b);
 						if (p[1] == '/' && strcmp(blocks[i], "p") == 0)
-							adf_put(&b, "\n", 1);
+							buf_put(&b, "\n", 1);
 						break;
 					}
 				}
@@ -452,10 +379,10 @@ adf_storage_to_text(const char *html)
 			}
 		}
 		if (*p == '\n' || *p == '\r' || *p == '\t') {
-			if (b.len > 0 && b.s[b.len - 1] != ' ' && b.s[b.len - 1] != '\n')
-				adf_put(&b, " ", 1);
+			if (b.len > 0 && b.p[b.len - 1] != ' ' && b.p[b.len - 1] != '\n')
+				buf_put(&b, " ", 1);
 		} else
-			adf_put(&b, p, 1);
+			buf_put(&b, p, 1);
 		p++;
 	}
 	return adf_finish(&b);

@@ -25,6 +25,7 @@
 #include "secret.h"
 #include "toolargs.h"
 #include "toolcat.h"
+#include "utf8.h"
 
 #define ATL_URL_MAX	8192
 
@@ -184,15 +185,6 @@ atl_json_size(const json_t *v)
 	return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-/* Cut a UTF-8 string to at most n bytes without splitting a character. */
-static size_t
-atl_utf8_cut(const char *s, size_t n)
-{
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
-}
-
 void
 atlassian_cap(json_t *result, size_t max)
 {
@@ -238,7 +230,7 @@ atlassian_cap(json_t *result, size_t max)
 			char	*cut;
 
 			keep = over < best_len ? best_len - over : best_len / 2;
-			keep = atl_utf8_cut(json_string_value(best), keep);
+			keep = utf8_prefix(json_string_value(best), keep);
 			if ((cut = malloc(keep + 16)) == NULL)
 				break;
 			memcpy(cut, json_string_value(best), keep);
@@ -262,15 +254,15 @@ next:		;
 int
 atlassian_serialise(json_t *result, size_t max, char **text, size_t *len)
 {
-	struct jbuf b = { 0 };
+	struct buf b = { 0 };
 
 	jbuf_put_json(&b, result);
 	if (!b.failed && b.len > max) {
-		jbuf_free(&b);
+		buf_free(&b);
 		atlassian_cap(result, max);
 		jbuf_put_json(&b, result);
 	}
-	return (*text = jbuf_steal(&b, len)) != NULL ? 0 : -1;
+	return (*text = buf_steal(&b, len)) != NULL ? 0 : -1;
 }
 
 /* --- the answer ------------------------------------------------------------------ */
@@ -278,12 +270,12 @@ atlassian_serialise(json_t *result, size_t max, char **text, size_t *len)
 /* Over the cap (rare): shorten the result as atlassian_cap() always has,
  * on a tree of the result (not of the answer), and write it again. */
 static int
-atl_recap(struct jbuf *b, size_t max, char **text, size_t *len)
+atl_recap(struct buf *b, size_t max, char **text, size_t *len)
 {
 	json_t	*r = json_loadb(b->p, b->len, 0, NULL);
 	int	 rc;
 
-	jbuf_free(b);
+	buf_free(b);
 	if (r == NULL)
 		return -1;
 	rc = atlassian_serialise(r, max, text, len);
@@ -297,7 +289,7 @@ atlassian_answer(const struct toolcat_entry *te, const char *body, size_t blen,
     const char *what, char **text, size_t *len, struct err *e)
 {
 	struct jscan	 js;
-	struct jbuf	 b = { 0 };
+	struct buf	 b = { 0 };
 	int		 root = -1;
 
 	*text = NULL;
@@ -325,7 +317,7 @@ atlassian_answer(const struct toolcat_entry *te, const char *body, size_t blen,
 			return err_set(e, 500, "nomem", "out of memory");
 		return 0;
 	}
-	if ((*text = jbuf_steal(&b, len)) == NULL)
+	if ((*text = buf_steal(&b, len)) == NULL)
 		return err_set(e, 500, "nomem", "out of memory");
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "metrics.h"
+#include "utf8.h"
 
 #define AUDIT_BACKOFF_MAX_MS	10000
 /* The broker's bounds (a record beyond them would fail its whole batch). */
@@ -132,7 +133,7 @@ audit_field(const char *s, size_t max, int ascii)
 	} else {
 		json_t *probe;
 
-		jsonx_utf8_cut(out, max);
+		utf8_cut(out, max);
 		if ((probe = json_string(out)) == NULL) {	/* not UTF-8 */
 			free(out);
 			return strdup("-");
@@ -363,9 +364,5 @@ audit_tool_call(const char *user, const char *tenant, const char *tool, int rc,
 size_t
 audit_metric_rows(struct metric **rows, size_t max)
 {
-	size_t n = 0;
-
-	for (int i = 0; i < AUM__COUNT && n < max; i++)
-		rows[n++] = &audit_metrics[i];
-	return n;
+	return metrics_rows(audit_metrics, AUM__COUNT, rows, max);
 }

@@ -325,10 +325,9 @@ backend_era(struct backend_cache *c, const struct fwdconf *conf,
     struct err *e)
 {
 	struct backend_entry	*be;
-	json_t			*res = NULL, *v;
+	json_t			*res = NULL;
 	int			 rpc_err, modern = 0;
 	time_t			 now = time(NULL);
-	size_t			 i;
 
 	pthread_mutex_lock(&c->lock);
 	if ((be = backend_entry(c, t)) != NULL && be->era != ERA_UNKNOWN && be->era_exp > now) {
@@ -341,9 +340,8 @@ backend_era(struct backend_cache *c, const struct fwdconf *conf,
 
 	if (backend_rpc(conf, t, ERA_MODERN, BACKEND_MODERN, "server/discover", NULL, 0, &res,
 	    &rpc_err, e) == 0) {
-		json_array_foreach(json_object_get(res, "supportedVersions"), i, v)
-			if (json_is_string(v) && strcmp(json_string_value(v), BACKEND_MODERN) == 0)
-				modern = 1;
+		modern = jsonx_array_has(json_object_get(res, "supportedVersions"),
+		    BACKEND_MODERN);
 		json_decref(res);
 	} else if (!rpc_err && strcmp(e->code, "backend_error") != 0) {
 		return -1;	/* unreachable, timeout, refused credential */

@@ -17,6 +17,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "toolargs.h"
+#include "utf8.h"
 
 #define ISSUE_KEY_SCHEMA \
 	"\"issue_key\":{\"type\":\"string\",\"pattern\":\"^[A-Z][A-Z0-9_]+-[0-9]+$\"," \
@@ -34,21 +35,21 @@ static json_t *builtin_b_create(const json_t *);
 static json_t *builtin_b_comment(const json_t *);
 static json_t *builtin_b_transition(const json_t *);
 static void builtin_t_search(const struct jscan *, int, const char *, const json_t *,
-    struct jbuf *);
+    struct buf *);
 static void builtin_t_get_issue(const struct jscan *, int, const char *, const json_t *,
-    struct jbuf *);
+    struct buf *);
 static void builtin_t_create(const struct jscan *, int, const char *, const json_t *,
-    struct jbuf *);
+    struct buf *);
 static void builtin_t_comment(const struct jscan *, int, const char *, const json_t *,
-    struct jbuf *);
+    struct buf *);
 static void builtin_t_transitions(const struct jscan *, int, const char *, const json_t *,
-    struct jbuf *);
+    struct buf *);
 static void builtin_t_transition(const struct jscan *, int, const char *, const json_t *,
-    struct jbuf *);
+    struct buf *);
 static void builtin_t_cql(const struct jscan *, int, const char *, const json_t *,
-    struct jbuf *);
+    struct buf *);
 static void builtin_t_page(const struct jscan *, int, const char *, const json_t *,
-    struct jbuf *);
+    struct buf *);
 
 const struct builtin builtin[TC__COUNT] = {
 	[TC_JIRA_SEARCH] = {
@@ -221,26 +222,26 @@ builtin_tool_json(const char *tenant, const struct toolcat_entry *te)
 
 /* The text of builtin_tool_json(), written directly. */
 static void
-builtin_fragment_write(const char *tenant, const struct toolcat_entry *te, struct jbuf *out)
+builtin_fragment_write(const char *tenant, const struct toolcat_entry *te, struct buf *out)
 {
 	const struct builtin	*b = builtin_of(te);
 	char			 s[1024];
 
 	snprintf(s, sizeof s, "%s__%s", tenant, te->name);
-	jbuf_puts(out, "{\"name\":");
+	buf_puts(out, "{\"name\":");
 	jbuf_put_str(out, s, strnlen(s, 127));
 	snprintf(s, sizeof s, "%s (%s)", b->title, tenant);
-	jbuf_puts(out, ",\"title\":");
+	buf_puts(out, ",\"title\":");
 	jbuf_put_str(out, s, strnlen(s, 159));
 	snprintf(s, sizeof s, "%s in tenant '%s'. %s", b->title, tenant, b->description);
-	jbuf_puts(out, ",\"description\":");
+	buf_puts(out, ",\"description\":");
 	jbuf_put_str(out, s, strlen(s));
-	jbuf_puts(out, ",\"inputSchema\":");
+	buf_puts(out, ",\"inputSchema\":");
 	builtin_schema(te);
-	jbuf_puts(out, bi.schema_text[te - toolcat]);
-	jbuf_puts(out, te->access == TOOL_READ ? ",\"annotations\":{\"readOnlyHint\":true," :
+	buf_puts(out, bi.schema_text[te - toolcat]);
+	buf_puts(out, te->access == TOOL_READ ? ",\"annotations\":{\"readOnlyHint\":true," :
 	    ",\"annotations\":{\"readOnlyHint\":false,");
-	jbuf_puts(out, "\"destructiveHint\":false,\"openWorldHint\":true}}");
+	buf_puts(out, "\"destructiveHint\":false,\"openWorldHint\":true}}");
 }
 
 static struct builtin_frags *
@@ -253,10 +254,10 @@ builtin_frags_new(const char *tenant)
 		return NULL;
 	memcpy(f->tenant, tenant, n + 1);
 	for (size_t i = 0; i < TC__COUNT; i++) {
-		struct jbuf b = { 0 };
+		struct buf b = { 0 };
 
 		builtin_fragment_write(tenant, &toolcat[i], &b);
-		if ((f->frag[i] = jbuf_steal(&b, &f->len[i])) == NULL) {
+		if ((f->frag[i] = buf_steal(&b, &f->len[i])) == NULL) {
 			for (size_t k = 0; k < i; k++)
 				free(f->frag[k]);
 			free(f);
@@ -267,7 +268,7 @@ builtin_frags_new(const char *tenant)
 }
 
 void
-builtin_tool_fragment(const char *tenant, const struct toolcat_entry *te, struct jbuf *out)
+builtin_tool_fragment(const char *tenant, const struct toolcat_entry *te, struct buf *out)
 {
 	struct builtin_frags	*f;
 	size_t			 i = (size_t)(te - toolcat);
@@ -285,7 +286,7 @@ builtin_tool_fragment(const char *tenant, const struct toolcat_entry *te, struct
 	/* Fragments never change once built: copy outside the lock. */
 	pthread_mutex_unlock(&bi.lock);
 	if (f != NULL)
-		jbuf_put(out, f->frag[i], f->len[i]);
+		buf_put(out, f->frag[i], f->len[i]);
 	else
 		builtin_fragment_write(tenant, te, out);
 }
@@ -397,7 +398,7 @@ builtin_b_transition(const json_t *args)
 
 /* One object being written: a comma before every member but the first. */
 struct builtin_w {
-	struct jbuf	*b;
+	struct buf	*b;
 	int		 n;
 };
 
@@ -406,8 +407,8 @@ static void
 builtin_key(struct builtin_w *w, const char *k)
 {
 	if (w->n++ > 0)
-		jbuf_put(w->b, ",", 1);
-	jbuf_puts(w->b, k);
+		buf_put(w->b, ",", 1);
+	buf_puts(w->b, k);
 }
 
 /* A string member from the answer, if t is a string. */
@@ -430,7 +431,7 @@ builtin_put_arg(struct builtin_w *w, const char *k, const json_t *args, const ch
 	if (v != NULL)
 		jbuf_put_str(w->b, v, strlen(v));
 	else
-		jbuf_puts(w->b, "null");
+		buf_puts(w->b, "null");
 }
 
 /* Text we made (a link, converted ADF): left out when it is not valid
@@ -441,7 +442,7 @@ builtin_put_text(struct builtin_w *w, const char *k, const char *v)
 {
 	size_t n = strlen(v);
 
-	if (!jscan_utf8_ok(v, n))
+	if (!utf8_valid(v, n))
 		return;
 	builtin_key(w, k);
 	jbuf_put_str(w->b, v, n);
@@ -502,7 +503,7 @@ builtin_put_int(struct builtin_w *w, const char *k, const struct jscan *js, int 
 		return;
 	builtin_key(w, k);
 	snprintf(num, sizeof num, "%lld", v);
-	jbuf_puts(w->b, num);
+	buf_puts(w->b, num);
 }
 
 /* An array copied as Jansson re-writes it. Labels are strings; anything
@@ -522,18 +523,18 @@ builtin_put_array(struct builtin_w *w, const char *k, const struct jscan *js, in
 			break;
 	builtin_key(w, k);
 	if (i == jscan_items(js, arr)) {
-		jbuf_put(w->b, "[", 1);
+		buf_put(w->b, "[", 1);
 		JSCAN_ITEMS(js, arr, i, c) {
 			if (i > 0)
-				jbuf_put(w->b, ",", 1);
+				buf_put(w->b, ",", 1);
 			jscan_put_str(js, c, w->b);
 		}
-		jbuf_put(w->b, "]", 1);
+		buf_put(w->b, "]", 1);
 		return;
 	}
 	raw = jscan_raw(js, arr, &len);
 	if ((v = json_loadb(raw, len, 0, NULL)) == NULL) {
-		jbuf_free(w->b);
+		buf_free(w->b);
 		w->b->failed = 1;
 		return;
 	}
@@ -557,7 +558,7 @@ builtin_issue_brief(struct builtin_w *w, const struct jscan *js, int is, const c
 		builtin_put_s(w, "\"assignee\":", js, a);
 	else {
 		builtin_key(w, "\"assignee\":");
-		jbuf_puts(w->b, "null");
+		buf_puts(w->b, "null");
 	}
 	builtin_put_s(w, "\"updated\":", js, jscan_get(js, f, "updated"));
 	if (jscan_type(js, key) == JSCAN_STRING)
@@ -567,7 +568,7 @@ builtin_issue_brief(struct builtin_w *w, const struct jscan *js, int is, const c
 
 static void
 builtin_t_search(const struct jscan *js, int up, const char *base, const json_t *args,
-    struct jbuf *out)
+    struct buf *out)
 {
 	struct builtin_w	 w = { out, 0 };
 	int			 issues = jscan_get(js, up, "issues"), is;
@@ -576,26 +577,26 @@ builtin_t_search(const struct jscan *js, int up, const char *base, const json_t 
 	char			 num[32];
 
 	(void)args;
-	jbuf_puts(out, "{\"issues\":[");
+	buf_puts(out, "{\"issues\":[");
 	JSCAN_ITEMS(js, issues, i, is) {
 		struct builtin_w o = { out, 0 };
 
-		jbuf_puts(out, i > 0 ? ",{" : "{");
+		buf_puts(out, i > 0 ? ",{" : "{");
 		builtin_issue_brief(&o, js, is, base);
-		jbuf_put(out, "}", 1);
+		buf_put(out, "}", 1);
 	}
 	snprintf(num, sizeof num, "],\"count\":%u", (unsigned)jscan_items(js, issues));
-	jbuf_puts(out, num);
+	buf_puts(out, num);
 	w.n = 2;
 	builtin_put_s(&w, "\"next_page_token\":", js, tok);
 	builtin_key(&w, jscan_type(js, tok) == JSCAN_STRING ? "\"is_last\":false" :
 	    "\"is_last\":true");
-	jbuf_put(out, "}", 1);
+	buf_put(out, "}", 1);
 }
 
 static void
 builtin_t_get_issue(const struct jscan *js, int up, const char *base, const json_t *args,
-    struct jbuf *out)
+    struct buf *out)
 {
 	struct builtin_w	 w = { out, 0 };
 	int			 f = jscan_get(js, up, "fields");
@@ -604,7 +605,7 @@ builtin_t_get_issue(const struct jscan *js, int up, const char *base, const json
 	char			*desc;
 
 	(void)args;
-	jbuf_put(out, "{", 1);
+	buf_put(out, "{", 1);
 	builtin_issue_brief(&w, js, up, base);
 	builtin_put_s(&w, "\"project\":", js, builtin_dig(js, f, "project", "key"));
 	builtin_put_s(&w, "\"reporter\":", js, builtin_dig(js, f, "reporter", "displayName"));
@@ -617,31 +618,31 @@ builtin_t_get_issue(const struct jscan *js, int up, const char *base, const json
 		jbuf_put_str(out, desc, strlen(desc));
 		free(desc);
 	} else
-		jbuf_puts(out, "\"\"");
-	jbuf_put(out, "}", 1);
+		buf_puts(out, "\"\"");
+	buf_put(out, "}", 1);
 }
 
 static void
 builtin_t_create(const struct jscan *js, int up, const char *base, const json_t *args,
-    struct jbuf *out)
+    struct buf *out)
 {
 	struct builtin_w	 w = { out, 0 };
 	int			 key = jscan_get(js, up, "key");
 	char			 kbuf[1024];
 
 	(void)args;
-	jbuf_put(out, "{", 1);
+	buf_put(out, "{", 1);
 	builtin_put_s(&w, "\"key\":", js, key);
 	builtin_put_s(&w, "\"id\":", js, jscan_get(js, up, "id"));
 	if (jscan_type(js, key) == JSCAN_STRING)
 		builtin_put_url(&w, "\"url\":", 1024, "%s/browse/%s", base,
 		    builtin_cstr(js, key, kbuf, sizeof kbuf));
-	jbuf_put(out, "}", 1);
+	buf_put(out, "}", 1);
 }
 
 static void
 builtin_t_comment(const struct jscan *js, int up, const char *base, const json_t *args,
-    struct jbuf *out)
+    struct buf *out)
 {
 	struct builtin_w	 w = { out, 0 };
 	int			 id = jscan_get(js, up, "id");
@@ -649,7 +650,7 @@ builtin_t_comment(const struct jscan *js, int up, const char *base, const json_t
 	char			*text = adf_tok_to_text(js, jscan_get(js, up, "body"));
 	char			 ibuf[1024];
 
-	jbuf_put(out, "{", 1);
+	buf_put(out, "{", 1);
 	builtin_put_s(&w, "\"id\":", js, id);
 	if (key != NULL)
 		builtin_put_arg(&w, "\"issue_key\":", args, "issue_key");
@@ -663,36 +664,36 @@ builtin_t_comment(const struct jscan *js, int up, const char *base, const json_t
 	if (jscan_type(js, id) == JSCAN_STRING)
 		builtin_put_url(&w, "\"url\":", 1024, "%s/browse/%s?focusedCommentId=%s", base,
 		    key != NULL ? key : "(null)", builtin_cstr(js, id, ibuf, sizeof ibuf));
-	jbuf_put(out, "}", 1);
+	buf_put(out, "}", 1);
 }
 
 static void
 builtin_t_transitions(const struct jscan *js, int up, const char *base, const json_t *args,
-    struct jbuf *out)
+    struct buf *out)
 {
 	struct builtin_w	 w = { out, 0 };
 	int			 t;
 	uint32_t		 i;
 
 	(void)base;
-	jbuf_put(out, "{", 1);
+	buf_put(out, "{", 1);
 	builtin_put_arg(&w, "\"issue_key\":", args, "issue_key");
 	builtin_key(&w, "\"transitions\":[");
 	JSCAN_ITEMS(js, jscan_get(js, up, "transitions"), i, t) {
 		struct builtin_w o = { out, 0 };
 
-		jbuf_puts(out, i > 0 ? ",{" : "{");
+		buf_puts(out, i > 0 ? ",{" : "{");
 		builtin_put_s(&o, "\"id\":", js, jscan_get(js, t, "id"));
 		builtin_put_s(&o, "\"name\":", js, jscan_get(js, t, "name"));
 		builtin_put_s(&o, "\"to_status\":", js, builtin_dig(js, t, "to", "name"));
-		jbuf_put(out, "}", 1);
+		buf_put(out, "}", 1);
 	}
-	jbuf_puts(out, "]}");
+	buf_puts(out, "]}");
 }
 
 static void
 builtin_t_transition(const struct jscan *js, int up, const char *base, const json_t *args,
-    struct jbuf *out)
+    struct buf *out)
 {
 	struct builtin_w	 w = { out, 0 };
 	const char		*key = jsonx_str(args, "issue_key");
@@ -701,13 +702,13 @@ builtin_t_transition(const struct jscan *js, int up, const char *base, const jso
 	(void)js;
 	(void)up;
 	snprintf(url, sizeof url, "%s/browse/%s", base, key != NULL ? key : "(null)");
-	jbuf_put(out, "{", 1);
+	buf_put(out, "{", 1);
 	builtin_put_arg(&w, "\"issue_key\":", args, "issue_key");
 	builtin_put_arg(&w, "\"transition_id\":", args, "transition_id");
 	builtin_key(&w, "\"done\":true");
 	builtin_key(&w, "\"url\":");
 	jbuf_put_str(out, url, strlen(url));
-	jbuf_put(out, "}", 1);
+	buf_put(out, "}", 1);
 }
 
 /* Confluence storage XHTML in string t as text, or NULL. */
@@ -725,7 +726,7 @@ builtin_storage_text(const struct jscan *js, int t)
 
 static void
 builtin_t_cql(const struct jscan *js, int up, const char *base, const json_t *args,
-    struct jbuf *out)
+    struct buf *out)
 {
 	int		 results = jscan_get(js, up, "results"), r;
 	uint32_t	 i;
@@ -733,7 +734,7 @@ builtin_t_cql(const struct jscan *js, int up, const char *base, const json_t *ar
 	long long	 total;
 
 	(void)args;
-	jbuf_puts(out, "{\"results\":[");
+	buf_puts(out, "{\"results\":[");
 	JSCAN_ITEMS(js, results, i, r) {
 		struct builtin_w o = { out, 0 };
 		int	 ct = jscan_get(js, r, "content");
@@ -745,7 +746,7 @@ builtin_t_cql(const struct jscan *js, int up, const char *base, const json_t *ar
 			webui = jscan_get(js, r, "url");
 		if (jscan_type(js, title) != JSCAN_STRING)
 			title = jscan_get(js, ct, "title");
-		jbuf_puts(out, i > 0 ? ",{" : "{");
+		buf_puts(out, i > 0 ? ",{" : "{");
 		builtin_put_s(&o, "\"id\":", js, jscan_get(js, ct, "id"));
 		builtin_put_s(&o, "\"title\":", js, title);
 		builtin_put_s(&o, "\"type\":", js, jscan_get(js, ct, "type"));
@@ -759,20 +760,20 @@ builtin_t_cql(const struct jscan *js, int up, const char *base, const json_t *ar
 		if (jscan_type(js, webui) == JSCAN_STRING)
 			builtin_put_url(&o, "\"url\":", 2048, "%s/wiki%s", base,
 			    builtin_cstr(js, webui, wbuf, sizeof wbuf));
-		jbuf_put(out, "}", 1);
+		buf_put(out, "}", 1);
 	}
 	snprintf(num, sizeof num, "],\"count\":%u", (unsigned)jscan_items(js, results));
-	jbuf_puts(out, num);
+	buf_puts(out, num);
 	if (jscan_int(js, jscan_get(js, up, "totalSize"), &total) == 0) {
 		snprintf(num, sizeof num, ",\"total\":%lld", total);
-		jbuf_puts(out, num);
+		buf_puts(out, num);
 	}
-	jbuf_put(out, "}", 1);
+	buf_put(out, "}", 1);
 }
 
 static void
 builtin_t_page(const struct jscan *js, int up, const char *base, const json_t *args,
-    struct jbuf *out)
+    struct buf *out)
 {
 	struct builtin_w	 w = { out, 0 };
 	int			 webui = builtin_dig(js, up, "_links", "webui");
@@ -781,7 +782,7 @@ builtin_t_page(const struct jscan *js, int up, const char *base, const json_t *a
 	char			 wbuf[2048], *text;
 
 	(void)args;
-	jbuf_put(out, "{", 1);
+	buf_put(out, "{", 1);
 	builtin_put_s(&w, "\"id\":", js, jscan_get(js, up, "id"));
 	builtin_put_s(&w, "\"title\":", js, jscan_get(js, up, "title"));
 	builtin_put_s(&w, "\"status\":", js, jscan_get(js, up, "status"));
@@ -794,5 +795,5 @@ builtin_t_page(const struct jscan *js, int up, const char *base, const json_t *a
 	    adf_storage_to_text("");
 	builtin_put_text(&w, "\"body\":", text != NULL ? text : "");
 	free(text);
-	jbuf_put(out, "}", 1);
+	buf_put(out, "}", 1);
 }

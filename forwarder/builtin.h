@@ -21,7 +21,7 @@
 
 #include "toolcat.h"
 
-struct jbuf;
+struct buf;
 struct toolargs;
 
 #define BUILTIN_QUERY_MAX	4
@@ -40,7 +40,7 @@ struct jscan;
 /* Writes the result object for the scanned answer's value up (-1: the
  * answer was empty) as compact JSON text to out (forwarder/jscan.h). */
 typedef void (*builtin_trim_fn)(const struct jscan *, int up, const char *base,
-    const json_t *args, struct jbuf *out);
+    const json_t *args, struct buf *out);
 
 struct builtin {
 	const char		*title;
@@ -69,7 +69,7 @@ json_t	*builtin_tool_json(const char *tenant, const struct toolcat_entry *);
 /* The same object as JSON text, appended to out; built once per tenant
  * and tool, then copied. */
 void	 builtin_tool_fragment(const char *tenant, const struct toolcat_entry *,
-	    struct jbuf *out);
+	    struct buf *out);
 
 /* Markdown reference of every row (docs/tools.md). */
 void	 builtin_docs(FILE *);

@@ -368,12 +368,9 @@ feed_metric_rows(struct metric **rows, size_t max)
 {
 	struct grants_cache	*gc = atomic_load(&feed_metrics_grants);
 	long			 last = atomic_load(&feed_last_ok_ms);
-	size_t			 n = 0;
 
 	metric_set(&feed_metrics[FEEDM_AGE], last > 0 ? (uint64_t)(clock_now_ms() - last) : 0);
 	metric_set(&feed_metrics[FEEDM_CURRENT], gc != NULL && grants_trusted(gc));
 	metric_set(&feed_metrics[FEEDM_CREDS], gc != NULL ? grants_cred_count(gc) : 0);
-	for (int i = 0; i < FEEDM__COUNT && n < max; i++)
-		rows[n++] = &feed_metrics[i];
-	return n;
+	return metrics_rows(feed_metrics, FEEDM__COUNT, rows, max);
 }

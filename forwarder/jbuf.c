@@ -1,56 +1,8 @@
-/* jbuf: append-only JSON text. */
+/* jbuf: JSON values appended to a buf (forwarder/jbuf.h). */
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "jbuf.h"
-#include "secret.h"
-
-static int
-jbuf_grow(struct jbuf *b, size_t more)
-{
-	size_t	 cap;
-	char	*p;
-
-	if (b->failed)
-		return -1;
-	if (b->len + more + 1 <= b->cap)
-		return 0;
-	cap = b->cap != 0 ? b->cap : 256;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	/* Not realloc: the old block may hold a result, wipe it. */
-	if ((p = malloc(cap)) == NULL) {
-		jbuf_free(b);
-		b->failed = 1;
-		return -1;
-	}
-	if (b->len > 0)
-		memcpy(p, b->p, b->len);
-	if (b->p != NULL) {
-		secret_wipe(b->p, b->cap);
-		free(b->p);
-	}
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-void
-jbuf_put(struct jbuf *b, const char *s, size_t n)
-{
-	if (jbuf_grow(b, n) == -1)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void
-jbuf_puts(struct jbuf *b, const char *s)
-{
-	jbuf_put(b, s, strlen(s));
-}
 
 /* What a byte becomes inside a JSON string: 0 itself, 'u' \\u00XX, else
  * a backslash and that letter. Upper-case hex, as Jansson writes it, so
@@ -65,7 +17,7 @@ static const char jbuf_esc[256] = {
 };
 
 void
-jbuf_put_str(struct jbuf *b, const char *s, size_t n)
+jbuf_put_str(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char	*u = (const unsigned char *)s;
@@ -74,11 +26,8 @@ jbuf_put_str(struct jbuf *b, const char *s, size_t n)
 
 	/* Room for the worst case (6 bytes a byte) once, then plain stores:
 	 * this runs over every result text, which is full of quotes. */
-	if (n > (SIZE_MAX - 2) / 6 || (d = jbuf_reserve(b, n * 6 + 2)) == NULL) {
-		if (!b->failed) {
-			jbuf_free(b);
-			b->failed = 1;
-		}
+	if (n > (SIZE_MAX - 2) / 6 || (d = buf_reserve(b, n * 6 + 2)) == NULL) {
+		buf_fail(b);
 		return;
 	}
 	*d++ = '"';
@@ -104,69 +53,23 @@ jbuf_put_str(struct jbuf *b, const char *s, size_t n)
 		i++;
 	}
 	*d++ = '"';
-	jbuf_added(b, (size_t)(d - (b->p + b->len)));
-}
-
-char *
-jbuf_reserve(struct jbuf *b, size_t n)
-{
-	return jbuf_grow(b, n) == -1 ? NULL : b->p + b->len;
-}
-
-void
-jbuf_added(struct jbuf *b, size_t n)
-{
-	if (b->failed || b->p == NULL)
-		return;
-	b->len += n;
-	b->p[b->len] = '\0';
+	buf_added(b, (size_t)(d - (b->p + b->len)));
 }
 
 static int
 jbuf_dump_cb(const char *s, size_t n, void *arg)
 {
-	jbuf_put(arg, s, n);
-	return ((struct jbuf *)arg)->failed ? -1 : 0;
+	buf_put(arg, s, n);
+	return ((struct buf *)arg)->failed ? -1 : 0;
 }
 
 void
-jbuf_put_json(struct jbuf *b, const json_t *v)
+jbuf_put_json(struct buf *b, const json_t *v)
 {
 	if (v == NULL) {
-		jbuf_puts(b, "null");
+		buf_puts(b, "null");
 		return;
 	}
-	if (json_dump_callback(v, jbuf_dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) == -1 &&
-	    !b->failed) {
-		jbuf_free(b);
-		b->failed = 1;
-	}
-}
-
-char *
-jbuf_steal(struct jbuf *b, size_t *len)
-{
-	char *p;
-
-	if (b->failed || jbuf_grow(b, 0) == -1) {
-		jbuf_free(b);
-		return NULL;
-	}
-	p = b->p;
-	if (len != NULL)
-		*len = b->len;
-	b->p = NULL;
-	b->len = b->cap = 0;
-	return p;
-}
-
-void
-jbuf_free(struct jbuf *b)
-{
-	if (b->p != NULL) {
-		secret_wipe(b->p, b->cap);
-		free(b->p);
-	}
-	b->p = NULL;
-	b->len = b->cap = 0;
+	if (json_dump_callback(v, jbuf_dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) == -1)
+		buf_fail(b);
 }

@@ -13,6 +13,7 @@
 
 #include "jbuf.h"
 #include "jscan.h"
+#include "utf8.h"
 
 #define JSCAN_NOPARENT	UINT32_MAX
 
@@ -89,44 +90,6 @@ jscan_hex4(const unsigned char *s, size_t avail, unsigned *cp)
 	return 0;
 }
 
-/* Length of the UTF-8 sequence at s (at most n bytes), 0 if invalid:
- * overlong forms, surrogates and code points past U+10FFFF are refused. */
-static size_t
-jscan_utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned	c = s[0], cp;
-	size_t		 k;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2 || c > 0xF4)
-		return 0;
-	k = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-	if (n < k)
-		return 0;
-	cp = c & (0x3F >> (k - 1));
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return k;
-}
-
-int
-jscan_utf8_ok(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	for (size_t i = 0, k; i < n; i += k)
-		if ((k = jscan_utf8_seq(u + i, n - i)) == 0)
-			return 0;
-	return 1;
-}
-
 /* Bytes a string holds as they are: printable ASCII but '"' and '\\'. */
 static const unsigned char jscan_plain[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -169,7 +132,7 @@ jscan_string(struct jscan_p *p)
 			return jscan_fail(p, "control character in string");
 		}
 		if (c >= 0x80) {
-			if ((k = jscan_utf8_seq(s + q, n - q)) == 0) {
+			if (utf8_decode((const char *)s + q, n - q, &k) < 0) {
 				p->pos = q;
 				return jscan_fail(p, "invalid UTF-8");
 			}
@@ -492,27 +455,9 @@ jscan_escape(const char *s, char *out, size_t *n)
 			jscan_hex4(u + 8, 4, &lo);
 			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 		}
-		if (cp < 0x80) {
-			out[0] = (char)cp;
-			*n = 1;
-		} else if (cp < 0x800) {
-			out[0] = (char)(0xC0 | cp >> 6);
-			out[1] = (char)(0x80 | (cp & 0x3F));
-			*n = 2;
-		} else if (cp < 0x10000) {
-			out[0] = (char)(0xE0 | cp >> 12);
-			out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-			out[2] = (char)(0x80 | (cp & 0x3F));
-			*n = 3;
-		} else {
-			out[0] = (char)(0xF0 | cp >> 18);
-			out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-			out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-			out[3] = (char)(0x80 | (cp & 0x3F));
-			*n = 4;
-			return 12;
-		}
-		return 6;
+		/* Only a surrogate pair, two escapes, makes four bytes. */
+		*n = utf8_encode(cp, out);
+		return *n == 4 ? 12 : 6;
 	default: out[0] = s[1]; break;	/* " \ / */
 	}
 	*n = 1;
@@ -624,7 +569,7 @@ jscan_get(const struct jscan *js, int obj, const char *key)
 }
 
 void
-jscan_put_text(const struct jscan *js, int t, struct jbuf *b)
+jscan_put_text(const struct jscan *js, int t, struct buf *b)
 {
 	size_t	 len;
 	char	*dst;
@@ -632,12 +577,12 @@ jscan_put_text(const struct jscan *js, int t, struct jbuf *b)
 	if (jscan_type(js, t) != JSCAN_STRING)
 		return;
 	jscan_raw(js, t, &len);
-	if ((dst = jbuf_reserve(b, len)) != NULL)
-		jbuf_added(b, jscan_unescape(js, t, dst));
+	if ((dst = buf_reserve(b, len)) != NULL)
+		buf_added(b, jscan_unescape(js, t, dst));
 }
 
 void
-jscan_put_str(const struct jscan *js, int t, struct jbuf *b)
+jscan_put_str(const struct jscan *js, int t, struct buf *b)
 {
 	size_t		 len;
 	const char	*s;
@@ -649,11 +594,11 @@ jscan_put_str(const struct jscan *js, int t, struct jbuf *b)
 	if (!(js->tok[t].flags & JSCAN_ESC)) {
 		/* No escapes: nothing in it needs one (no control character,
 		 * quote or backslash), and Jansson writes UTF-8 as it is. */
-		jbuf_put(b, s - 1, len + 2);
+		buf_put(b, s - 1, len + 2);
 		return;
 	}
 	if (len > sizeof tmp && (d = big = malloc(len)) == NULL) {
-		jbuf_free(b);
+		buf_free(b);
 		b->failed = 1;
 		return;
 	}

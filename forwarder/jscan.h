@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct jbuf;
+struct buf;
 
 enum jscan_type {
 	JSCAN_NONE = 0,		/* no such token (a failed lookup) */
@@ -106,15 +106,12 @@ size_t	jscan_unescape(const struct jscan *, int t, char *dst);
  * (cut on a byte, like snprintf; the result may end mid-character). */
 void	jscan_strcpy(const struct jscan *, int t, char *dst, size_t sz);
 /* Append the decoded bytes of string t. */
-void	jscan_put_text(const struct jscan *, int t, struct jbuf *);
+void	jscan_put_text(const struct jscan *, int t, struct buf *);
 /* Append string t as a JSON string literal, escaped as Jansson does. */
-void	jscan_put_str(const struct jscan *, int t, struct jbuf *);
+void	jscan_put_str(const struct jscan *, int t, struct buf *);
 /* Integer value of t (a number without fraction or exponent): 0, or -1. */
 int	jscan_int(const struct jscan *, int t, long long *);
 /* The raw text of t (for a string: without the quotes). */
 const char *jscan_raw(const struct jscan *, int t, size_t *len);
-
-/* Is s valid UTF-8 as Jansson checks it (no surrogates, no overlongs)? */
-int	jscan_utf8_ok(const char *s, size_t n);
 
 #endif

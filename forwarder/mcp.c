@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "toolres.h"
+#include "utf8.h"
 
 #define META_VERSION	"io.modelcontextprotocol/protocolVersion"
 #define META_CAPS	"io.modelcontextprotocol/clientCapabilities"
@@ -53,7 +54,7 @@ mcp_error(const json_t *id, int code, const char *msg, json_t *data)
 
 	/* Messages quote request text cut at a byte count: keep them UTF-8. */
 	snprintf(text, sizeof text, "%s", msg);
-	text[jsonx_utf8_prefix(text)] = '\0';
+	text[utf8_prefix(text, strlen(text))] = '\0';
 	er = json_pack("{s:i,s:s}", "code", code, "message", text);
 
 	if (data != NULL)
@@ -119,7 +120,7 @@ mcp_kind(const json_t *m)
  * is already serialised (a tool result, the tools/list fragments), so
  * nothing is serialised twice. */
 struct mcp_msg {
-	struct jbuf	 b;
+	struct buf	 b;
 	int		 code;		/* JSON-RPC error code; 0 for a result */
 	int		 none;		/* nothing owed (a notification) */
 };
@@ -146,22 +147,22 @@ mcp_msg_error(struct mcp_msg *m, const json_t *id, int code, const char *msg, js
 static void
 mcp_msg_open(struct mcp_msg *m, const json_t *id)
 {
-	jbuf_puts(&m->b, "{\"jsonrpc\":\"2.0\",\"id\":");
+	buf_puts(&m->b, "{\"jsonrpc\":\"2.0\",\"id\":");
 	jbuf_put_json(&m->b, id);
-	jbuf_puts(&m->b, ",\"result\":");
+	buf_puts(&m->b, ",\"result\":");
 }
 
 /* The 2026-07-28 members every result carries (tools/list adds caching). */
 static void
 mcp_msg_modern(struct mcp_msg *m, const struct mcp_ops *ops, int list)
 {
-	jbuf_puts(&m->b, list ? ",\"resultType\":\"complete\",\"ttlMs\":0,\"cacheScope\":"
+	buf_puts(&m->b, list ? ",\"resultType\":\"complete\",\"ttlMs\":0,\"cacheScope\":"
 	    "\"private\"" : ",\"resultType\":\"complete\"");
-	jbuf_puts(&m->b, ",\"_meta\":{\"" META_SERVER "\":{\"name\":");
+	buf_puts(&m->b, ",\"_meta\":{\"" META_SERVER "\":{\"name\":");
 	jbuf_put_str(&m->b, ops->server_name, strlen(ops->server_name));
-	jbuf_puts(&m->b, ",\"version\":");
+	buf_puts(&m->b, ",\"version\":");
 	jbuf_put_str(&m->b, ops->server_version, strlen(ops->server_version));
-	jbuf_puts(&m->b, "}}");
+	buf_puts(&m->b, "}}");
 }
 
 /* --- methods (shared by both revisions) -------------------------------------------- */
@@ -193,12 +194,12 @@ mcp_m_tools_list(const struct mcp_ctx *c, const json_t *id, const json_t *params
 		return;
 	}
 	mcp_msg_open(m, id);
-	jbuf_puts(&m->b, "{\"tools\":");
-	jbuf_put(&m->b, tools, len);
+	buf_puts(&m->b, "{\"tools\":");
+	buf_put(&m->b, tools, len);
 	free(tools);
 	if (c->modern)
 		mcp_msg_modern(m, c->ops, 1);
-	jbuf_puts(&m->b, "}}");
+	buf_puts(&m->b, "}}");
 }
 
 static void
@@ -247,12 +248,12 @@ mcp_m_tools_call(const struct mcp_ctx *c, const json_t *id, const json_t *params
 		return;
 	}
 	mcp_msg_open(m, id);
-	jbuf_put(&m->b, "{", 1);
+	buf_put(&m->b, "{", 1);
 	toolres_members(&res, &m->b);
 	toolres_clear(&res);
 	if (c->modern)
 		mcp_msg_modern(m, c->ops, 0);
-	jbuf_puts(&m->b, "}}");
+	buf_puts(&m->b, "}}");
 }
 
 static void
@@ -359,7 +360,7 @@ static void
 mcp_out_msg(struct mcp_out *out, int status, struct mcp_msg *m)
 {
 	out->status = status;
-	if ((out->body = jbuf_steal(&m->b, &out->len)) == NULL) {
+	if ((out->body = buf_steal(&m->b, &out->len)) == NULL) {
 		static const char oom[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
 		    "-32603,\"message\":\"Internal error: cannot build the reply\"}}";
 
@@ -410,7 +411,7 @@ mcp_legacy(json_t *body, const char *version, const struct mcp_ops *ops, struct 
 {
 	struct mcp_ctx	 c = { ops, 0 };
 	struct mcp_msg	 m;
-	struct jbuf	 all = { 0 };
+	struct buf	 all = { 0 };
 	json_t		*one;
 	size_t		 i;
 	int		 n = 0;
@@ -421,7 +422,7 @@ mcp_legacy(json_t *body, const char *version, const struct mcp_ops *ops, struct 
 	if (!json_is_array(body)) {
 		mcp_legacy_one(body, &c, 0, &m);
 		if (m.none) {
-			jbuf_free(&m.b);
+			buf_free(&m.b);
 			out->status = 202;
 			return;
 		}
@@ -441,25 +442,25 @@ mcp_legacy(json_t *body, const char *version, const struct mcp_ops *ops, struct 
 		mcp_out_error(out, 400, NULL, MCP_INVALID_REQUEST, msg, NULL);
 		return;
 	}
-	jbuf_put(&all, "[", 1);
+	buf_put(&all, "[", 1);
 	json_array_foreach(body, i, one) {
 		memset(&m, 0, sizeof m);
 		mcp_legacy_one(one, &c, 1, &m);
 		if (!m.none) {
-			jbuf_puts(&all, n++ > 0 ? "," : "");
+			buf_puts(&all, n++ > 0 ? "," : "");
 			if (m.b.failed)
 				all.failed = 1;
 			else
-				jbuf_put(&all, m.b.p, m.b.len);
+				buf_put(&all, m.b.p, m.b.len);
 		}
-		jbuf_free(&m.b);
+		buf_free(&m.b);
 	}
 	if (n == 0) {
-		jbuf_free(&all);
+		buf_free(&all);
 		out->status = 202;
 		return;
 	}
-	jbuf_put(&all, "]", 1);
+	buf_put(&all, "]", 1);
 	memset(&m, 0, sizeof m);
 	m.b = all;
 	mcp_out_msg(out, 200, &m);

@@ -48,11 +48,7 @@ ratelimit_count(const char *reason)
 size_t
 ratelimit_metric_rows(struct metric **rows, size_t max)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < RL_N && n < max; i++)
-		rows[n++] = &ratelimit_metrics[i];
-	return n;
+	return metrics_rows(ratelimit_metrics, RL_N, rows, max);
 }
 
 int

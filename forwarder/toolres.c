@@ -32,32 +32,32 @@ toolres_set_error(struct toolres *t, const struct err *e)
 }
 
 void
-toolres_members(const struct toolres *t, struct jbuf *b)
+toolres_members(const struct toolres *t, struct buf *b)
 {
 	const char	*k;
 	json_t		*v;
 	int		 first = 1;
 
 	if (t->text != NULL) {
-		jbuf_puts(b, "\"content\":[{\"type\":\"text\",\"text\":");
+		buf_puts(b, "\"content\":[{\"type\":\"text\",\"text\":");
 		jbuf_put_str(b, t->text, t->len);
-		jbuf_puts(b, "}],\"structuredContent\":");
-		jbuf_put(b, t->text, t->len);
-		jbuf_puts(b, ",\"isError\":false");
+		buf_puts(b, "}],\"structuredContent\":");
+		buf_put(b, t->text, t->len);
+		buf_puts(b, ",\"isError\":false");
 		return;
 	}
 	if (t->call == NULL) {
 		/* Out of memory while building the error itself. */
-		jbuf_puts(b, "\"content\":[{\"type\":\"text\",\"text\":\"the tool produced no "
+		buf_puts(b, "\"content\":[{\"type\":\"text\",\"text\":\"the tool produced no "
 		    "result\"}],\"isError\":true");
 		return;
 	}
 	json_object_foreach(t->call, k, v) {
 		if (!first)
-			jbuf_put(b, ",", 1);
+			buf_put(b, ",", 1);
 		first = 0;
 		jbuf_put_str(b, k, strlen(k));
-		jbuf_put(b, ":", 1);
+		buf_put(b, ":", 1);
 		jbuf_put_json(b, v);
 	}
 }

@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 struct err;
-struct jbuf;
+struct buf;
 
 struct toolres {
 	int	 is_error;
@@ -32,7 +32,7 @@ void	toolres_set_call(struct toolres *, json_t *call);
 void	toolres_set_error(struct toolres *, const struct err *);
 /* Append the CallToolResult object's members, without the braces, e.g.
  * "content":[...],"structuredContent":{...},"isError":false */
-void	toolres_members(const struct toolres *, struct jbuf *);
+void	toolres_members(const struct toolres *, struct buf *);
 /* Wipes and frees; the struct can be reused. */
 void	toolres_clear(struct toolres *);
 

@@ -27,6 +27,7 @@
 #include "toolcat.h"
 #include "toolres.h"
 #include "usertools.h"
+#include "utf8.h"
 
 enum mcp_perm { PERM_NONE, PERM_READONLY, PERM_ALL };
 
@@ -175,7 +176,7 @@ usertools_backend_tool(const struct grant *g, const struct grant_integ *gi, cons
 	    "object");
 	/* A long description was cut by bytes: end it on a whole character. */
 	o = json_pack("{s:s,s:s%,s:o}", "name", name, "description", desc,
-	    jsonx_utf8_prefix(desc), "inputSchema", schema);
+	    utf8_prefix(desc, strlen(desc)), "inputSchema", schema);
 	if (jsonx_str(t, "title") != NULL)
 		json_object_set_new(o, "title", json_string(jsonx_str(t, "title")));
 	if (json_is_object(json_object_get(t, "annotations")))
@@ -224,7 +225,7 @@ usertools_find_named(const json_t *tools, const char *name)
  * the text built from the precomputed per-tenant fragments. */
 struct usertools_sink {
 	json_t		*arr;
-	struct jbuf	*text;
+	struct buf	*text;
 	int		 n;
 };
 
@@ -236,7 +237,7 @@ usertools_sink_builtin(struct usertools_sink *s, const struct grant *g,
 		json_array_append_new(s->arr, builtin_tool_json(g->tenant, te));
 		return;
 	}
-	jbuf_puts(s->text, s->n++ > 0 ? "," : "");
+	buf_puts(s->text, s->n++ > 0 ? "," : "");
 	builtin_tool_fragment(g->tenant, te, s->text);
 }
 
@@ -247,7 +248,7 @@ usertools_sink_json(struct usertools_sink *s, json_t *tool)
 		json_array_append_new(s->arr, tool);
 		return;
 	}
-	jbuf_puts(s->text, s->n++ > 0 ? "," : "");
+	buf_puts(s->text, s->n++ > 0 ? "," : "");
 	jbuf_put_json(s->text, tool);
 	json_decref(tool);
 }
@@ -324,17 +325,17 @@ usertools_list(struct fwdreq *r, struct err *e)
 char *
 usertools_list_text(struct fwdreq *r, size_t *len, struct err *e)
 {
-	struct jbuf		b = { 0 };
+	struct buf		b = { 0 };
 	struct usertools_sink	s = { NULL, &b, 0 };
 	char			*text;
 
-	jbuf_put(&b, "[", 1);
+	buf_put(&b, "[", 1);
 	if (usertools_collect(r, &s, e) == -1) {
-		jbuf_free(&b);
+		buf_free(&b);
 		return NULL;
 	}
-	jbuf_put(&b, "]", 1);
-	if ((text = jbuf_steal(&b, len)) == NULL)
+	buf_put(&b, "]", 1);
+	if ((text = buf_steal(&b, len)) == NULL)
 		err_set(e, 500, "nomem", "out of memory");
 	return text;
 }
@@ -360,7 +361,7 @@ usertools_backend_result(const json_t *res, size_t max, struct err *e)
 		char		*cut = strndup(first != NULL ? first : "", max / 2);
 
 		if (cut != NULL)
-			jsonx_utf8_cut(cut, max / 2);
+			utf8_cut(cut, max / 2);
 
 		json_decref(out);
 		out = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text",

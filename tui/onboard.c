@@ -14,6 +14,7 @@
 #include "db.h"
 #include "err.h"
 #include "httpc.h"
+#include "jsonx.h"
 #include "onboard.h"
 #include "ops.h"
 #include "out.h"
@@ -43,23 +44,32 @@ struct onboard {
 	json_t			 *steps;	/* with --json: [{"step","what"}] */
 };
 
+/* The next item of a list separated by commas and spaces: its start, its
+ * length in *l, and *p moved past it; NULL at the end. */
+static const char *
+onboard_item(const char **p, size_t *l)
+{
+	const char *s = *p + strspn(*p, ", ");
+
+	if (*s == '\0')
+		return NULL;
+	*l = strcspn(s, ", ");
+	*p = s + *l;
+	return s;
+}
+
 static int
 onboard_split_ints(const char *list, char out[][16], int *n, struct err *e)
 {
-	const char	*p = list != NULL ? list : "jira,confluence";
+	const char	*p = list != NULL ? list : "jira,confluence", *s;
 	size_t		 l;
 
 	*n = 0;
-	while (*p != '\0') {
-		while (*p == ',' || *p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		l = strcspn(p, ", ");
+	while ((s = onboard_item(&p, &l)) != NULL) {
 		if (*n == ONBOARD_INTS_MAX || l >= 16)
 			return err_set(e, 400, "bad_integrations", "too many or too long "
 			    "integration names");
-		snprintf(out[*n], 16, "%.*s", (int)l, p);
+		snprintf(out[*n], 16, "%.*s", (int)l, s);
 		if (strcmp(out[*n], "jira") != 0 && strcmp(out[*n], "confluence") != 0)
 			return err_set(e, 400, "bad_integrations", "onboarding sets up jira "
 			    "and confluence, not '%s'", out[*n]);
@@ -68,7 +78,6 @@ onboard_split_ints(const char *list, char out[][16], int *n, struct err *e)
 				return err_set(e, 400, "bad_integrations", "'%s' is listed twice",
 				    out[i]);
 		(*n)++;
-		p += l;
 	}
 	if (*n == 0)
 		return err_set(e, 400, "bad_integrations", "no integration to set up");
@@ -79,23 +88,16 @@ onboard_split_ints(const char *list, char out[][16], int *n, struct err *e)
 static int
 onboard_split_sas(const char *list, json_t *names, json_t *nss, struct err *e)
 {
-	const char	*p = list;
+	const char	*p = list, *s;
 	char		 item[128], *slash;
-	size_t		 l, i;
-	json_t		*v;
-	int		 n = 0, dup;
+	size_t		 l;
+	int		 n = 0;
 
-	while (*p != '\0') {
-		while (*p == ',' || *p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		l = strcspn(p, ", ");
+	while ((s = onboard_item(&p, &l)) != NULL) {
 		if (l >= sizeof item || ++n > ONBOARD_SA_MAX)
 			return err_set(e, 400, "bad_admins", "too many or too long service "
 			    "accounts");
-		snprintf(item, sizeof item, "%.*s", (int)l, p);
-		p += l;
+		snprintf(item, sizeof item, "%.*s", (int)l, s);
 		if ((slash = strchr(item, '/')) == NULL || slash == item || slash[1] == '\0' ||
 		    strchr(slash + 1, '/') != NULL)
 			return err_set(e, 400, "bad_admins", "'%s' is not namespace/serviceaccount",
@@ -106,15 +108,9 @@ onboard_split_sas(const char *list, json_t *names, json_t *nss, struct err *e)
 				return err_set(e, 400, "bad_admins", "'%s' is not a Kubernetes "
 				    "name (a-z, 0-9, '-', '.')", item);
 		*slash = '\0';
-		dup = 0;
-		json_array_foreach(nss, i, v)
-			dup |= strcmp(json_string_value(v), item) == 0;
-		if (!dup)
+		if (!jsonx_array_has(nss, item))
 			json_array_append_new(nss, json_string(item));
-		dup = 0;
-		json_array_foreach(names, i, v)
-			dup |= strcmp(json_string_value(v), slash + 1) == 0;
-		if (!dup)
+		if (!jsonx_array_has(names, slash + 1))
 			json_array_append_new(names, json_string(slash + 1));
 	}
 	if (n == 0)

@@ -86,6 +86,27 @@ ops_fail(PGconn *c)
 	return -1;
 }
 
+/* Run insert q in c's transaction and finish as ops_finish() does; a row
+ * already there is no change (0, *changed left 0). detail is consumed. */
+static int
+ops_insert(struct admin *a, PGconn *c, enum db_q q, const char *const *p, int *changed,
+    const char *action, const char *tenant, const char *subject, json_t *detail,
+    struct err *e)
+{
+	if (db_exec(c, q, p, NULL, e) == -1) {
+		json_decref(detail);
+		if (strcmp(e->code, "exists") == 0) {
+			err_clear(e);
+			db_rollback(c);
+			return 0;
+		}
+		return ops_fail(c);
+	}
+	if (changed != NULL)
+		*changed = 1;
+	return ops_finish(a, c, action, tenant, subject, detail, e);
+}
+
 static int
 ops_need_tenant(PGconn *c, const char *tenant, json_t **row, struct err *e)
 {
@@ -141,18 +162,7 @@ ops_tenant_add(struct admin *a, const char *tenant, const char *name, int *chang
 		return -1;
 	if ((c = ops_begin(a, e)) == NULL)
 		return -1;
-	if (db_exec(c, DBQ_TENANT_INSERT, p, NULL, e) == -1) {
-		/* Already there: nothing to do (*changed stays 0). */
-		if (strcmp(e->code, "exists") == 0) {
-			err_clear(e);
-			db_rollback(c);
-			return 0;
-		}
-		return ops_fail(c);
-	}
-	if (changed != NULL)
-		*changed = 1;
-	return ops_finish(a, c, "tenant.add", tenant, tenant,
+	return ops_insert(a, c, DBQ_TENANT_INSERT, p, changed, "tenant.add", tenant, tenant,
 	    json_pack("{s:s}", "name", p[1]), e);
 }
 
@@ -199,19 +209,8 @@ ops_user_add(struct admin *a, const char *given, const char *name, int *changed,
 		return -1;
 	if ((c = ops_begin(a, e)) == NULL)
 		return -1;
-	if (db_exec(c, DBQ_USER_INSERT, p, NULL, e) == -1) {
-		/* Already there: nothing to do (*changed stays 0). */
-		if (strcmp(e->code, "exists") == 0) {
-			err_clear(e);
-			db_rollback(c);
-			return 0;
-		}
-		return ops_fail(c);
-	}
-	if (changed != NULL)
-		*changed = 1;
-	return ops_finish(a, c, "user.add", NULL, email, json_pack("{s:s}", "name", p[1]),
-	    e);
+	return ops_insert(a, c, DBQ_USER_INSERT, p, changed, "user.add", NULL, email,
+	    json_pack("{s:s}", "name", p[1]), e);
 }
 
 /* Set a role (a membership or a group mapping) in the open transaction c:

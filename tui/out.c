@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "log.h"
 #include "out.h"
 #include "text.h"
@@ -17,8 +18,7 @@
 
 struct out {
 	FILE	*results, *notes;	/* NULL for a buffer */
-	char	*buf;
-	size_t	 len, cap;
+	struct buf text;		/* the buffer's output */
 	void	(*hook)(void *, const char *);
 	void	*hook_arg;
 };
@@ -46,7 +46,7 @@ out_free(struct out *o)
 {
 	if (o == NULL)
 		return;
-	free(o->buf);
+	buf_free(&o->text);
 	free(o);
 }
 
@@ -55,26 +55,6 @@ out_set_hook(struct out *o, void (*fn)(void *, const char *), void *arg)
 {
 	o->hook = fn;
 	o->hook_arg = arg;
-}
-
-static void
-out_append(struct out *o, const char *s, size_t n)
-{
-	size_t	 want;
-	char	*nb;
-
-	if (o->len + n + 1 > o->cap) {
-		want = o->cap == 0 ? 1024 : o->cap;
-		while (want < o->len + n + 1)
-			want *= 2;
-		if ((nb = realloc(o->buf, want)) == NULL)
-			return;
-		o->buf = nb;
-		o->cap = want;
-	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-	o->buf[o->len] = '\0';
 }
 
 /* vasprintf() is a GNU extension; this is the portable two-pass one. */
@@ -106,7 +86,7 @@ out_vwrite(struct out *o, FILE *f, const char *fmt, va_list ap)
 	if (f != NULL)
 		fwrite(s, 1, (size_t)n, f);
 	else if (o->results == NULL)
-		out_append(o, s, (size_t)n);
+		buf_put(&o->text, s, (size_t)n);
 	free(s);
 }
 
@@ -140,7 +120,7 @@ out_note(struct out *o, const char *fmt, ...)
 		fputs(s, o->notes);
 		fflush(o->notes);
 	} else if (o->results == NULL)
-		out_append(o, s, strlen(s));
+		buf_put(&o->text, s, strlen(s));
 	if (o->hook != NULL)
 		o->hook(o->hook_arg, s);
 	free(s);
@@ -288,13 +268,11 @@ out_fields(struct out *o, const json_t *obj, const struct out_col *cols)
 const char *
 out_text(const struct out *o)
 {
-	return o->buf != NULL ? o->buf : "";
+	return buf_text(&o->text);
 }
 
 void
 out_clear(struct out *o)
 {
-	o->len = 0;
-	if (o->buf != NULL)
-		o->buf[0] = '\0';
+	buf_reset(&o->text);
 }

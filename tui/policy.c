@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "err.h"
 #include "policy.h"
 
@@ -34,43 +35,17 @@ policy_slug_check(const char *s, struct err *e)
 	return 0;
 }
 
-/* Grow-as-needed output buffer. */
-struct policy_buf {
-	char	*s;
-	size_t	 len, cap;
-};
-
-static int
-policy_put(struct policy_buf *b, const char *s, size_t n)
-{
-	char	*nb;
-	size_t	 want;
-
-	if (b->len + n + 1 > b->cap) {
-		for (want = b->cap != 0 ? b->cap : 1024; want < b->len + n + 1; want *= 2)
-			;
-		if ((nb = realloc(b->s, want)) == NULL)
-			return -1;
-		b->s = nb;
-		b->cap = want;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-	return 0;
-}
-
 char *
 policy_render(const char *tmpl, const struct policy_var *vars, struct err *e)
 {
-	struct policy_buf	 b = { NULL, 0, 0 };
+	struct buf		 b = { 0 };
 	const char		*p = tmpl, *open, *close, *name, *end;
+	char			*out;
 	const struct policy_var	*v;
 	int			 line;
 
 	while ((open = strstr(p, "{{")) != NULL) {
-		if (policy_put(&b, p, (size_t)(open - p)) == -1)
-			goto nomem;
+		buf_put(&b, p, (size_t)(open - p));
 		line = 1;
 		for (const char *q = tmpl; q < open; q++)
 			line += *q == '\n';
@@ -92,17 +67,15 @@ policy_render(const char *tmpl, const struct policy_var *vars, struct err *e)
 			    line, (int)(end - name > 40 ? 40 : end - name), name);
 			goto fail;
 		}
-		if (policy_put(&b, v->value, strlen(v->value)) == -1)
-			goto nomem;
+		buf_puts(&b, v->value);
 		p = close + 2;
 	}
-	if (policy_put(&b, p, strlen(p)) == -1)
-		goto nomem;
-	return b.s;
-nomem:
-	err_set(e, 500, "nomem", "out of memory");
+	buf_puts(&b, p);
+	if ((out = buf_steal(&b, NULL)) == NULL)
+		err_set(e, 500, "nomem", "out of memory");
+	return out;
 fail:
-	free(b.s);
+	buf_free(&b);
 	return NULL;
 }
 

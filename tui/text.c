@@ -14,6 +14,7 @@
 #include <wchar.h>
 
 #include "text.h"
+#include "utf8.h"
 
 static int text_is_utf8;
 
@@ -30,46 +31,6 @@ int
 text_utf8(void)
 {
 	return text_is_utf8;
-}
-
-/* One code point from s; *len gets the bytes used (at least 1). Returns
- * -1 for bad UTF-8 (overlong, surrogate, out of range, truncated). */
-static long
-text_decode(const unsigned char *s, size_t *len)
-{
-	long	cp;
-	size_t	n, i;
-
-	if (s[0] < 0x80) {
-		*len = 1;
-		return s[0];
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		*len = 1;
-		return -1;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*len = i;
-			return -1;
-		}
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	*len = n;
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	return cp;
 }
 
 /* The character to show for cp and its width. */
@@ -109,18 +70,43 @@ text_width(const char *s)
 	if (s == NULL)
 		return 0;
 	while (*p != '\0') {
-		text_shown(text_decode(p, &len), &w);
+		text_shown(utf8_decode((const char *)p, strlen((const char *)p), &len), &w);
 		total += w;
 		p += len;
 	}
 	return total;
 }
 
-/* Walk s, handing each shown character to put(); stops at cols columns. */
-typedef int (*text_put_fn)(void *, long cp);
+/* Where text_walk() writes: n wide characters, or n bytes of UTF-8. */
+struct text_out {
+	wchar_t	*wdst;
+	char	*cdst;
+	size_t	 n, at;
+};
 
+/* Append cp, NUL-terminated; -1 when it does not fit. */
 static int
-text_walk(const char *s, int cols, int ellipsis, text_put_fn put, void *arg)
+text_put(struct text_out *o, long cp)
+{
+	char	u[UTF8_MAX];
+	size_t	k = o->wdst != NULL ? 1 : utf8_encode((unsigned long)cp, u);
+
+	if (o->at + k >= o->n)
+		return -1;
+	if (o->wdst != NULL) {
+		o->wdst[o->at] = (wchar_t)cp;
+		o->wdst[o->at + 1] = L'\0';
+	} else {
+		memcpy(o->cdst + o->at, u, k);
+		o->cdst[o->at + k] = '\0';
+	}
+	o->at += k;
+	return 0;
+}
+
+/* Write s cleaned into o; stops at cols columns. */
+static int
+text_walk(const char *s, int cols, int ellipsis, struct text_out *o)
 {
 	const unsigned char	*p = (const unsigned char *)(s != NULL ? s : "");
 	size_t			 len;
@@ -128,98 +114,42 @@ text_walk(const char *s, int cols, int ellipsis, text_put_fn put, void *arg)
 	int			 w, used = 0, total = text_width(s);
 	int			 limit = cols;
 
+	if (o->n == 0)
+		return 0;
+	if (o->wdst != NULL)
+		o->wdst[0] = L'\0';
+	else
+		o->cdst[0] = '\0';
 	if (total > cols && ellipsis && cols > 0)
 		limit = cols - 1;
 	while (*p != '\0') {
-		cp = text_shown(text_decode(p, &len), &w);
+		cp = text_shown(utf8_decode((const char *)p, strlen((const char *)p), &len), &w);
 		if (used + w > limit)
 			break;
-		if (put(arg, cp) == -1)
+		if (text_put(o, cp) == -1)
 			return used;
 		used += w;
 		p += len;
 	}
-	if (total > cols && ellipsis && cols > 0 && put(arg, '~') == 0)
+	if (total > cols && ellipsis && cols > 0 && text_put(o, '~') == 0)
 		used++;
 	return used;
-}
-
-struct text_wbuf {
-	wchar_t	*dst;
-	size_t	 n, at;
-};
-
-static int
-text_put_wide(void *arg, long cp)
-{
-	struct text_wbuf *b = arg;
-
-	if (b->at + 1 >= b->n)
-		return -1;
-	b->dst[b->at++] = (wchar_t)cp;
-	b->dst[b->at] = L'\0';
-	return 0;
 }
 
 int
 text_wfit(wchar_t *dst, size_t n, const char *s, int cols, int ellipsis)
 {
-	struct text_wbuf b = { dst, n, 0 };
+	struct text_out o = { dst, NULL, n, 0 };
 
-	if (n == 0)
-		return 0;
-	dst[0] = L'\0';
-	return text_walk(s, cols, ellipsis, text_put_wide, &b);
-}
-
-struct text_cbuf {
-	char	*dst;
-	size_t	 n, at;
-};
-
-static int
-text_put_utf8(void *arg, long cp)
-{
-	struct text_cbuf	*b = arg;
-	unsigned char		 u[4];
-	size_t			 k;
-
-	if (cp < 0x80) {
-		u[0] = (unsigned char)cp;
-		k = 1;
-	} else if (cp < 0x800) {
-		u[0] = (unsigned char)(0xc0 | (cp >> 6));
-		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (unsigned char)(0xe0 | (cp >> 12));
-		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 3;
-	} else {
-		u[0] = (unsigned char)(0xf0 | (cp >> 18));
-		u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 4;
-	}
-	if (b->at + k >= b->n)
-		return -1;
-	memcpy(b->dst + b->at, u, k);
-	b->at += k;
-	b->dst[b->at] = '\0';
-	return 0;
+	return text_walk(s, cols, ellipsis, &o);
 }
 
 int
 text_fit(char *dst, size_t n, const char *s, int cols, int ellipsis)
 {
-	struct text_cbuf b = { dst, n, 0 };
+	struct text_out o = { NULL, dst, n, 0 };
 
-	if (n == 0)
-		return 0;
-	dst[0] = '\0';
-	return text_walk(s, cols, ellipsis, text_put_utf8, &b);
+	return text_walk(s, cols, ellipsis, &o);
 }
 
 long
@@ -284,17 +214,6 @@ text_short_time(const char *iso, char *buf, size_t len)
 	snprintf(buf, len, "%.10s %.5s", iso, iso + 11);
 }
 
-/* Bytes in the UTF-8 sequence that starts with lead (1 for a stray byte). */
-static size_t
-text_utf8_len(unsigned char lead)
-{
-	if (lead >= 0xf0 && lead < 0xf8)
-		return 4;
-	if (lead >= 0xe0)
-		return lead < 0xf0 ? 3 : 1;
-	return lead >= 0xc0 ? 2 : 1;
-}
-
 char **
 text_lines(const char *text, int w, int wrap, int *nout)
 {
@@ -323,7 +242,7 @@ text_lines(const char *text, int w, int wrap, int *nout)
 				/* Narrower than one character: take a whole one
 				 * anyway, or this would never end. */
 				if (take == 0)
-					take = strnlen(p, text_utf8_len((unsigned char)*p));
+					take = strnlen(p, utf8_seqlen((unsigned char)*p));
 			}
 			if (n == cap) {
 				cap = cap != 0 ? cap * 2 : 64;

@@ -11,6 +11,7 @@
 
 #include "text.h"
 #include "ui.h"
+#include "utf8.h"
 
 #define UI_LINE_MAX	1024
 
@@ -212,26 +213,8 @@ ui_key_append(char *buf, size_t len, int key)
 
 	if (!ui_key_printable(key))
 		return -1;
-	/* UTF-8 by hand: the buffer is UTF-8 whatever the locale. */
-	if (cp < 0x80) {
-		mb[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		mb[0] = (char)(0xc0 | (cp >> 6));
-		mb[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		mb[0] = (char)(0xe0 | (cp >> 12));
-		mb[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		mb[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		mb[0] = (char)(0xf0 | (cp >> 18));
-		mb[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		mb[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		mb[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
+	/* Encoded here: the buffer is UTF-8 whatever the locale. */
+	n = utf8_encode(cp, mb);
 	if (have + n + 1 > len)
 		return -1;
 	memcpy(buf + have, mb, n);
@@ -242,14 +225,7 @@ ui_key_append(char *buf, size_t len, int key)
 void
 ui_backspace(char *buf)
 {
-	size_t n = strlen(buf);
-
-	while (n > 0) {
-		n--;
-		if (((unsigned char)buf[n] & 0xc0) != 0x80)
-			break;
-	}
-	buf[n] = '\0';
+	buf[utf8_back(buf, strlen(buf))] = '\0';
 }
 
 void

@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "err.h"
-#include "jbuf.h"
+#include "buf.h"
 #include "jscan.h"
 #include "toolcat.h"
 
@@ -77,11 +77,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !(v != NULL && !json_is_string(v) && memchr(body, '\0', blen) != NULL))
 		abort();
 	if (r1 == 0 && json_is_string(v)) {
-		struct jbuf	 b = { 0 };
+		struct buf	 b = { 0 };
 		char		*want = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT), *got;
 
 		jscan_put_str(&js, 0, &b);
-		got = jbuf_steal(&b, NULL);
+		got = buf_steal(&b, NULL);
 		if (want != NULL && got != NULL && strcmp(want, got) != 0)
 			abort();
 		free(want);

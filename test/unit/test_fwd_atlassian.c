@@ -140,13 +140,13 @@ test_fragments(void **state)
 	(void)state;
 	for (int round = 0; round < 2; round++) {
 		for (size_t i = 0; i < toolcat_len; i++) {
-			struct jbuf	 b = { 0 };
+			struct buf	 b = { 0 };
 			json_t		*v = builtin_tool_json("acme", &toolcat[i]);
 			char		*want = json_dumps(v, JSON_COMPACT), *got;
 			size_t		 len;
 
 			builtin_tool_fragment("acme", &toolcat[i], &b);
-			got = jbuf_steal(&b, &len);
+			got = buf_steal(&b, &len);
 			assert_string_equal(got, want);
 			assert_int_equal(len, strlen(want));
 			free(got);
@@ -175,13 +175,13 @@ static void
 test_jbuf_escapes_like_jansson(void **state)
 {
 	const char	*s = "a\"b\\c\x01\x1f\t\r\n\b\f/é€";
-	struct jbuf	 b = { 0 };
+	struct buf	 b = { 0 };
 	json_t		*v = json_string(s), *back;
 	char		*got;
 
 	(void)state;
 	jbuf_put_str(&b, s, strlen(s));
-	got = jbuf_steal(&b, NULL);
+	got = buf_steal(&b, NULL);
 	back = json_loads(got, JSON_DECODE_ANY, NULL);
 	assert_non_null(back);
 	assert_true(json_equal(back, v));
@@ -200,7 +200,7 @@ test_jbuf_escapes_like_jansson(void **state)
 		v = json_string(all);
 		want = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 		jbuf_put_str(&b, all, n);
-		got = jbuf_steal(&b, NULL);
+		got = buf_steal(&b, NULL);
 		assert_string_equal(got, want);
 		free(got);
 		free(want);
@@ -443,17 +443,17 @@ test_trim_not_json(void **state)
 static void
 test_trim_huge_capped(void **state)
 {
-	struct jbuf	 b = { 0 };
+	struct buf	 b = { 0 };
 	char		*body, *text;
 	json_t		*r;
 
 	(void)state;
-	jbuf_puts(&b, "{\"issues\":[");
+	buf_puts(&b, "{\"issues\":[");
 	for (int i = 0; i < 20000; i++)
-		jbuf_puts(&b, i > 0 ? ",{\"key\":\"GOOG-1\",\"fields\":{\"summary\":\"a summary\"}}" :
+		buf_puts(&b, i > 0 ? ",{\"key\":\"GOOG-1\",\"fields\":{\"summary\":\"a summary\"}}" :
 		    "{\"key\":\"GOOG-1\",\"fields\":{\"summary\":\"a summary\"}}");
-	jbuf_puts(&b, "]}");
-	body = jbuf_steal(&b, NULL);
+	buf_puts(&b, "]}");
+	body = buf_steal(&b, NULL);
 	text = answer_cap("jira_search", body, 4096);
 	assert_true(strlen(text) <= 4096);
 	r = json_loads(text, 0, NULL);
@@ -466,11 +466,11 @@ test_trim_huge_capped(void **state)
 	free(body);
 
 	/* A long page body is cut on a character boundary. */
-	jbuf_puts(&b, "{\"id\":\"1\",\"body\":{\"storage\":{\"value\":\"<p>");
+	buf_puts(&b, "{\"id\":\"1\",\"body\":{\"storage\":{\"value\":\"<p>");
 	for (int i = 0; i < 5000; i++)
-		jbuf_puts(&b, "\xc3\xa9\\u00e9");
-	jbuf_puts(&b, "</p>\"}}}");
-	body = jbuf_steal(&b, NULL);
+		buf_puts(&b, "\xc3\xa9\\u00e9");
+	buf_puts(&b, "</p>\"}}}");
+	body = buf_steal(&b, NULL);
 	text = answer_cap("confluence_get_page", body, 2048);
 	assert_true(strlen(text) <= 2048);
 	assert_non_null(strstr(text, "[truncated]"));

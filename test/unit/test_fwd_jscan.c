@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../../forwarder/jbuf.h"
+#include "buf.h"
 #include "../../forwarder/jscan.h"
 
 static int
@@ -111,7 +111,7 @@ test_read_api(void **state)
 			    "{\"b\":\"deep\"},\"n\\u0061me\":\"v\",\"big\":-9223372036854775808,"
 			    "\"r\":1.5,\"t\":true,\"nul\":null}";
 	struct jscan	 js;
-	struct jbuf	 b = { 0 };
+	struct buf	 b = { 0 };
 	char		 buf[8], *s;
 	int		 list, c;
 	uint32_t	 i;
@@ -145,9 +145,9 @@ test_read_api(void **state)
 	c = list + 1 + 1 + 2 + 1 + 1;	/* "x", {, "k", [], 3 -> the last item */
 	assert_int_equal(jscan_type(&js, c), JSCAN_STRING);
 	jscan_put_text(&js, c, &b);
-	jbuf_puts(&b, "|");
+	buf_puts(&b, "|");
 	jscan_put_str(&js, c, &b);
-	s = jbuf_steal(&b, NULL);
+	s = buf_steal(&b, NULL);
 	assert_string_equal(s, "\xc3\xa9\n|\"\xc3\xa9\\n\"");
 	free(s);
 	jscan_strcpy(&js, jscan_get(&js, jscan_get(&js, 0, "a"), "b"), buf, 3);
@@ -164,17 +164,6 @@ test_read_api(void **state)
 	jscan_free(&js);
 }
 
-static void
-test_utf8_check(void **state)
-{
-	(void)state;
-	assert_true(jscan_utf8_ok("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10));
-	assert_false(jscan_utf8_ok("\xc3", 1));		/* cut mid-character */
-	assert_false(jscan_utf8_ok("\xed\xa0\x80", 3));	/* a surrogate */
-	assert_false(jscan_utf8_ok("\xe0\x80\xaf", 3));	/* overlong */
-	assert_true(jscan_utf8_ok("", 0));
-}
-
 int
 main(void)
 {
@@ -183,7 +172,6 @@ main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_size_and_token_limits),
 		cmocka_unit_test(test_read_api),
-		cmocka_unit_test(test_utf8_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
