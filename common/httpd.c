@@ -683,6 +683,7 @@ httpd_new(struct event_base *base, const struct httpd_limits *lim,
 	cl.max_connections = h->lim.max_connections;
 	cl.header_timeout_s = h->lim.header_timeout_s;
 	cl.body_timeout_s = h->lim.body_timeout_s;
+	cl.io_timeout_s = h->lim.timeout_s;
 	if ((h->cs = httpd_conns_new(base, h->http, &cl, httpd_orphan, h)) == NULL) {
 		err_set(e, 500, "httpd", "cannot set up connection tracking");
 		httpd_free(h);
