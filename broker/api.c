@@ -112,7 +112,7 @@ api_identity(struct broker *b, const char *assertion, const char *resource,
 	if (assertion == NULL || assertion[0] == '\0')
 		return err_set(e, 401, "no_assertion", "the user's identity token is missing");
 	if (identity_verify_resource(b->idv, assertion, resource, id, e) == 0) {
-		log_ctx_set("user=%s", id->email);
+		log_ctx_add("user", "%s", id->email);
 		return 0;
 	}
 	metric_inc(&broker_metrics[BM_DENIED_IDENTITY]);
@@ -465,7 +465,8 @@ api_redeem(struct httpd_req *r, void *arg)
 		api_reply_err(r, &e);
 		goto out;
 	}
-	log_ctx_set("user=%s tenant=%s", jsonx_str(claims, "sub"), jsonx_str(claims, "tenant"));
+	log_ctx_add("user", "%s", jsonx_str(claims, "sub"));
+	log_ctx_add("tenant", "%s", jsonx_str(claims, "tenant"));
 	if ((in = api_find_integration(set->v, set->n, name)) == NULL || !in->enabled) {
 		httpd_reply_error(r, 404, "integration_not_found",
 		    "tenant '%s' has no enabled integration '%s'", jsonx_str(claims, "tenant"), name);

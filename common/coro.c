@@ -52,7 +52,10 @@ struct coro {
 	long		 deadline;
 	struct event	*timer;
 	void		*asan_fake;
-	char		 logctx[LOG_CTX_MAX];
+	struct log_ctx	 logctx;
+	/* What it had bound when it last parked (its own logctx, or the
+	 * context of the request it runs), bound again when it resumes. */
+	struct log_ctx	*logbound;
 	struct coro	*run_next;
 };
 
@@ -125,14 +128,15 @@ coro_free(struct coro *co)
 static void
 coro_resume(struct coro *co)
 {
-	void *fake = NULL;
+	void		*fake = NULL;
+	struct log_ctx	*loop_ctx;
 
 	sched->cur = co;
-	log_ctx_bind(co->logctx);
+	loop_ctx = log_ctx_bind(co->logbound);
 	ASAN_START(&fake, co->map + coro_page(), co->map_len - coro_page());
 	swapcontext(&sched->main_ctx, &co->ctx);
 	ASAN_FINISH(fake, NULL, NULL);
-	log_ctx_bind(NULL);
+	co->logbound = log_ctx_bind(loop_ctx);
 	sched->cur = NULL;
 	if (co->finished) {
 		co->done(co->arg);
@@ -258,6 +262,7 @@ coro_spawn(void (*fn)(void *), void (*done)(void *), void *arg, struct coro **ha
 	co->fn = fn;
 	co->done = done;
 	co->arg = arg;
+	co->logbound = &co->logctx;
 	coro_prepare(co);
 	sched->alive++;
 	if (sched->cur == NULL)

@@ -4,6 +4,11 @@
  * a request (method, path, query, headers, body), so a client that hangs up
  * mid-request cannot free memory under a running handler: the connection's
  * close callback just marks the request orphaned and the reply is dropped.
+ *
+ * Each request owns its log context (request id, then user and tenant as
+ * handlers learn them): it is bound while the handler runs, on a worker or
+ * in a coroutine, and again while the loop writes the request's summary
+ * line, so every line about a request carries the same fields.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,6 +55,7 @@ struct httpd_req {
 	struct evhttp_request	*evreq;		/* NULL once the client is gone */
 	const struct httpd_route *route;
 	char			 rid[24];
+	struct log_ctx		 lc;		/* req=, then what handlers add */
 	char			 method[12];
 	char			*path;
 	struct evkeyvalq	 query;
@@ -137,7 +143,7 @@ httpd_since(const struct timespec *t0)
  * this first in its one teardown path: orphan an in-flight request so its
  * reply is dropped. */
 static void
-httpd_conn_close(struct httpd_conn *c, void *arg)
+httpd_orphan(struct httpd_conn *c, void *arg)
 {
 	(void)arg;
 	if (c->pending != NULL) {
@@ -220,6 +226,7 @@ httpd_req_finish(struct httpd_req *r)
 	struct evkeyvalq	*oh;
 	struct evkeyval		*kv;
 	struct evbuffer		*buf;
+	struct log_ctx		*prev;
 
 	if (r->evreq != NULL) {
 		oh = evhttp_request_get_output_headers(r->evreq);
@@ -238,13 +245,15 @@ httpd_req_finish(struct httpd_req *r)
 		if (buf != NULL)
 			evbuffer_free(buf);
 	}
-	if (r->conn != NULL) {
+	if (r->conn != NULL)
 		r->conn->pending = NULL;
-		r->conn->bytes_out += r->out_len;
-	}
-	log_info("req=%s %s %s -> %d %.1fms%s", r->rid, r->method,
-	    r->path != NULL ? r->path : "-", r->status, httpd_since(&r->arrived) * 1000,
+	/* The summary line reads the request's context, not the loop's: it
+	 * names the user and tenant the handler found. */
+	prev = log_ctx_bind(&r->lc);
+	log_info("%s %s -> %d %.1fms peer=%s%s", r->method, r->path != NULL ? r->path : "-",
+	    r->status, httpd_since(&r->arrived) * 1000, httpd_peer(r),
 	    r->evreq == NULL ? " (client gone)" : "");
+	log_ctx_bind(prev);
 	if (r->route != NULL && !r->route->inline_ok)
 		h->st.in_flight--;
 	httpd_req_free(r);
@@ -312,6 +321,7 @@ httpd_worker(void *arg)
 {
 	struct httpd		*h = arg;
 	struct httpd_req	*r;
+	struct log_ctx		*prev;
 
 	for (;;) {
 		pthread_mutex_lock(&h->lock);
@@ -329,18 +339,18 @@ httpd_worker(void *arg)
 		pthread_mutex_unlock(&h->lock);
 
 		r->next = NULL;
-		log_ctx_set("req=%s", r->rid);
+		prev = log_ctx_bind(&r->lc);
 		httpd_parked = NULL;
 		r->route->fn(r, h->arg);
 		if (httpd_parked == r) {
 			/* Its holder answers it (httpd_resume). */
 			httpd_parked = NULL;
-			log_ctx_clear();
+			log_ctx_bind(prev);
 			continue;
 		}
 		if (!r->replied)
 			httpd_reply_error(r, 500, "internal", "the handler produced no reply");
-		log_ctx_clear();
+		log_ctx_bind(prev);
 		httpd_done_push(h, r);
 	}
 }
@@ -394,6 +404,7 @@ httpd_req_new(struct httpd *h, struct evhttp_request *evreq, struct httpd_conn *
 	clock_gettime(CLOCK_MONOTONIC, &r->arrived);
 	snprintf(r->rid, sizeof r->rid, "%08x%08llx", h->rid_prefix,
 	    (unsigned long long)++h->next_rid);
+	snprintf(r->lc.text, sizeof r->lc.text, "req=%s", r->rid);
 	snprintf(r->method, sizeof r->method, "%s",
 	    httpd_method_name(evhttp_request_get_command(evreq)));
 	p = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
@@ -421,7 +432,8 @@ httpd_coro_run(void *arg)
 {
 	struct httpd_req *r = arg;
 
-	log_ctx_set("req=%s", r->rid);
+	/* Kept across parks by coro.c; dropped when the coroutine ends. */
+	log_ctx_bind(&r->lc);
 	r->route->fn(r, r->h->arg);
 	if (!r->replied)
 		httpd_reply_error(r, 500, "internal", "the handler produced no reply");
@@ -458,7 +470,10 @@ httpd_watch_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	event_del(r->watch);
 	if (n <= 0) {
-		log_info("req=%s: the client went away; stopping its call", r->rid);
+		struct log_ctx *prev = log_ctx_bind(&r->lc);
+
+		log_info("the client went away; stopping its call");
+		log_ctx_bind(prev);
 		coro_cancel(r->co);
 	}
 }
@@ -478,23 +493,14 @@ httpd_watch_start(struct httpd_req *r)
 		event_add(r->watch, NULL);
 }
 
+/* Refuse, run inline, or hand to a worker or a coroutine; r's log context
+ * is bound (httpd_gencb). r may be gone on return. */
 static void
-httpd_gencb(struct evhttp_request *evreq, void *arg)
+httpd_dispatch(struct httpd *h, struct httpd_req *r, struct httpd_conn *c, int over)
 {
-	struct httpd		*h = arg;
-	struct httpd_conn	*c;
-	struct httpd_req	*r;
+	struct evhttp_request	*evreq = r->evreq;
 	const struct httpd_route *rt, *path_hit = NULL;
-	int			 over;
 
-	h->st.requests++;
-	c = httpd_conn_get(h, evreq, &over);
-	if ((r = httpd_req_new(h, evreq, c)) == NULL) {
-		evhttp_send_error(evreq, 500, "out of memory");
-		return;
-	}
-	if (c != NULL)
-		c->requests++;
 	if (over || c == NULL) {
 		evhttp_add_header(evhttp_request_get_output_headers(evreq), "Connection", "close");
 		httpd_reply_error(r, 503, "too_many_connections",
@@ -533,11 +539,9 @@ httpd_gencb(struct evhttp_request *evreq, void *arg)
 	}
 	r->route = rt;
 	if (rt->inline_ok) {
-		log_ctx_set("req=%s", r->rid);
 		rt->fn(r, h->arg);
 		if (!r->replied)
 			httpd_reply_error(r, 500, "internal", "the handler produced no reply");
-		log_ctx_clear();
 		httpd_req_finish(r);
 		return;
 	}
@@ -573,6 +577,28 @@ httpd_gencb(struct evhttp_request *evreq, void *arg)
 	pthread_mutex_unlock(&h->lock);
 	c->pending = r;
 	h->st.in_flight++;
+}
+
+static void
+httpd_gencb(struct evhttp_request *evreq, void *arg)
+{
+	struct httpd		*h = arg;
+	struct httpd_conn	*c;
+	struct httpd_req	*r;
+	struct log_ctx		*prev;
+	int			 over;
+
+	h->st.requests++;
+	c = httpd_conn_get(h, evreq, &over);
+	if ((r = httpd_req_new(h, evreq, c)) == NULL) {
+		evhttp_send_error(evreq, 500, "out of memory");
+		return;
+	}
+	if (c != NULL)
+		c->requests++;
+	prev = log_ctx_bind(&r->lc);
+	httpd_dispatch(h, r, c, over);
+	log_ctx_bind(prev);
 }
 
 /* --- setup and teardown ------------------------------------------------ */
@@ -657,7 +683,8 @@ httpd_new(struct event_base *base, const struct httpd_limits *lim,
 	cl.max_connections = h->lim.max_connections;
 	cl.header_timeout_s = h->lim.header_timeout_s;
 	cl.body_timeout_s = h->lim.body_timeout_s;
-	if ((h->cs = httpd_conns_new(base, h->http, &cl, httpd_conn_close, h)) == NULL) {
+	cl.io_timeout_s = h->lim.timeout_s;
+	if ((h->cs = httpd_conns_new(base, h->http, &cl, httpd_orphan, h)) == NULL) {
 		err_set(e, 500, "httpd", "cannot set up connection tracking");
 		httpd_free(h);
 		return NULL;
@@ -959,23 +986,16 @@ void
 httpd_reply(struct httpd_req *r, int status, const char *content_type, const char *body,
     size_t len)
 {
-	if (r->replied) {
-		log_warnx("handler replied twice to %s %s; second reply dropped", r->method, r->path);
+	char *copy = NULL;
+
+	if (len > 0 && (copy = malloc(len)) == NULL) {
+		/* Never a 200 with a missing body. */
+		httpd_reply_take(r, 500, content_type, NULL, 0);
 		return;
 	}
-	r->replied = 1;
-	r->status = status;
-	if (content_type != NULL)
-		httpd_add_header(r, "Content-Type", content_type);
-	if (len > 0) {
-		if ((r->out_body = malloc(len)) == NULL) {
-			/* Never a 200 with a missing body. */
-			r->status = 500;
-			return;
-		}
-		memcpy(r->out_body, body, len);
-		r->out_len = len;
-	}
+	if (len > 0)
+		memcpy(copy, body, len);
+	httpd_reply_take(r, status, content_type, copy, len);
 }
 
 void

@@ -18,12 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>	/* a request's HTTP version (httpd_conn_replied) */
 #include <event2/listener.h>
 
 #include <openssl/ssl.h>
@@ -38,6 +40,23 @@
 enum { HC_SETUP, HC_HEADERS, HC_BODY, HC_BUSY, HC_CLOSING };
 static const char *const httpd_conn_state_names[] = {
 	"setup", "headers", "body", "busy", "closing"
+};
+
+static const char *const httpd_close_names[HTTPD_CLOSE__COUNT] = {
+	[HTTPD_CLOSE_DONE] = "done",
+	[HTTPD_CLOSE_CLIENT] = "client_closed",
+	[HTTPD_CLOSE_IDLE] = "idle",
+	[HTTPD_CLOSE_HEADER_TIMEOUT] = "header_timeout",
+	[HTTPD_CLOSE_BODY_TIMEOUT] = "body_timeout",
+	[HTTPD_CLOSE_IO_TIMEOUT] = "io_timeout",
+	[HTTPD_CLOSE_HEADERS_TOO_LARGE] = "headers_too_large",
+	[HTTPD_CLOSE_TOO_LARGE] = "too_large",
+	[HTTPD_CLOSE_SHED_CONNECTIONS] = "shed_connection_limit",
+	[HTTPD_CLOSE_SHED_FILES] = "shed_file_limit",
+	[HTTPD_CLOSE_SHED_BUFFER] = "shed_buffer_limit",
+	[HTTPD_CLOSE_REFUSED] = "refused_connection_limit",
+	[HTTPD_CLOSE_ERROR] = "error",
+	[HTTPD_CLOSE_SHUTDOWN] = "shutdown",
 };
 
 #define HC_MAX_LISTENERS	8
@@ -69,6 +88,7 @@ struct httpd_conns {
 
 	struct httpd_connq	 all, hdrq, bodyq;
 	int			 open, closing;
+	int			 stopping;	/* evhttp_free() is closing them all */
 	size_t			 buffered;
 	uint64_t		 next_id;
 	struct httpd_conn	**byfd;		/* lookup from an evhttp request */
@@ -120,7 +140,7 @@ static struct {
 } httpd_conns_servers[HC_MAX_SERVERS];
 
 static void	httpd_conn_timer(evutil_socket_t, short, void *);
-static void	httpd_conn_condemn(struct httpd_conn *, int status, const char *why);
+static void	httpd_conn_condemn(struct httpd_conn *, int status, enum httpd_close);
 
 static double
 httpd_conn_since(const struct timespec *t0)
@@ -129,6 +149,12 @@ httpd_conn_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+const char *
+httpd_close_name(enum httpd_close why)
+{
+	return why < HTTPD_CLOSE__COUNT ? httpd_close_names[why] : "?";
 }
 
 /* --- header-end scanner -------------------------------------------------- */
@@ -283,24 +309,22 @@ httpd_conns_listen(struct httpd_conns *cs, int on)
 
 /* --- teardown -------------------------------------------------------------- */
 
-/* evhttp's close callback: the one teardown path. */
+/* The one teardown path: every close, ours or evhttp's, ends here with
+ * the reason its caller gives, and logs one line. */
 static void
-httpd_conn_closed(struct evhttp_connection *evcon, void *arg)
+httpd_conn_close(struct httpd_conn *c, enum httpd_close why)
 {
-	struct httpd_conn	*c = arg;
-	struct httpd_conns	*cs = c->cs;
-	const char		*why = c->why;
+	struct httpd_conns *cs = c->cs;
 
-	(void)evcon;
-	if (why == NULL)
-		why = c->pending != NULL ? "client left mid-request" :
-		    c->state == HC_BODY ? "client left mid-body" :
-		    c->state == HC_HEADERS && c->hdr_bytes > 0 ? "client left mid-headers" :
-		    "closed";
 	cs->on_close(c, cs->arg);
-	log_debug("conn=%llu peer=%s closed: age=%.3fs requests=%lu bytes_out=%zu reason=%s",
-	    (unsigned long long)c->id, c->peer, httpd_conn_since(&c->born), c->requests,
-	    c->bytes_out, why);
+	log_info("conn=%llu peer=%s closed: reason=%s age=%.3fs requests=%lu bytes_in=%llu "
+	    "bytes_out=%llu", (unsigned long long)c->id, c->peer, httpd_close_name(why),
+	    httpd_conn_since(&c->born), c->requests, (unsigned long long)c->bytes_in,
+	    (unsigned long long)c->bytes_out);
+	if (c->in_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
+	if (c->out_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
 	httpd_conns_uncount(c);
 	if (c->state == HC_HEADERS)
 		TAILQ_REMOVE(&cs->hdrq, c, waitq);
@@ -322,29 +346,73 @@ httpd_conn_closed(struct evhttp_connection *evcon, void *arg)
 	free(c);
 }
 
-/* Close now. Never called from inside the connection's own input-buffer
- * callback (evhttp would run on freed memory after it returns). */
+/* The client hung up: EOF or a reset waiting on the socket, or a TLS
+ * close_notify already read. */
+static int
+httpd_conn_peer_gone(struct httpd_conn *c)
+{
+	SSL	*ssl;
+	char	 b;
+	ssize_t	 n;
+
+	if (c->fd < 0)
+		return 0;
+	n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		return 1;
+	ssl = c->cs->tls != NULL ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	return ssl != NULL && (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
+}
+
+/* evhttp's close callback. evhttp closes a connection when its reply said
+ * so, when it is freed, when the client hangs up, on its own idle timer, and
+ * after answering a request it could not parse; it does not say which, so
+ * the facts that tell them apart are read here. */
 static void
-httpd_conn_kill(struct httpd_conn *c, const char *why)
+httpd_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct httpd_conn	*c = arg;
+	enum httpd_close	 why;
+
+	(void)evcon;
+	if (c->cs->stopping)
+		why = HTTPD_CLOSE_SHUTDOWN;
+	else if (c->close_after_reply)
+		why = HTTPD_CLOSE_DONE;
+	else if (httpd_conn_peer_gone(c))
+		why = HTTPD_CLOSE_CLIENT;
+	else if (httpd_conn_since(&c->last_io) >= c->cs->lim.io_timeout_s - 0.5)
+		why = HTTPD_CLOSE_IO_TIMEOUT;
+	else
+		why = HTTPD_CLOSE_ERROR;
+	httpd_conn_close(c, why);
+}
+
+/* Close now, for our own reason. Never called from inside the
+ * connection's own input-buffer callback (evhttp would run on freed memory
+ * after it returns). */
+static void
+httpd_conn_kill(struct httpd_conn *c, enum httpd_close why)
 {
 	struct evhttp_connection *evcon = c->evcon;
 
-	if (c->why == NULL)
-		c->why = why;
 	/* Tear down ourselves rather than rely on evhttp calling the close
 	 * callback (it only does for some connection states). */
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
-	httpd_conn_closed(evcon, c);
+	httpd_conn_close(c, why);
 	evhttp_connection_free(evcon);
 }
 
 /* --- answering without evhttp ---------------------------------------------- */
 
+/* After a condemned connection's answer: the reason is the verdict's. */
 static void
 httpd_conn_flushed(struct bufferevent *bev, void *arg)
 {
+	struct httpd_conn *c = arg;
+
 	(void)bev;
-	httpd_conn_kill(arg, NULL);
+	httpd_conn_kill(c, c->why);
 }
 
 static void
@@ -359,9 +427,11 @@ httpd_conn_discard(struct bufferevent *bev, void *arg)
 static void
 httpd_conn_event(struct bufferevent *bev, short what, void *arg)
 {
+	struct httpd_conn *c = arg;
+
 	(void)bev;
 	(void)what;
-	httpd_conn_kill(arg, NULL);
+	httpd_conn_kill(c, c->why);
 }
 
 /* Write a JSON error and close once it is flushed (or after
@@ -425,7 +495,7 @@ httpd_conn_answer(struct httpd_conn *c, int status)
  * including inside its own input callback: evhttp is cut off at once (no
  * more parsing), the answer is written from the timer. */
 static void
-httpd_conn_condemn(struct httpd_conn *c, int status, const char *why)
+httpd_conn_condemn(struct httpd_conn *c, int status, enum httpd_close why)
 {
 	/* An idle keep-alive connection has no request to answer: an
 	 * unsolicited 503 would be read as the reply to the client's next
@@ -470,6 +540,9 @@ httpd_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void
 	struct evbuffer_iovec	 v[4];
 	int			 nv, limit = 64;
 
+	c->bytes_in += n;
+	if (n > 0)
+		clock_gettime(CLOCK_MONOTONIC, &c->last_io);
 	if (n == 0 || (c->state != HC_HEADERS && c->state != HC_BODY) || n > len)
 		return;
 	c->counted += n;
@@ -499,10 +572,10 @@ httpd_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void
 	else if (c->state == HC_HEADERS)
 		c->hdr_bytes += len - off;	/* only if the extent loop gave up */
 	if (c->hdr_bytes > cs->lim.max_header_bytes)
-		httpd_conn_condemn(c, 431, "headers too large");
+		httpd_conn_condemn(c, 431, HTTPD_CLOSE_HEADERS_TOO_LARGE);
 	else if (c->state == HC_BODY &&
 	    c->body_bytes > cs->lim.max_body_bytes + HTTPD_BODY_SLACK)
-		httpd_conn_condemn(c, 413, "body too large");
+		httpd_conn_condemn(c, 413, HTTPD_CLOSE_TOO_LARGE);
 	/* Over the global cap: the oldest unfinished requests go first, which
 	 * may be this one. Bounded: each round takes one off a queue. */
 	while (cs->buffered > cs->lim.max_buffered_bytes) {
@@ -511,7 +584,21 @@ httpd_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void
 		if (victim == NULL)
 			break;
 		httpd_conns_note(cs, HM_SHED_BUFFER);
-		httpd_conn_condemn(victim, 503, "shed: buffered request bytes at the limit");
+		httpd_conn_condemn(victim, 503, HTTPD_CLOSE_SHED_BUFFER);
+	}
+}
+
+/* Bytes leave the output buffer as they are written to the socket (or to
+ * TLS): the count is what the client was sent, headers included. */
+static void
+httpd_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct httpd_conn *c = arg;
+
+	(void)buf;
+	if (info->n_deleted > 0) {
+		c->bytes_out += info->n_deleted;
+		clock_gettime(CLOCK_MONOTONIC, &c->last_io);
 	}
 }
 
@@ -520,7 +607,7 @@ httpd_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void
 /* Make room for one more connection: shed the oldest one still sending its
  * headers. Returns 0 if there was nobody to shed. */
 static int
-httpd_conns_shed(struct httpd_conns *cs, int which, const char *why)
+httpd_conns_shed(struct httpd_conns *cs, int which, enum httpd_close why)
 {
 	struct httpd_conn *victim = httpd_conns_oldest(cs, 0);
 
@@ -567,10 +654,9 @@ httpd_conn_setup(struct httpd_conn *c)
 		while (n <= (size_t)c->fd)
 			n *= 2;
 		if ((t = realloc(cs->byfd, n * sizeof *t)) == NULL) {
-			c->why = "out of memory";
 			c->state = HC_CLOSING;
 			cs->closing++;
-			httpd_conn_kill(c, "out of memory");
+			httpd_conn_kill(c, HTTPD_CLOSE_ERROR);
 			return;
 		}
 		memset(t + cs->nbyfd, 0, (n - cs->nbyfd) * sizeof *t);
@@ -578,7 +664,8 @@ httpd_conn_setup(struct httpd_conn *c)
 		cs->nbyfd = n;
 	}
 	cs->byfd[c->fd] = c;
-	evbuffer_add_cb(bufferevent_get_input(c->bev), httpd_conn_input, c);
+	c->in_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), httpd_conn_input, c);
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), httpd_conn_output, c);
 	httpd_conn_new_request(c);
 	if (c->verdict != 0) {
 		int status = c->verdict;
@@ -606,11 +693,11 @@ httpd_conn_timer(evutil_socket_t fd, short what, void *arg)
 			/* Nothing sent: an idle keep-alive, or a client that never
 			 * spoke. Nobody is waiting for an answer. */
 			httpd_conn_set_state(c, HC_CLOSING);
-			httpd_conn_kill(c, "idle");
+			httpd_conn_kill(c, HTTPD_CLOSE_IDLE);
 			return;
 		}
 		httpd_conn_condemn(c, 408, c->state == HC_HEADERS ?
-		    "header deadline" : "body deadline");
+		    HTTPD_CLOSE_HEADER_TIMEOUT : HTTPD_CLOSE_BODY_TIMEOUT);
 		return;
 	case HC_CLOSING:
 		if (c->verdict > 0) {
@@ -620,7 +707,7 @@ httpd_conn_timer(evutil_socket_t fd, short what, void *arg)
 			httpd_conn_answer(c, status);
 			return;
 		}
-		httpd_conn_kill(c, NULL);	/* the answer did not flush in time */
+		httpd_conn_kill(c, c->why);	/* the answer did not flush in time */
 		return;
 	default:
 		return;
@@ -656,7 +743,7 @@ httpd_conns_bev(struct event_base *base, void *arg)
 	c->id = ++cs->next_id;
 	c->state = HC_SETUP;
 	clock_gettime(CLOCK_MONOTONIC, &c->born);
-	c->req_start = c->born;
+	c->req_start = c->last_io = c->born;
 	TAILQ_INSERT_TAIL(&cs->all, c, all);
 	cs->open++;
 	metric_inc(&cs->m[HM_ACCEPTED]);
@@ -665,9 +752,9 @@ httpd_conns_bev(struct event_base *base, void *arg)
 	 * iteration, before its socket is ever polled. */
 	event_active(c->timer, EV_TIMEOUT, 1);
 	if (cs->open - cs->closing > cs->cap &&
-	    !httpd_conns_shed(cs, HM_SHED_CONN, "shed: connection limit")) {
+	    !httpd_conns_shed(cs, HM_SHED_CONN, HTTPD_CLOSE_SHED_CONNECTIONS)) {
 		httpd_conns_note(cs, HM_REJECTED);
-		httpd_conn_condemn(c, 503, "refused: connection limit");
+		httpd_conn_condemn(c, 503, HTTPD_CLOSE_REFUSED);
 	}
 	/* A burst accepted in one go cannot shed itself (the new ones are not
 	 * wired yet): stop accepting until closes bring us back under. */
@@ -715,7 +802,7 @@ httpd_conns_accept_error(struct evconnlistener *lev, void *http)
 	evtimer_add(cs->pause_ev, &tv);
 	httpd_conns_note(cs, HM_PAUSED);
 	for (int i = 0; i < HC_SHED_ON_EMFILE; i++)
-		if (!httpd_conns_shed(cs, HM_SHED_FILE, "shed: file limit"))
+		if (!httpd_conns_shed(cs, HM_SHED_FILE, HTTPD_CLOSE_SHED_FILES))
 			break;
 }
 
@@ -809,15 +896,33 @@ httpd_conns_unwatch(struct httpd_conns *cs)
 	evtimer_del(cs->pause_ev);
 }
 
+/* Whether evhttp closes the connection once this reply is written: the
+ * test evhttp_send_done() makes (Connection: close either way, or
+ * HTTP/1.0 without keep-alive). */
+static int
+httpd_conn_reply_closes(struct evhttp_request *evreq)
+{
+	const char *in = evhttp_find_header(evhttp_request_get_input_headers(evreq),
+	    "Connection");
+	const char *out = evhttp_find_header(evhttp_request_get_output_headers(evreq),
+	    "Connection");
+
+	if ((in != NULL && strcasecmp(in, "close") == 0) ||
+	    (out != NULL && strcasecmp(out, "close") == 0))
+		return 1;
+	return evreq->major == 1 && evreq->minor == 0 &&
+	    (in == NULL || strcasecmp(in, "keep-alive") != 0);
+}
+
 /* The reply is written: on keep-alive the next request's header deadline
  * starts now (it doubles as the idle limit). If evhttp closes instead,
- * httpd_conn_closed() follows at once. */
+ * httpd_conn_closed() follows at once, and its reason is done. */
 static void
 httpd_conn_replied(struct evhttp_request *evreq, void *arg)
 {
 	struct httpd_conn *c = arg;
 
-	(void)evreq;
+	c->close_after_reply = httpd_conn_reply_closes(evreq);
 	if (c->state == HC_BUSY)
 		httpd_conn_new_request(c);
 }
@@ -850,6 +955,7 @@ httpd_conns_forget_pending(struct httpd_conns *cs)
 
 	TAILQ_FOREACH(c, &cs->all, all)
 		c->pending = NULL;
+	cs->stopping = 1;
 }
 
 void

@@ -34,13 +34,36 @@ struct httpd_req;
 struct metric;
 typedef struct ssl_ctx_st SSL_CTX;
 
+/* Why a connection ended. Every teardown names one and logs one info line
+ * with it: conn id, peer, age, requests, bytes in and out (relayd
+ * relay_close(), pgbouncer disconnect_client()). */
+enum httpd_close {
+	HTTPD_CLOSE_DONE,		/* answered; the request or the answer said close */
+	HTTPD_CLOSE_CLIENT,		/* the client hung up or reset */
+	HTTPD_CLOSE_IDLE,		/* no byte of a request within the header deadline */
+	HTTPD_CLOSE_HEADER_TIMEOUT,
+	HTTPD_CLOSE_BODY_TIMEOUT,
+	HTTPD_CLOSE_IO_TIMEOUT,		/* no read or write progress for timeout_s */
+	HTTPD_CLOSE_HEADERS_TOO_LARGE,
+	HTTPD_CLOSE_TOO_LARGE,		/* body far over max_body_bytes */
+	HTTPD_CLOSE_SHED_CONNECTIONS,	/* unfinished, shed at the connection limit */
+	HTTPD_CLOSE_SHED_FILES,		/* ... at the file limit */
+	HTTPD_CLOSE_SHED_BUFFER,	/* ... at the buffered-bytes limit */
+	HTTPD_CLOSE_REFUSED,		/* new, and nothing could be shed */
+	HTTPD_CLOSE_ERROR,		/* malformed request, socket error, out of memory */
+	HTTPD_CLOSE_SHUTDOWN,
+	HTTPD_CLOSE__COUNT
+};
+const char	*httpd_close_name(enum httpd_close);
+
+struct evbuffer_cb_entry;
+
 struct httpd_conn {
 	/* httpd.c's part: what a request needs from its connection. */
 	uint64_t		 id;
 	char			 peer[64];
 	struct timespec		 born;
 	unsigned long		 requests;
-	size_t			 bytes_out;
 	struct httpd_req	*pending;	/* in a worker right now */
 
 	/* httpd_conn.c's part. */
@@ -51,7 +74,11 @@ struct httpd_conn {
 	evutil_socket_t		 fd;
 	int			 state;
 	int			 verdict;	/* status to answer with, 0 = none */
-	const char		*why;		/* close reason for the summary line */
+	enum httpd_close	 why;		/* set by httpd_conn_condemn() */
+	int			 close_after_reply;	/* evhttp closes once it is written */
+	uint64_t		 bytes_in, bytes_out;	/* HTTP bytes, TLS removed */
+	struct timespec		 last_io;
+	struct evbuffer_cb_entry *in_cb, *out_cb;
 	int			 scan;		/* header-end scanner state */
 	size_t			 hdr_bytes, body_bytes;
 	size_t			 counted;	/* this request's share of buffered */
@@ -67,6 +94,7 @@ struct httpd_conn_limits {
 	int	max_connections;
 	int	header_timeout_s;
 	int	body_timeout_s;
+	int	io_timeout_s;		/* evhttp's idle timer, to name its closes */
 };
 
 /* Bodies up to this much over the limit are read whole so the handler side
@@ -92,7 +120,8 @@ void		 httpd_conns_unwatch(struct httpd_conns *);
 /* A complete request arrived (evhttp_set_gencb): the connection's deadline
  * stops until the reply is written. NULL if the connection is unknown. */
 struct httpd_conn *httpd_conns_request(struct httpd_conns *, struct evhttp_request *);
-/* Before evhttp_free(): requests are gone, do not orphan them at close. */
+/* Before evhttp_free(): requests are gone, do not orphan them at close;
+ * the connections evhttp_free() closes end with reason shutdown. */
 void		 httpd_conns_forget_pending(struct httpd_conns *);
 /* After evhttp_free(). */
 void		 httpd_conns_free(struct httpd_conns *);

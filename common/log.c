@@ -14,10 +14,10 @@ static int		 log_journal;
 static void		(*log_sink)(enum log_level, const char *, void *);
 static void		*log_sink_arg;
 static pthread_mutex_t	 log_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Thread_local char log_ctx_own[LOG_CTX_MAX];
-/* A coroutine brings its own context buffer (coro.c binds it on switch). */
-static _Thread_local char *log_ctx_bound;
-#define log_ctx (log_ctx_bound != NULL ? log_ctx_bound : log_ctx_own)
+static _Thread_local struct log_ctx log_ctx_own;
+/* A request or a coroutine brings its own context (httpd.c, coro.c). */
+static _Thread_local struct log_ctx *log_ctx_bound;
+#define LOG_CTX_TEXT (log_ctx_bound != NULL ? log_ctx_bound->text : log_ctx_own.text)
 
 static const struct {
 	const char	*name;
@@ -88,26 +88,63 @@ log_clean(char *s, int keep_newlines)
 	}
 }
 
-void
-log_ctx_set(const char *fmt, ...)
+/* The field "key=..." in ctx, or NULL. */
+static char *
+log_ctx_find(char *ctx, const char *key)
 {
-	va_list ap;
+	size_t	 klen = strlen(key);
+	char	*p = ctx;
+
+	while (*p != '\0') {
+		if (strncmp(p, key, klen) == 0 && p[klen] == '=')
+			return p;
+		if ((p = strchr(p, ' ')) == NULL)
+			break;
+		p++;
+	}
+	return NULL;
+}
+
+void
+log_ctx_add(const char *key, const char *fmt, ...)
+{
+	char	 val[LOG_CTX_VALUE_MAX], *ctx = LOG_CTX_TEXT, *old, *next;
+	size_t	 n;
+	va_list	 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(log_ctx, LOG_CTX_MAX, fmt, ap);
+	vsnprintf(val, sizeof val, fmt, ap);
 	va_end(ap);
+	log_clean(val, 0);
+	for (char *p = val; *p != '\0'; p++)
+		if (*p == ' ' || *p == '\t' || *p == '=')
+			*p = '_';
+	if ((old = log_ctx_find(ctx, key)) != NULL) {
+		/* Drop the old field with the blank that joins it. */
+		if ((next = strchr(old, ' ')) != NULL)
+			memmove(old, next + 1, strlen(next + 1) + 1);
+		else
+			*(old > ctx ? old - 1 : old) = '\0';
+	}
+	n = strlen(ctx);
+	if (n + 1 + strlen(key) + 1 + strlen(val) >= LOG_CTX_MAX)
+		return;
+	snprintf(ctx + n, LOG_CTX_MAX - n, "%s%s=%s", n > 0 ? " " : "", key, val);
 }
 
 void
 log_ctx_clear(void)
 {
-	log_ctx[0] = '\0';
+	LOG_CTX_TEXT[0] = '\0';
 }
 
-void
-log_ctx_bind(char *buf)
+struct log_ctx *
+log_ctx_bind(struct log_ctx *ctx)
 {
-	log_ctx_bound = buf;
+	struct log_ctx *prev = log_ctx_bound;
+
+	log_ctx_bound = ctx;
+	return prev;
 }
 
 static void
@@ -131,14 +168,14 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 
 	if (log_journal) {
 		snprintf(line, sizeof line, "<%d>%s%s%s", log_levels[lvl].syslog_prio,
-		    log_ctx, log_ctx[0] != '\0' ? " " : "", msg);
+		    LOG_CTX_TEXT, LOG_CTX_TEXT[0] != '\0' ? " " : "", msg);
 	} else {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 		snprintf(line, sizeof line, "%s.%03ldZ %s[%s] %s%s%s", stamp,
 		    ts.tv_nsec / 1000000, log_ident, log_levels[lvl].name,
-		    log_ctx, log_ctx[0] != '\0' ? " " : "", msg);
+		    LOG_CTX_TEXT, LOG_CTX_TEXT[0] != '\0' ? " " : "", msg);
 	}
 
 	pthread_mutex_lock(&log_lock);
@@ -153,7 +190,7 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 	errno = saved;
 }
 
-#define LOG_FN(name, lvl, with_errno)			\
+#define LOG_FN(name, lvl, with_errno, then)		\
 void							\
 name(const char *fmt, ...)				\
 {							\
@@ -161,33 +198,14 @@ name(const char *fmt, ...)				\
 	va_start(ap, fmt);				\
 	log_vemit(lvl, with_errno, fmt, ap);		\
 	va_end(ap);					\
+	then;						\
 }
 
-LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
-LOG_FN(log_info, LOG_LVL_INFO, 0)
-LOG_FN(log_notice, LOG_LVL_NOTICE, 0)
-LOG_FN(log_warn, LOG_LVL_WARN, 1)
-LOG_FN(log_warnx, LOG_LVL_WARN, 0)
-LOG_FN(log_errx, LOG_LVL_ERR, 0)
-
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vemit(LOG_LVL_ERR, 1, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vemit(LOG_LVL_ERR, 0, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0, (void)0)
+LOG_FN(log_info, LOG_LVL_INFO, 0, (void)0)
+LOG_FN(log_notice, LOG_LVL_NOTICE, 0, (void)0)
+LOG_FN(log_warn, LOG_LVL_WARN, 1, (void)0)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0, (void)0)
+LOG_FN(log_errx, LOG_LVL_ERR, 0, (void)0)
+LOG_FN(fatal, LOG_LVL_ERR, 1, exit(1))
+LOG_FN(fatalx, LOG_LVL_ERR, 0, exit(1))

@@ -2,9 +2,14 @@
  * log: one line per event to stderr, or to the journal's stream with
  * <N> priority prefixes when JOURNAL_STREAM says stderr is the journal.
  * log_warn/fatal add strerror(errno); log_warnx/fatalx do not (relayd, tmux).
- * Each line carries the calling thread's context (request id, user, tenant)
- * set with log_ctx_set(). Nothing here can print a secret_t: there is no
- * format for it except secret_redacted(), which is always "***".
+ * Each line carries the context bound to the calling thread or coroutine:
+ * named fields such as "req=7f3a user=alice@example.com tenant=acme"
+ * (pgbouncer log_socket_prefix()). A request owns its context (httpd.c binds
+ * it while the request's handler runs and while its summary line is
+ * written); log_ctx_add() adds one field to it and keeps the others.
+ * Nothing here can print a secret_t: there is no format for it except
+ * secret_redacted(), which is always "***"; a context holds names, never a
+ * token or a key.
  */
 #ifndef TG_LOG_H
 #define TG_LOG_H
@@ -26,13 +31,23 @@ void	log_set_sink(void (*sink)(enum log_level, const char *line, void *arg), voi
  * become spaces unless keep_newlines; tabs stay. */
 void	log_clean(char *s, int keep_newlines);
 
-/* Per-thread context prefix, e.g. "req=7f3a user=alice@example.com". */
-void	log_ctx_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define LOG_CTX_MAX	256
+#define LOG_CTX_VALUE_MAX	96	/* longer values are cut */
+struct log_ctx {
+	char	text[LOG_CTX_MAX];	/* "key=value key=value", "" when empty */
+};
+
+/* Add key=value to the bound context; an earlier value of the same key is
+ * replaced, every other field stays. Blanks and '=' in the value become
+ * '_' so the line stays one field per word; a field that would not fit is
+ * left out whole. */
+void	log_ctx_add(const char *key, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	log_ctx_clear(void);
-/* Use buf (LOG_CTX_MAX bytes) as this thread's context until bound to
- * NULL again: each coroutine keeps its own. */
-#define LOG_CTX_MAX	192
-void	log_ctx_bind(char *buf);
+/* Make ctx the calling thread's context (NULL: the thread's own); returns
+ * the one bound before, for the caller to put back. coro.c keeps each
+ * coroutine's binding across its parks. */
+struct log_ctx *log_ctx_bind(struct log_ctx *ctx);
 
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

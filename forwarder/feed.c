@@ -253,7 +253,7 @@ feed_main(void *arg)
 	long long		 since;
 	int			 rc;
 
-	log_ctx_set("feed");
+	log_ctx_add("task", "feed");
 	while (!feed_stopping(fd)) {
 		snap = fwd_conf(fd->fwd);
 		c = fwdconf_get(snap);

@@ -106,7 +106,6 @@ front_begin(struct httpd_req *r, struct fwd *f, struct fwdreq *fr, int jsonrpc)
 	struct err e;
 
 	fwdreq_init(fr, f);
-	fr->rid = httpd_request_id(r);
 	err_clear(&e);
 	/* One deadline for the whole request: time queued behind a busy
 	 * tenant or spent at the broker comes out of it, never on top. */
@@ -281,6 +280,7 @@ front_ops_call(void *arg, const char *name, const json_t *args, struct toolres *
 
 	if (usertools_split(name, tenant, sizeof tenant, &tool) == -1)
 		return err_set(e, 404, "unknown_tool", "tool names look like <tenant>__<tool>");
+	log_ctx_add("tenant", "%s", tenant);
 	metric_inc(&fr->fwd->metrics[FM_TOOL_CALLS]);
 	rc = usertools_call(fr, tenant, tool, args, result, e);
 	if (rc == 0 && result->is_error) {

@@ -135,7 +135,7 @@ fwdreq_grants(struct fwdreq *r, struct err *e)
 		return -1;
 	}
 	if (r->gs->user != NULL)
-		log_ctx_set("req=%s user=%s", r->rid != NULL ? r->rid : "-", r->gs->user);
+		log_ctx_add("user", "%s", r->gs->user);
 	return 0;
 }
 

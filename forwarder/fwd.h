@@ -43,7 +43,6 @@ struct fwdreq {
 	struct fwdconf_snap	*snap;
 	const struct fwdconf	*conf;
 	const char		*assertion;
-	const char		*rid;		/* request id for log lines */
 	struct grantset		*gs;
 };
 

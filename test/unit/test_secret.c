@@ -51,7 +51,8 @@ test_logger_never_prints_secret(void **state)
 	captured[0] = '\0';
 	log_init("test", LOG_LVL_DEBUG);
 	log_set_sink(capture, NULL);
-	log_ctx_set("req=1 user=%s", "alice@example.com");
+	log_ctx_add("req", "1");
+	log_ctx_add("user", "%s", "alice@example.com");
 	/* Every way the logging API can be handed a secret_t. */
 	log_debug("debug %s", secret_redacted(s));
 	log_info("info %s", secret_redacted(s));
