@@ -23,7 +23,7 @@
 #include "vault.h"
 #include "vault_int.h"
 
-#define VAULT_TOKEN_HDR		"X-Vault-Token: "
+#define VAULT_TOKEN_HDR		"X-Vault-Token"
 
 long
 vault_expiry_ms(long now, long ttl_s)
@@ -226,16 +226,8 @@ vault_token_install(struct vault *v, const char *token, long ttl, int renewable,
     int count_login)
 {
 	secret_t	*h;
-	char		*line;
-	size_t		 n = sizeof VAULT_TOKEN_HDR - 1 + strlen(token);
 
-	if ((line = malloc(n + 1)) == NULL)
-		return -1;
-	snprintf(line, n + 1, "%s%s", VAULT_TOKEN_HDR, token);
-	h = secret_new(line, n);
-	secret_wipe(line, n + 1);
-	free(line);
-	if (h == NULL)
+	if ((h = secret_header_bytes(VAULT_TOKEN_HDR, NULL, token, strlen(token))) == NULL)
 		return -1;
 	pthread_mutex_lock(&v->mu);
 	secret_free(v->tok_hdr);
@@ -623,19 +615,9 @@ vault_new(const struct vault_cfg *cfg, struct err *e)
 	n = strlen(v->addr);
 	while (n > 0 && v->addr[n - 1] == '/')
 		v->addr[--n] = '\0';
-	if (cfg->auth == VAULT_AUTH_TOKEN) {
-		char	*line;
-		size_t	 ln = sizeof VAULT_TOKEN_HDR - 1 + secret_len(cfg->token);
-
-		if ((line = malloc(ln + 1)) == NULL)
-			goto nomem;
-		snprintf(line, ln + 1, "%s%s", VAULT_TOKEN_HDR, secret_bytes(cfg->token));
-		v->tok_hdr = secret_new(line, ln);
-		secret_wipe(line, ln + 1);
-		free(line);
-		if (v->tok_hdr == NULL)
-			goto nomem;
-	}
+	if (cfg->auth == VAULT_AUTH_TOKEN &&
+	    (v->tok_hdr = secret_header(VAULT_TOKEN_HDR, NULL, cfg->token)) == NULL)
+		goto nomem;
 	return v;
 nomem:
 	err_set(e, 500, "nomem", "out of memory");
