@@ -295,6 +295,8 @@ vault_login_k8s(struct vault *v, struct err *e)
 	hdr = secret_header_bytes(VAULT_TOKEN_HDR, NULL, tok, strlen(tok));
 	json_decref(root);
 	httpc_resp_free(&r);
+	if (hdr == NULL && errno == ENOMEM)
+		return err_set(e, 500, "nomem", "out of memory");
 	if (hdr == NULL) {
 		err_set(e, 502, "vault_error", "Vault's login answer has a malformed token");
 		vault_note_err(v, e);
@@ -596,6 +598,7 @@ vault_new(const struct vault_cfg *cfg, struct err *e)
 	if (cfg->auth == VAULT_AUTH_TOKEN) {
 		if ((v->tok_hdr = secret_header(VAULT_TOKEN_HDR, NULL, cfg->token)) == NULL)
 			goto nomem;
+		/* Not shared yet, so no lock for the state. */
 		vault_set_state(v, VAULT_ST_UNCHECKED, "static token configured");
 	}
 	return v;
