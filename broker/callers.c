@@ -218,17 +218,8 @@ callers_review(struct callers *c, const char *token, char *who, size_t wholen,
 		err_prefix(e, "TokenReview credential");
 		goto out;
 	}
-	{
-		size_t	 n = secret_len(reviewer) + 32;
-		char	*line = malloc(n);
-
-		if (line == NULL)
-			goto out;
-		snprintf(line, n, "Authorization: Bearer %s", secret_bytes(reviewer));
-		hdr = secret_new(line, strlen(line));
-		secret_wipe(line, n);
-		free(line);
-	}
+	if ((hdr = secret_header("Authorization", "Bearer", reviewer)) == NULL)
+		goto out;
 	req.method = "POST";
 	req.url = url;
 	req.body = body;

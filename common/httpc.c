@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "err.h"
@@ -539,39 +538,6 @@ httpc_do(const struct httpc_req *req, struct httpc_resp *resp, struct err *e)
 	}
 	httpc_sink_free(&sink);
 	return 0;
-}
-
-secret_t *
-httpc_basic_header(const char *user, const secret_t *password)
-{
-	static const char	 prefix[] = "Authorization: Basic ";
-	secret_t		*out = NULL;
-	unsigned char		*plain;
-	char			*line;
-	size_t			 ulen, plen, n, b64len;
-
-	if (user == NULL || password == NULL || strchr(user, ':') != NULL ||
-	    strpbrk(user, "\r\n") != NULL)
-		return NULL;
-	ulen = strlen(user);
-	plen = secret_len(password);
-	n = ulen + 1 + plen;
-	if ((plain = malloc(n + 1)) == NULL)
-		return NULL;
-	memcpy(plain, user, ulen);
-	plain[ulen] = ':';
-	memcpy(plain + ulen + 1, secret_bytes(password), plen);
-	b64len = 4 * ((n + 2) / 3);
-	if ((line = malloc(sizeof prefix - 1 + b64len + 1)) != NULL) {
-		memcpy(line, prefix, sizeof prefix - 1);
-		EVP_EncodeBlock((unsigned char *)line + sizeof prefix - 1, plain, (int)n);
-		out = secret_new(line, sizeof prefix - 1 + b64len);
-		secret_wipe(line, sizeof prefix - 1 + b64len + 1);
-		free(line);
-	}
-	secret_wipe(plain, n + 1);
-	free(plain);
-	return out;
 }
 
 char *

@@ -61,9 +61,6 @@ int	 httpc_do(const struct httpc_req *, struct httpc_resp *, struct err *);
 /* Wipes the body (it may hold a credential), frees it, resets the fields. */
 void	 httpc_resp_free(struct httpc_resp *);
 
-/* "Authorization: Basic base64(user:password)" as a secret; NULL on ENOMEM
- * or when user contains ':' or a line break. */
-secret_t *httpc_basic_header(const char *user, const secret_t *password);
 /* RFC 3986 percent-encoding of everything but unreserved characters.
  * Caller frees; NULL on ENOMEM. */
 char	*httpc_urlencode(const char *);

@@ -26,6 +26,22 @@ size_t		 secret_len(const secret_t *);
 int		 secret_eq(const secret_t *, const void *buf, size_t len); /* constant time */
 const char	*secret_redacted(const secret_t *);	/* always "***" */
 
+/*
+ * One "Name: value" header line for httpc's secret_header, written straight
+ * into a secret: "Name: scheme value" ("Authorization", "Bearer", tok) or,
+ * with scheme NULL, "Name: value" ("X-Vault-Token", NULL, tok). Name and
+ * scheme are [A-Za-z0-9_-]+. NULL with errno EINVAL for a bad name or an
+ * empty value or one holding CR, LF or NUL (header injection), ENOMEM.
+ */
+secret_t	*secret_header(const char *name, const char *scheme, const secret_t *value);
+/* The same for a value that is not a secret_t yet (a field of a parsed
+ * answer). */
+secret_t	*secret_header_bytes(const char *name, const char *scheme,
+		    const void *value, size_t len);
+/* "Authorization: Basic base64(user:password)"; EINVAL when user holds
+ * ':', CR or LF. */
+secret_t	*secret_header_basic(const char *user, const secret_t *password);
+
 /* Wipe memory the compiler may not optimise away. */
 void		 secret_wipe(void *buf, size_t len);
 /* Wipe then free a heap string that held secret material. */

@@ -1,8 +1,8 @@
 /*
- * vault: configuration, the token (Kubernetes login, or a static token),
+ * vault: configuration, logging in (Kubernetes, or a static token),
  * HTTP plumbing with error mapping, and the raw request / policy calls.
- * KV v2 and the cache live in vault_kv.c, the renewal thread in
- * vault_renew.c.
+ * The token's state lives in vault_state.c, KV v2 and the cache in
+ * vault_kv.c, the renewal thread in vault_renew.c.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,7 +23,7 @@
 #include "vault.h"
 #include "vault_int.h"
 
-#define VAULT_TOKEN_HDR		"X-Vault-Token: "
+#define VAULT_TOKEN_HDR		"X-Vault-Token"
 
 long
 vault_expiry_ms(long now, long ttl_s)
@@ -220,41 +220,6 @@ vault_expired_locked(const struct vault *v, long now)
 	return v->tok_expiry_ms != 0 && now >= v->tok_expiry_ms;
 }
 
-/* Install a fresh token (mu not held). */
-static int
-vault_token_install(struct vault *v, const char *token, long ttl, int renewable,
-    int count_login)
-{
-	secret_t	*h;
-	char		*line;
-	size_t		 n = sizeof VAULT_TOKEN_HDR - 1 + strlen(token);
-
-	if ((line = malloc(n + 1)) == NULL)
-		return -1;
-	snprintf(line, n + 1, "%s%s", VAULT_TOKEN_HDR, token);
-	h = secret_new(line, n);
-	secret_wipe(line, n + 1);
-	free(line);
-	if (h == NULL)
-		return -1;
-	pthread_mutex_lock(&v->mu);
-	secret_free(v->tok_hdr);
-	v->tok_hdr = h;
-	v->tok_gen++;
-	v->tok_ok = 1;
-	v->tok_login_ttl = ttl;
-	v->tok_expiry_ms = vault_expiry_ms(clock_now_ms(), ttl);
-	v->tok_renewable = renewable;
-	v->tok_capped = 0;
-	if (count_login)
-		v->logins++;
-	v->last_ok = time(NULL);
-	v->sealed = 0;
-	pthread_cond_broadcast(&v->cv);
-	pthread_mutex_unlock(&v->mu);
-	return 0;
-}
-
 static int
 vault_parse_auth(const struct httpc_resp *r, const char **tok, long *ttl,
     int *renewable, json_t **rootp)
@@ -285,6 +250,8 @@ vault_login_k8s(struct vault *v, struct err *e)
 	json_t			*o, *root;
 	char			*body, path[256], verr[200];
 	const char		*tok;
+	secret_t		*hdr;
+	char			 why[200];
 	long			 ttl;
 	int			 renewable, rc;
 
@@ -325,13 +292,20 @@ vault_login_k8s(struct vault *v, struct err *e)
 		vault_note_err(v, e);
 		return -1;
 	}
-	rc = vault_token_install(v, tok, ttl, renewable, 1);
+	hdr = secret_header_bytes(VAULT_TOKEN_HDR, NULL, tok, strlen(tok));
 	json_decref(root);
 	httpc_resp_free(&r);
-	if (rc == -1)
+	if (hdr == NULL && errno == ENOMEM)
 		return err_set(e, 500, "nomem", "out of memory");
-	log_info("vault: logged in with Kubernetes role %s (token ttl %ld s%s)",
+	if (hdr == NULL) {
+		err_set(e, 502, "vault_error", "Vault's login answer has a malformed token");
+		vault_note_err(v, e);
+		return -1;
+	}
+	snprintf(why, sizeof why, "logged in with Kubernetes role %s, token ttl %ld s%s",
 	    v->k8s_role, ttl, renewable ? ", renewable" : "");
+	if (vault_token_update(v, VAULT_UPD_LOGIN, hdr, 0, ttl, renewable, why) == -1)
+		return err_set(e, 500, "vault_state", "the new token was not installed");
 	return 0;
 }
 
@@ -340,47 +314,15 @@ vault_login_k8s(struct vault *v, struct err *e)
 static int
 vault_login_token(struct vault *v, struct err *e)
 {
-	struct httpc_resp	 r;
-	secret_t		*tok;
-	json_t			*root, *data;
-	long			 ttl;
-	int			 rc;
+	unsigned long	gen;
+	long		ttl;
+	int		renewable;
 
-	pthread_mutex_lock(&v->mu);
-	tok = secret_dup(v->tok_hdr);
-	pthread_mutex_unlock(&v->mu);
-	if (tok == NULL)
-		return err_set(e, 500, "nomem", "out of memory");
-	rc = vault_http(v, "GET", "auth/token/lookup-self", NULL, 0, tok, &r, e);
-	secret_free(tok);
-	if (rc == -1)
+	if (vault_token_self(v, 0, &ttl, &renewable, &gen, e) == -1)
 		return -1;
-	if (r.status != 200) {
-		if (r.status == 403) {
-			err_set(e, 403, "vault_login_failed",
-			    "Vault does not accept this token (expired or revoked)");
-			vault_note_err(v, e);
-		} else
-			vault_map_status(v, &r, "auth/token/lookup-self", e);
-		httpc_resp_free(&r);
-		return -1;
-	}
-	root = json_loadb(r.body, r.len, 0, NULL);
-	data = json_object_get(root, "data");
-	ttl = (long)json_integer_value(json_object_get(data, "ttl"));
-	pthread_mutex_lock(&v->mu);
-	v->tok_ok = 1;
-	v->tok_login_ttl = ttl;
-	v->tok_expiry_ms = vault_expiry_ms(clock_now_ms(), ttl);
-	v->tok_renewable = json_is_true(json_object_get(data, "renewable"));
-	v->tok_capped = 0;
-	v->logins++;
-	v->last_ok = time(NULL);
-	v->sealed = 0;
-	pthread_cond_broadcast(&v->cv);
-	pthread_mutex_unlock(&v->mu);
-	json_decref(root);
-	httpc_resp_free(&r);
+	if (vault_token_update(v, VAULT_UPD_LOGIN, NULL, gen, ttl, renewable,
+	    "token looked up") == -1)
+		return err_set(e, 500, "vault_state", "the token was not accepted");
 	return 0;
 }
 
@@ -406,13 +348,56 @@ vault_relogin(struct vault *v, unsigned long seen, struct err *e)
 
 	pthread_mutex_lock(&v->login_mu);
 	pthread_mutex_lock(&v->mu);
-	fresh = v->tok_hdr != NULL && v->tok_ok && v->tok_gen != seen &&
+	fresh = v->tok_hdr != NULL && vault_state_ok(v->state) && v->tok_gen != seen &&
 	    !vault_expired_locked(v, clock_now_ms());
 	pthread_mutex_unlock(&v->mu);
 	if (!fresh)
 		rc = v->auth == VAULT_AUTH_KUBERNETES ? vault_login_k8s(v, e) :
 		    vault_login_token(v, e);
 	pthread_mutex_unlock(&v->login_mu);
+	return rc;
+}
+
+int
+vault_token_self(struct vault *v, int renew, long *ttl, int *renewable,
+    unsigned long *gen, struct err *e)
+{
+	const char		*path = renew ? "auth/token/renew-self" : "auth/token/lookup-self";
+	struct httpc_resp	 r;
+	secret_t		*tok;
+	json_t			*root, *o;
+	int			 rc;
+
+	pthread_mutex_lock(&v->mu);
+	*gen = v->tok_gen;
+	tok = v->tok_hdr != NULL ? secret_dup(v->tok_hdr) : NULL;
+	pthread_mutex_unlock(&v->mu);
+	if (tok == NULL)
+		return err_set(e, 401, "vault_login_failed", "no Vault token to %s",
+		    renew ? "renew" : "look up");
+	/* Not vault_call(): a dead token must surface here, not be replaced
+	 * behind the caller's back. */
+	rc = vault_http(v, renew ? "POST" : "GET", path, renew ? "{}" : NULL,
+	    renew ? 2 : 0, tok, &r, e);
+	secret_free(tok);
+	if (rc == -1)
+		return -1;
+	if (r.status == 200 && (root = json_loadb(r.body, r.len, 0, NULL)) != NULL) {
+		/* renew-self answers like a login, lookup-self with the token's data. */
+		o = json_object_get(root, renew ? "auth" : "data");
+		*ttl = (long)json_integer_value(json_object_get(o, renew ? "lease_duration" : "ttl"));
+		*renewable = json_is_true(json_object_get(o, "renewable"));
+		json_decref(root);
+	} else if (r.status == 200) {
+		*ttl = 0;
+		*renewable = 0;
+	} else if (r.status == 403 && !renew) {
+		rc = err_set(e, 403, "vault_login_failed",
+		    "Vault does not accept this token (expired or revoked)");
+		vault_note_err(v, e);
+	} else
+		rc = vault_map_status(v, &r, path, e);
+	httpc_resp_free(&r);
 	return rc;
 }
 
@@ -459,18 +444,6 @@ vault_token_dead(struct vault *v, const secret_t *tok)
 	return dead;
 }
 
-static void
-vault_token_drop(struct vault *v, unsigned long gen)
-{
-	pthread_mutex_lock(&v->mu);
-	if (v->tok_gen == gen) {
-		secret_free(v->tok_hdr);
-		v->tok_hdr = NULL;
-		v->tok_ok = 0;
-	}
-	pthread_mutex_unlock(&v->mu);
-}
-
 int
 vault_call(struct vault *v, const char *method, const char *api_path,
     const char *body, size_t body_len, struct httpc_resp *r, struct err *e)
@@ -493,9 +466,8 @@ vault_call(struct vault *v, const char *method, const char *api_path,
 		secret_free(tok);
 		if (!dead)
 			break;
-		log_info("vault: token no longer accepted (Vault restarted or "
-		    "token revoked); logging in again");
-		vault_token_drop(v, gen);
+		vault_token_drop(v, gen, "token no longer accepted (Vault "
+		    "restarted or token revoked); logging in again");
 		httpc_resp_free(r);
 	}
 	if (r->status < 500)
@@ -624,17 +596,10 @@ vault_new(const struct vault_cfg *cfg, struct err *e)
 	while (n > 0 && v->addr[n - 1] == '/')
 		v->addr[--n] = '\0';
 	if (cfg->auth == VAULT_AUTH_TOKEN) {
-		char	*line;
-		size_t	 ln = sizeof VAULT_TOKEN_HDR - 1 + secret_len(cfg->token);
-
-		if ((line = malloc(ln + 1)) == NULL)
+		if ((v->tok_hdr = secret_header(VAULT_TOKEN_HDR, NULL, cfg->token)) == NULL)
 			goto nomem;
-		snprintf(line, ln + 1, "%s%s", VAULT_TOKEN_HDR, secret_bytes(cfg->token));
-		v->tok_hdr = secret_new(line, ln);
-		secret_wipe(line, ln + 1);
-		free(line);
-		if (v->tok_hdr == NULL)
-			goto nomem;
+		/* Not shared yet, so no lock for the state. */
+		vault_set_state(v, VAULT_ST_UNCHECKED, "static token configured");
 	}
 	return v;
 nomem:
@@ -652,9 +617,8 @@ vault_free(struct vault *v)
 	vault_stop(v);
 	pthread_mutex_lock(&v->mu);
 	vault_cache_clear_locked(v);
-	secret_free(v->tok_hdr);
-	v->tok_hdr = NULL;
 	pthread_mutex_unlock(&v->mu);
+	vault_token_drop(v, v->tok_gen, "client closed");
 	free(v->addr);
 	free(v->k8s_mount);
 	free(v->k8s_role);
@@ -674,7 +638,7 @@ vault_status(struct vault *v, struct vault_status *st)
 
 	memset(st, 0, sizeof *st);
 	pthread_mutex_lock(&v->mu);
-	st->logged_in = v->tok_hdr != NULL && v->tok_ok &&
+	st->logged_in = v->tok_hdr != NULL && vault_state_ok(v->state) &&
 	    !vault_expired_locked(v, now);
 	st->sealed = v->sealed;
 	st->serving_stale = v->serving_stale;

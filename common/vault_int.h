@@ -1,6 +1,7 @@
 /*
- * vault_int: what vault.c (token, HTTP, errors), vault_kv.c (KV v2 and the
- * cache) and vault_renew.c (the renewal thread) share. Not for other users.
+ * vault_int: what vault.c (login, HTTP, errors), vault_state.c (the token's
+ * state and its one update), vault_kv.c (KV v2 and the cache) and
+ * vault_renew.c (the renewal thread) share. Not for other users.
  */
 #ifndef TG_VAULT_INT_H
 #define TG_VAULT_INT_H
@@ -21,6 +22,19 @@ struct httpc_resp;
 #define VAULT_CACHE_MAX			4096
 #define VAULT_SA_TOKEN_MAX		(64 * 1024)
 #define VAULT_PATH_MAX			512
+
+/* The token, as far as Vault has told us (vault_state.c has the moves). */
+enum vault_state {
+	VAULT_ST_NONE,		/* no token: before the first Kubernetes login, or dropped */
+	VAULT_ST_UNCHECKED,	/* a configured static token, not looked up yet */
+	VAULT_ST_VALID,		/* Vault accepted it; renewing extends it (or it never expires) */
+	VAULT_ST_CAPPED,	/* accepted, but renewal stopped extending it (max TTL) */
+	VAULT_ST_REFUSED,	/* Vault refused to renew it (4xx); sent still, Vault decides */
+	VAULT_ST_EXPIRED,	/* a static token ran out and cannot be renewed */
+	VAULT_ST_COUNT
+};
+
+enum vault_upd { VAULT_UPD_LOGIN, VAULT_UPD_RENEW };
 
 struct vault_cent {
 	struct vault_cent	*next;
@@ -49,13 +63,12 @@ struct vault {
 	int			 cache_max_stale_s;	/* < 0: never stale */
 
 	/* mu: the token. */
-	secret_t		*tok_hdr;	/* "X-Vault-Token: <token>"; NULL = none */
-	unsigned long		 tok_gen;	/* bumped by every login */
-	int			 tok_ok;	/* Vault accepted it */
+	enum vault_state	 state;		/* only vault_set_state() writes it */
+	secret_t		*tok_hdr;	/* "X-Vault-Token: <token>"; NULL iff state none */
+	unsigned long		 tok_gen;	/* bumped by every new header */
 	long			 tok_expiry_ms;	/* monotonic; 0 = never expires */
 	long			 tok_login_ttl;	/* TTL a fresh login grants */
 	int			 tok_renewable;
-	int			 tok_capped;	/* renewal stopped extending (max TTL) */
 
 	/* mu: the KV cache. */
 	struct vault_cent	*cache;
@@ -100,8 +113,29 @@ void	 vault_note_err(struct vault *, const struct err *);
 /* A relative path of safe segments (no "", ".", ".."; no control chars),
  * percent-encoded per segment; caller frees. NULL + 400 err when bad. */
 char	*vault_path_encode(const char *path, const char *what, struct err *);
-/* renew-self; fills the token's new TTL and sets tok_capped. */
+/* renew-self; the new TTL goes through vault_token_update(). */
 int	 vault_renew_self(struct vault *, struct err *);
+/* lookup-self (renew 0) or renew-self (renew 1) with the current token:
+ * its TTL, whether it is renewable, and the token generation it was. */
+int	 vault_token_self(struct vault *, int renew, long *ttl, int *renewable,
+	    unsigned long *gen, struct err *);
+
+/* mu held. Logs "vault: old -> new (why)"; -1 (logged as an error, state
+ * kept) when the table does not allow the change. */
+int	 vault_set_state(struct vault *, enum vault_state to, const char *why);
+const char *vault_state_name(enum vault_state);
+/* valid or capped: Vault accepted the token last time it was asked. */
+int	 vault_state_ok(enum vault_state);
+/* mu not held. The one place the token's facts change after Vault answered:
+ * a login (hdr a new header, taken; NULL keeps a static token's) or a
+ * renewal of token generation gen (ignored, 1, when that token is gone).
+ * Sets the state (valid, or capped when a renewal stopped extending),
+ * expiry, counters. -1 when the state change was refused. */
+int	 vault_token_update(struct vault *, enum vault_upd, secret_t *hdr,
+	    unsigned long gen, long ttl, int renewable, const char *why);
+/* Forget token generation gen (Vault no longer accepts it); a newer one
+ * stays. mu not held. */
+void	 vault_token_drop(struct vault *, unsigned long gen, const char *why);
 /* Frees and clears the cache (mu held). */
 void	 vault_cache_clear_locked(struct vault *);
 

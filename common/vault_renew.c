@@ -8,10 +8,9 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-#include <jansson.h>
 
 #include "err.h"
 #include "httpc.h"
@@ -30,49 +29,16 @@ enum vault_act { VAULT_ACT_NONE, VAULT_ACT_LOGIN, VAULT_ACT_RENEW };
 int
 vault_renew_self(struct vault *v, struct err *e)
 {
-	struct httpc_resp	 r;
-	secret_t		*tok;
-	json_t			*root, *auth;
-	unsigned long		 gen;
-	long			 ttl;
-	int			 rc;
+	unsigned long	gen;
+	long		ttl;
+	int		renewable;
+	char		why[48];
 
-	pthread_mutex_lock(&v->mu);
-	gen = v->tok_gen;
-	tok = v->tok_hdr != NULL ? secret_dup(v->tok_hdr) : NULL;
-	pthread_mutex_unlock(&v->mu);
-	if (tok == NULL)
-		return err_set(e, 401, "vault_login_failed", "no Vault token to renew");
-	/* Not vault_call(): a dead token must surface here, not be replaced
-	 * behind the scheduler's back. */
-	rc = vault_http(v, "POST", "auth/token/renew-self", "{}", 2, tok, &r, e);
-	secret_free(tok);
-	if (rc == -1)
+	if (vault_token_self(v, 1, &ttl, &renewable, &gen, e) == -1)
 		return -1;
-	if (r.status != 200) {
-		vault_map_status(v, &r, "auth/token/renew-self", e);
-		httpc_resp_free(&r);
-		return -1;
-	}
-	root = json_loadb(r.body, r.len, 0, NULL);
-	auth = json_object_get(root, "auth");
-	ttl = (long)json_integer_value(json_object_get(auth, "lease_duration"));
-	pthread_mutex_lock(&v->mu);
-	if (v->tok_gen == gen) {
-		v->renewals++;
-		v->tok_ok = 1;
-		v->tok_renewable = json_is_true(json_object_get(auth, "renewable"));
-		v->tok_expiry_ms = vault_expiry_ms(clock_now_ms(), ttl);
-		/* Vault caps the TTL at the max TTL: past that point renewing
-		 * cannot keep the token alive, only a new login can. */
-		v->tok_capped = ttl < v->tok_login_ttl;
-		v->last_ok = time(NULL);
-		v->sealed = 0;
-	}
-	pthread_mutex_unlock(&v->mu);
-	json_decref(root);
-	httpc_resp_free(&r);
-	log_debug("vault: token renewed (ttl %ld s)", ttl);
+	snprintf(why, sizeof why, "renewed, ttl %ld s", ttl);
+	if (vault_token_update(v, VAULT_UPD_RENEW, NULL, gen, ttl, renewable, why) == -1)
+		return err_set(e, 500, "vault_state", "the renewed token was not accepted");
 	return 0;
 }
 
@@ -82,7 +48,13 @@ vault_plan_locked(struct vault *v, long now, long *next_ms)
 {
 	long left, delay;
 
-	if (v->tok_hdr == NULL || !v->tok_ok) {
+	/* A static token past its TTL: renewing and looking it up cannot
+	 * help; the warning has been given. */
+	if (v->state == VAULT_ST_EXPIRED) {
+		*next_ms = now + VAULT_NEVER_MS;
+		return VAULT_ACT_NONE;
+	}
+	if (v->tok_hdr == NULL || !vault_state_ok(v->state)) {
 		*next_ms = now;
 		return VAULT_ACT_LOGIN;
 	}
@@ -101,7 +73,7 @@ vault_plan_locked(struct vault *v, long now, long *next_ms)
 	delay = left * 2 / 3;
 	delay = delay - delay / 5 + clock_jitter(delay / 5);
 	*next_ms = now + delay;
-	if (v->tok_renewable && !v->tok_capped)
+	if (v->tok_renewable && v->state != VAULT_ST_CAPPED)
 		return VAULT_ACT_RENEW;
 	if (v->auth == VAULT_AUTH_KUBERNETES)
 		return VAULT_ACT_LOGIN;
@@ -172,9 +144,12 @@ vault_renew_main(void *arg)
 		pthread_mutex_lock(&v->mu);
 		now = clock_now_ms();
 		if (act == VAULT_ACT_NONE) {
-			if (v->tok_expiry_ms != 0 && now >= v->tok_expiry_ms)
+			if (v->tok_expiry_ms != 0 && now >= v->tok_expiry_ms) {
 				log_warnx("vault: the Vault token has expired and "
 				    "cannot be renewed");
+				if (v->state != VAULT_ST_EXPIRED)
+					vault_set_state(v, VAULT_ST_EXPIRED, "its TTL ran out");
+			}
 			next_ms = now + VAULT_NEVER_MS;
 			continue;
 		}
@@ -197,7 +172,7 @@ vault_renew_main(void *arg)
 		}
 		if (act == VAULT_ACT_RENEW && e.status >= 400 && e.status < 500) {
 			log_warnx("vault: the Vault token was refused: %s", e.msg);
-			v->tok_ok = 0;
+			vault_set_state(v, VAULT_ST_REFUSED, "renewal refused");
 			act = VAULT_ACT_NONE;
 			next_ms = now + VAULT_NEVER_MS;
 			continue;

@@ -61,8 +61,6 @@ broker_client_cred(struct broker_client *b, const struct fwdconf *c, struct err 
 	int		 sa = c->broker_secret_file == NULL;
 	time_t		 now = time(NULL);
 	secret_t	*raw, *hdr, *out;
-	char		*line;
-	size_t		 n;
 
 	pthread_mutex_lock(&b->lock);
 	if (b->hdr == NULL || b->path == NULL || strcmp(b->path, path) != 0 ||
@@ -73,14 +71,7 @@ broker_client_cred(struct broker_client *b, const struct fwdconf *c, struct err 
 			e->status = 503;
 			return NULL;
 		}
-		n = sizeof "Authorization: Bearer " - 1 + secret_len(raw);
-		hdr = NULL;
-		if (secret_len(raw) > 0 && (line = malloc(n + 1)) != NULL) {
-			snprintf(line, n + 1, "Authorization: Bearer %s", secret_bytes(raw));
-			hdr = secret_new(line, n);
-			secret_wipe(line, n + 1);
-			free(line);
-		}
+		hdr = secret_header("Authorization", "Bearer", raw);
 		secret_free(raw);
 		if (hdr == NULL) {
 			pthread_mutex_unlock(&b->lock);

@@ -648,45 +648,6 @@ grants_request_url(const struct grant_integ *gi)
 	return gi->api_url != NULL ? gi->api_url : gi->base_url;
 }
 
-/* "Authorization: Bearer <v>" as a secret; NULL on ENOMEM or a bad value. */
-static secret_t *
-grants_bearer(const char *v, size_t len)
-{
-	char		*line;
-	size_t		 n = sizeof "Authorization: Bearer " - 1 + len;
-	secret_t	*s = NULL;
-
-	if (len == 0 || memchr(v, '\r', len) != NULL || memchr(v, '\n', len) != NULL ||
-	    strlen(v) != len || (line = malloc(n + 1)) == NULL)
-		return NULL;
-	snprintf(line, n + 1, "Authorization: Bearer %s", v);
-	s = secret_new(line, n);
-	secret_wipe(line, n);
-	free(line);
-	return s;
-}
-
-/* "Name: value" for a tenant MCP backend's own header. */
-static secret_t *
-grants_header_line(const char *name, const char *value)
-{
-	size_t	 n = strlen(name) + 2 + strlen(value);
-	char	*line;
-	secret_t *s;
-
-	for (const char *p = name; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
-			return NULL;
-	if (*name == '\0' || strpbrk(value, "\r\n") != NULL || (line = malloc(n + 1)) == NULL)
-		return NULL;
-	snprintf(line, n + 1, "%s: %s", name, value);
-	s = secret_new(line, n);
-	secret_wipe(line, n);
-	free(line);
-	return s;
-}
-
 /* Equal but for trailing slashes. */
 static int
 grants_same_url(const char *a, const char *b)
@@ -726,21 +687,21 @@ grants_cred_header(const struct grant *g, const struct grant_integ *gi, const js
 		/* A service-account key has no email: Bearer, for the REST
 		 * gateway and Atlassian's Remote MCP server alike. */
 		if (key != NULL)
-			line = grants_bearer(key, strlen(key));
+			line = secret_header_bytes("Authorization", "Bearer", key, strlen(key));
 	} else if (strcmp(gi->kind, "mcp") == 0) {
 		if (hname != NULL && hval != NULL)
-			line = grants_header_line(hname, hval);
+			line = secret_header_bytes(hname, NULL, hval, strlen(hval));
 		else if (email != NULL && tok != NULL &&
 		    (pw = secret_new(tok, strlen(tok))) != NULL) {
 			/* Atlassian's Remote MCP server with an API token. */
-			line = httpc_basic_header(email, pw);
+			line = secret_header_basic(email, pw);
 			secret_free(pw);
 		} else if (!json_is_object(cred) || json_object_size(cred) == 0) {
 			/* No stored secret: the backend verifies our grant (JWKS). */
-			line = grants_bearer(secret_bytes(g->token), secret_len(g->token));
+			line = secret_header("Authorization", "Bearer", g->token);
 		}
 	} else if (email != NULL && tok != NULL && (pw = secret_new(tok, strlen(tok))) != NULL) {
-		line = httpc_basic_header(email, pw);
+		line = secret_header_basic(email, pw);
 		secret_free(pw);
 	}
 	if (line == NULL)

@@ -3,6 +3,7 @@
  * against Atlassian's API gateway for scoped and service-account keys;
  * and the unauthenticated cloud-id lookup that gateway URLs need.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "err.h"
 #include "httpc.h"
+#include "secret.h"
 #include "verify.h"
 
 void
@@ -118,21 +120,10 @@ verify_kind(const char *cred_kind, const char *product, const char *url,
 	snprintf(full, sizeof full, "%.*s%s", (int)n, url, strcmp(product, "confluence") == 0 ?
 	    "/wiki/rest/api/user/current" : "/rest/api/3/myself");
 	if (strcmp(cred_kind, "service_account") == 0) {
-		char	*line;
-		size_t	 ln = sizeof "Authorization: Bearer " - 1 + secret_len(key);
-
-		if (memchr(secret_bytes(key), '\n', secret_len(key)) != NULL ||
-		    memchr(secret_bytes(key), '\r', secret_len(key)) != NULL)
-			return err_set(e, 400, "bad_key", "the key contains a line break");
-		if ((line = malloc(ln + 1)) != NULL) {
-			snprintf(line, ln + 1, "Authorization: Bearer %s", secret_bytes(key));
-			auth = secret_new(line, ln);
-			secret_wipe(line, ln);
-			free(line);
-		}
-		if (auth == NULL)
-			return err_set(e, 500, "nomem", "out of memory");
-	} else if ((auth = httpc_basic_header(email != NULL ? email : "", key)) == NULL)
+		if ((auth = secret_header("Authorization", "Bearer", key)) == NULL)
+			return errno == ENOMEM ? err_set(e, 500, "nomem", "out of memory") :
+			    err_set(e, 400, "bad_key", "the key contains a line break");
+	} else if ((auth = secret_header_basic(email != NULL ? email : "", key)) == NULL)
 		return err_set(e, 400, "bad_email", "the account email cannot be used in "
 		    "Basic auth (it contains ':' or a line break)");
 	rc = verify_get(full, auth, email != NULL ? email : "the service account",
@@ -195,7 +186,7 @@ verify_atlassian(const char *base_url, const char *email, const secret_t *key,
 		who[0] = '\0';
 	verify_site_root(base_url, root, sizeof root);
 	snprintf(url, sizeof url, "%s/rest/api/3/myself", root);
-	if ((auth = httpc_basic_header(email, key)) == NULL)
+	if ((auth = secret_header_basic(email, key)) == NULL)
 		return err_set(e, 400, "bad_email", "the account email cannot be used in "
 		    "Basic auth (it contains ':' or a line break)");
 	rc = verify_get(url, auth, email, timeout_ms, who, wholen, e);

@@ -450,32 +450,6 @@ test_bad_requests(void **state)
 }
 
 static void
-test_basic_header(void **state)
-{
-	secret_t	*pw = secret_new("open sesame", 11), *h;
-
-	(void)state;
-	/* RFC 7617 section 2 example. */
-	h = httpc_basic_header("Aladdin", pw);
-	assert_non_null(h);
-	assert_string_equal(secret_bytes(h),
-	    "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
-	assert_string_equal(secret_redacted(h), "***");
-	secret_free(h);
-	assert_null(httpc_basic_header("a:b", pw));
-	assert_null(httpc_basic_header("a\r\nb", pw));
-	secret_free(pw);
-
-	pw = secret_new("t0k:en", 6);
-	h = httpc_basic_header("alice@example.com", pw);
-	/* base64("alice@example.com:t0k:en") */
-	assert_string_equal(secret_bytes(h),
-	    "Authorization: Basic YWxpY2VAZXhhbXBsZS5jb206dDBrOmVu");
-	secret_free(h);
-	secret_free(pw);
-}
-
-static void
 test_urlencode(void **state)
 {
 	char *s;
@@ -520,7 +494,6 @@ main(void)
 		cmocka_unit_test_setup(test_put_body, reset),
 		cmocka_unit_test_setup(test_no_redirect, reset),
 		cmocka_unit_test_setup(test_bad_requests, reset),
-		cmocka_unit_test(test_basic_header),
 		cmocka_unit_test(test_urlencode),
 		cmocka_unit_test(test_url_origin),
 	};
