@@ -1,10 +1,9 @@
 /*
  * creds: the credential cache, on common/cache (key "jti\x1finteg", LRU
- * bound, generation for racing redeems) under one mutex that is only held
- * for memory work. This file owns what a cached credential carries and
- * which change-feed drops name it.
+ * bound, generation for racing redeems). This file owns what a cached
+ * credential carries and which change-feed drops name it; the grants
+ * cache's lock guards it (see creds.h).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +23,6 @@ struct creds_entry {
 };
 
 struct creds {
-	pthread_mutex_t	 lock;
 	struct cache	*cache;
 };
 
@@ -63,7 +61,6 @@ creds_new(void)
 		free(c);
 		return NULL;
 	}
-	pthread_mutex_init(&c->lock, NULL);
 	return c;
 }
 
@@ -73,11 +70,10 @@ creds_free(struct creds *c)
 	if (c == NULL)
 		return;
 	cache_free(c->cache);
-	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-/* Under the lock: the entry for k if it was redeemed with this very
+/* The entry for k if it was redeemed with this very
  * grant token; unexpired at *now, or of any age when now is NULL. */
 static struct creds_entry *
 creds_find(struct creds *c, const struct creds_key *k, const time_t *now)
@@ -98,25 +94,18 @@ creds_get(struct creds *c, const struct creds_key *k, time_t now, long long *ver
 	struct creds_entry	*ce;
 	secret_t		*out = NULL;
 
-	pthread_mutex_lock(&c->lock);
 	if ((ce = creds_find(c, k, &now)) != NULL) {
 		out = secret_dup(ce->cred);
 		if (version != NULL)
 			*version = ce->version;
 	}
-	pthread_mutex_unlock(&c->lock);
 	return out;
 }
 
 uint64_t
 creds_gen(struct creds *c)
 {
-	uint64_t g;
-
-	pthread_mutex_lock(&c->lock);
-	g = cache_gen(c->cache);
-	pthread_mutex_unlock(&c->lock);
-	return g;
+	return cache_gen(c->cache);
 }
 
 int
@@ -125,7 +114,6 @@ creds_put(struct creds *c, size_t max, uint64_t gen, const struct creds_key *k,
 {
 	struct creds_entry	*ce;
 	char			 key[512];
-	int			 stored;
 
 	if (max == 0 || !creds_ckey(k, key) || (ce = calloc(1, sizeof *ce)) == NULL)
 		return 0;
@@ -141,26 +129,18 @@ creds_put(struct creds *c, size_t max, uint64_t gen, const struct creds_key *k,
 		creds_entry_free(ce);
 		return 0;
 	}
-	pthread_mutex_lock(&c->lock);
 	cache_set_max(c->cache, max);
 	/* Declined when a change-feed drop ran while this was being redeemed:
 	 * the answer may predate the change, so it serves one call only. */
-	stored = cache_put(c->cache, key, ce, exp, gen);
-	pthread_mutex_unlock(&c->lock);
-	return stored;
+	return cache_put(c->cache, key, ce, exp, gen);
 }
 
 long long
 creds_version(struct creds *c, const struct creds_key *k)
 {
-	struct creds_entry	*ce;
-	long long		 v = 0;
+	struct creds_entry *ce = creds_find(c, k, NULL);
 
-	pthread_mutex_lock(&c->lock);
-	if ((ce = creds_find(c, k, NULL)) != NULL)
-		v = ce->version;
-	pthread_mutex_unlock(&c->lock);
-	return v;
+	return ce != NULL ? ce->version : 0;
 }
 
 void
@@ -170,9 +150,7 @@ creds_remove(struct creds *c, const struct creds_key *k)
 
 	if (!creds_ckey(k, key))
 		return;
-	pthread_mutex_lock(&c->lock);
 	cache_remove(c->cache, key, NULL);
-	pthread_mutex_unlock(&c->lock);
 }
 
 static int
@@ -191,32 +169,17 @@ creds_named(const char *key, void *val, void *arg)
 size_t
 creds_drop(struct creds *c, const struct dropset *d)
 {
-	size_t n;
-
-	pthread_mutex_lock(&c->lock);
-	n = d->all ? cache_flush(c->cache) : cache_drop_if(c->cache, creds_named, (void *)d);
-	pthread_mutex_unlock(&c->lock);
-	return n;
+	return d->all ? cache_flush(c->cache) : cache_drop_if(c->cache, creds_named, (void *)d);
 }
 
 size_t
 creds_sweep(struct creds *c, time_t now)
 {
-	size_t n;
-
-	pthread_mutex_lock(&c->lock);
-	n = cache_sweep(c->cache, now);
-	pthread_mutex_unlock(&c->lock);
-	return n;
+	return cache_sweep(c->cache, now);
 }
 
 size_t
 creds_count(struct creds *c)
 {
-	size_t n;
-
-	pthread_mutex_lock(&c->lock);
-	n = cache_count(c->cache);
-	pthread_mutex_unlock(&c->lock);
-	return n;
+	return cache_count(c->cache);
 }

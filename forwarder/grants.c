@@ -37,7 +37,7 @@
 struct grants_cache {
 	struct broker_client	*broker;
 	struct creds		*creds;
-	pthread_mutex_t		 lock;		/* the cache and every set's refs */
+	pthread_mutex_t		 lock;		/* both caches and every set's refs */
 	struct cache		*sets;		/* key: grantset.key */
 	atomic_long		 feed_ok_until;	/* clock_now_ms() bound; 0 = never */
 };
@@ -449,9 +449,9 @@ grants_sweep(struct grants_cache *c, time_t now)
 	size_t dropped;
 
 	pthread_mutex_lock(&c->lock);
-	dropped = cache_sweep(c->sets, now);
+	dropped = cache_sweep(c->sets, now) + creds_sweep(c->creds, now);
 	pthread_mutex_unlock(&c->lock);
-	return dropped + creds_sweep(c->creds, now);
+	return dropped;
 }
 
 /* Does the drop set name this grant set? */
@@ -478,10 +478,10 @@ grants_drop(struct grants_cache *c, const struct dropset *d)
 
 	if (dropset_empty(d))
 		return 0;
-	/* Credentials first: a request between the two steps finds its set
-	 * still cached but must redeem again, never the reverse. */
-	dropped += creds_drop(c->creds, d);
+	/* Credentials and sets under one lock: no request sees one dropped
+	 * and not the other. */
 	pthread_mutex_lock(&c->lock);
+	dropped += creds_drop(c->creds, d);
 	if (d->all || d->all_sets)
 		dropped += cache_flush(c->sets);
 	else
@@ -490,21 +490,27 @@ grants_drop(struct grants_cache *c, const struct dropset *d)
 	return dropped;
 }
 
-size_t
-grants_count(struct grants_cache *c)
+static size_t
+grants_size(struct grants_cache *c, int creds)
 {
 	size_t n;
 
 	pthread_mutex_lock(&c->lock);
-	n = cache_count(c->sets);
+	n = creds ? creds_count(c->creds) : cache_count(c->sets);
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }
 
 size_t
+grants_count(struct grants_cache *c)
+{
+	return grants_size(c, 0);
+}
+
+size_t
 grants_cred_count(struct grants_cache *c)
 {
-	return creds_count(c->creds);
+	return grants_size(c, 1);
 }
 
 const struct grant *
@@ -673,8 +679,12 @@ grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct gra
 	int		 trusted = grants_trusted(c);
 
 	grants_ckey(g, gi, &k);
+	pthread_mutex_lock(&c->lock);
 	gen = creds_gen(c->creds);
-	if (trusted && (out = creds_get(c->creds, &k, now, NULL)) != NULL)
+	if (trusted)
+		out = creds_get(c->creds, &k, now, NULL);
+	pthread_mutex_unlock(&c->lock);
+	if (out != NULL)
 		return out;
 	if (g->expires_at <= now) {
 		err_set(e, 401, "grant_invalid", "the grant for tenant '%s' has expired", g->tenant);
@@ -714,29 +724,46 @@ grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct gra
 			log_info("grants: %s/%s: credential version %lld (grant named %lld)",
 			    g->tenant, gi->name, version, gi->cred_version);
 		/* Stored only while the feed is current (else per call). */
-		if (trusted && grants_trusted(c))
+		if (trusted && grants_trusted(c)) {
+			pthread_mutex_lock(&c->lock);
 			creds_put(c->creds, (size_t)conf->credential_cache_max, gen, &k, gs->user,
 			    g->tenant, line, cred_exp, version);
+			pthread_mutex_unlock(&c->lock);
+		}
 		out = line;
 	}
 	json_decref(answer);
 	return out;
 }
 
-long long
-grants_cred_version(struct grantset *gs, const struct grant_integ *gi)
+/* The credential key of gi, an integration of one of gs's grants; 0 when
+ * gs is not a cached set or gi is not among its grants. */
+static int
+grants_gi_key(const struct grantset *gs, const struct grant_integ *gi, struct creds_key *k)
 {
-	struct creds_key k;
-
 	for (size_t i = 0; gs->cache != NULL && i < gs->n; i++) {
 		const struct grant *g = &gs->g[i];
 
 		if (gi >= g->integ && gi < g->integ + g->ninteg) {
-			grants_ckey(g, gi, &k);
-			return creds_version(gs->cache->creds, &k);
+			grants_ckey(g, gi, k);
+			return 1;
 		}
 	}
 	return 0;
+}
+
+long long
+grants_cred_version(struct grantset *gs, const struct grant_integ *gi)
+{
+	struct creds_key	k;
+	long long		v;
+
+	if (!grants_gi_key(gs, gi, &k))
+		return 0;
+	pthread_mutex_lock(&gs->cache->lock);
+	v = creds_version(gs->cache->creds, &k);
+	pthread_mutex_unlock(&gs->cache->lock);
+	return v;
 }
 
 void
@@ -744,13 +771,9 @@ grants_drop_credential(struct grantset *gs, struct grant_integ *gi)
 {
 	struct creds_key k;
 
-	for (size_t i = 0; gs->cache != NULL && i < gs->n; i++) {
-		const struct grant *g = &gs->g[i];
-
-		if (gi >= g->integ && gi < g->integ + g->ninteg) {
-			grants_ckey(g, gi, &k);
-			creds_remove(gs->cache->creds, &k);
-			return;
-		}
-	}
+	if (!grants_gi_key(gs, gi, &k))
+		return;
+	pthread_mutex_lock(&gs->cache->lock);
+	creds_remove(gs->cache->creds, &k);
+	pthread_mutex_unlock(&gs->cache->lock);
 }
