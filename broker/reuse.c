@@ -16,8 +16,6 @@
 #include "log.h"
 #include "reuse.h"
 
-#define REUSE_MAX_ENTRIES	65536
-
 struct reuse {
 	pthread_mutex_t		 lock;
 	struct cache		*cache;		/* key -> json_t grant */
