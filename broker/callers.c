@@ -7,7 +7,8 @@
  *    "system:serviceaccount:NS:NAME" naming an allowed account, not
  *    expired) is ever sent; user tokens and garbage are refused locally;
  *  - a refused token is remembered (negative cache, bounded, by digest),
- *    so repeating it costs nothing;
+ *    so repeating it costs nothing; both caches are common/cache under
+ *    the one lock that also guards the review bucket;
  *  - new tokens are reviewed at most callers_review_rate per second (burst
  *    twice that) and at most CALLERS_REVIEW_INFLIGHT at a time, so garbage
  *    can never tie up every worker for the review timeout; beyond: 429;
@@ -22,11 +23,11 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "b64url.h"
 #include "broker.h"
+#include "cache.h"
 #include "callers.h"
 #include "clock.h"
 #include "config.h"
@@ -46,18 +47,6 @@
 #define CALLERS_REVIEW_TIMEOUT_MS 3000
 #define CALLERS_SA_PREFIX	"system:serviceaccount:"
 
-struct callers_refused {
-	unsigned char	digest[32];
-	char		code[32];
-	time_t		until;
-};
-
-struct callers_seen {
-	unsigned char	digest[32];
-	char		who[128];
-	time_t		until;
-};
-
 struct callers {
 	secret_t		*client_secret;
 	char			*review_url;
@@ -65,10 +54,10 @@ struct callers {
 	char			**allowed;
 	char			*audience;	/* NULL: any audience */
 	pthread_mutex_t		 lock;
-	struct callers_seen	 seen[CALLERS_CACHE];
-	size_t			 next_seen;
-	struct callers_refused	 refused[CALLERS_NEG_CACHE];
-	size_t			 next_refused;
+	/* Keyed by the hex SHA-256 of the token: who it was (reviewed and
+	 * allowed), or the refusal's code. */
+	struct cache		*seen;
+	struct cache		*refused;
 	/* Token bucket for reviews of tokens not seen before, under lock. */
 	int			 rate;		/* per second */
 	double			 bucket;
@@ -122,6 +111,12 @@ callers_new(const struct broker_cfg *cfg, struct err *e)
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	if ((c->seen = cache_new(CALLERS_CACHE, free)) == NULL ||
+	    (c->refused = cache_new(CALLERS_NEG_CACHE, free)) == NULL) {
+		callers_free(c);
+		err_set(e, 500, "nomem", "out of memory");
+		return NULL;
+	}
 	if (cfg->callers_secret_file != NULL &&
 	    (c->client_secret = secret_from_file(cfg->callers_secret_file, CALLERS_SECRET_MAX,
 	    e)) == NULL) {
@@ -155,17 +150,24 @@ callers_free(struct callers *c)
 		free(c->allowed[i]);
 	free(c->allowed);
 	pthread_mutex_destroy(&c->lock);
-	secret_wipe(c->seen, sizeof c->seen);
-	secret_wipe(c->refused, sizeof c->refused);
+	cache_free(c->seen);
+	cache_free(c->refused);
 	free(c);
 }
 
+/* Hex SHA-256 of the token into out[65]: the caches' key. The cache
+ * compares keys with strcmp; how much of a digest matched says nothing
+ * usable about any token, so no constant-time compare is needed. */
 static void
-callers_digest(const char *token, unsigned char *out)
+callers_digest(const char *token, char *out)
 {
-	unsigned int len = 32;
+	unsigned char	md[32];
+	unsigned int	len = 32;
 
-	EVP_Digest(token, strlen(token), out, &len, EVP_sha256(), NULL);
+	EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	secret_wipe(md, sizeof md);
 }
 
 static int
@@ -376,39 +378,37 @@ callers_review_end(struct callers *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Has this token been refused within CALLERS_NEG_TTL? Fills code. */
+/* A copy of what cache holds for digest while unexpired: 1 and out
+ * filled, else 0. */
 static int
-callers_was_refused(struct callers *c, const unsigned char *digest, time_t now, char *code,
-    size_t codelen)
+callers_cached(struct callers *c, struct cache *cache, const char *digest, time_t now,
+    char *out, size_t outlen)
 {
-	int hit = 0;
+	const char	*v;
+	int		 hit = 0;
 
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < CALLERS_NEG_CACHE && !hit; i++) {
-		if (c->refused[i].until > now &&
-		    CRYPTO_memcmp(c->refused[i].digest, digest, 32) == 0) {
-			snprintf(code, codelen, "%s", c->refused[i].code);
-			hit = 1;
-		}
+	if ((v = cache_get(cache, digest, now)) != NULL) {
+		snprintf(out, outlen, "%s", v);
+		hit = 1;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return hit;
 }
 
-/* Oldest entry out: a flood of distinct garbage only evicts garbage (and
- * costs the flooder the rate limit, not us a review each). */
+/* Remember for ttl seconds. Least recently used out: a flood of distinct
+ * garbage only evicts garbage (and costs the flooder the rate limit, not
+ * us a review each). */
 static void
-callers_remember_refusal(struct callers *c, const unsigned char *digest, time_t now,
-    const char *code)
+callers_remember(struct callers *c, struct cache *cache, const char *digest, time_t until,
+    const char *what)
 {
-	struct callers_refused *r;
+	char *v = strdup(what);
 
+	if (v == NULL)
+		return;
 	pthread_mutex_lock(&c->lock);
-	r = &c->refused[c->next_refused];
-	memcpy(r->digest, digest, 32);
-	snprintf(r->code, sizeof r->code, "%s", code);
-	r->until = now + CALLERS_NEG_TTL;
-	c->next_refused = (c->next_refused + 1) % CALLERS_NEG_CACHE;
+	cache_put(cache, digest, v, until, cache_gen(cache));
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -426,8 +426,7 @@ callers_check(struct callers *c, const char *authorization, char *who, size_t wh
     struct err *e)
 {
 	const char	*token = callers_bearer(authorization);
-	unsigned char	 digest[32];
-	char		 nsname[256], code[32];
+	char		 digest[65], nsname[256], code[32];
 	time_t		 now = time(NULL);
 	struct err	 re;
 
@@ -454,17 +453,9 @@ callers_check(struct callers *c, const char *authorization, char *who, size_t wh
 	}
 
 	callers_digest(token, digest);
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < CALLERS_CACHE; i++) {
-		if (c->seen[i].until > now &&
-		    CRYPTO_memcmp(c->seen[i].digest, digest, sizeof digest) == 0) {
-			snprintf(who, wholen, "%s", c->seen[i].who);
-			pthread_mutex_unlock(&c->lock);
-			return 0;
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (callers_was_refused(c, digest, now, code, sizeof code)) {
+	if (callers_cached(c, c->seen, digest, now, who, wholen))
+		return 0;
+	if (callers_cached(c, c->refused, digest, now, code, sizeof code)) {
 		metric_inc(&broker_metrics[BM_CALLERS_NEG_HITS]);
 		return callers_refuse(e, code);
 	}
@@ -481,7 +472,7 @@ callers_check(struct callers *c, const char *authorization, char *who, size_t wh
 		callers_review_end(c);
 		if (re.status == 401) {
 			log_warnx("callers: %s", re.msg);
-			callers_remember_refusal(c, digest, now, re.code);
+			callers_remember(c, c->refused, digest, now + CALLERS_NEG_TTL, re.code);
 			return callers_refuse(e, re.code);
 		}
 		log_warnx("callers: TokenReview failed: %s", re.msg);
@@ -489,11 +480,6 @@ callers_check(struct callers *c, const char *authorization, char *who, size_t wh
 		    "the broker cannot check the caller's credential right now; try again shortly");
 	}
 	callers_review_end(c);
-	pthread_mutex_lock(&c->lock);
-	memcpy(c->seen[c->next_seen].digest, digest, sizeof digest);
-	snprintf(c->seen[c->next_seen].who, sizeof c->seen[0].who, "%s", who);
-	c->seen[c->next_seen].until = now + CALLERS_CACHE_TTL;
-	c->next_seen = (c->next_seen + 1) % CALLERS_CACHE;
-	pthread_mutex_unlock(&c->lock);
+	callers_remember(c, c->seen, digest, now + CALLERS_CACHE_TTL, who);
 	return 0;
 }

@@ -1,34 +1,32 @@
 /*
- * ints: integration cache in front of store_integrations(). Tenants are
- * few (tens to hundreds), so a short list is enough; a flush empties it.
- * Sets are refcounted so a flush never frees one a handler still reads.
+ * ints: integration cache in front of store_integrations(), on
+ * common/cache keyed by tenant: a flush is O(1), the bound evicts the
+ * least recently used. Sets are refcounted (the cache holds one
+ * reference) so a flush never frees one a handler still reads. As in
+ * members.c, age is judged here against the current limits.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cache.h"
 #include "err.h"
 #include "ints.h"
 #include "log.h"
 
 #define INTS_MAX_ENTRIES	4096
 
-struct ints_entry {
-	char			 tenant[64];
-	time_t			 fetched;
-	struct ints_set		*set;
-	struct ints_entry	*next;
-};
+#define INTS_TENANT_MAX		64
 
 struct ints {
 	struct store		*store;
 	int			 ttl_s, max_stale_s;
-	pthread_mutex_t		 lock;
-	struct ints_entry	*list;
-	size_t			 count;
-	unsigned long		 gen;	/* see members.c: no caching across a flush */
+	pthread_mutex_t		 lock;	/* the cache and every set's refs */
+	struct cache		*cache;	/* see members.c: no caching across a flush */
 };
+
+static cache_free_fn ints_unref_locked;
 
 struct ints *
 ints_new(struct store *s, int ttl_s, int max_stale_s)
@@ -37,6 +35,10 @@ ints_new(struct store *s, int ttl_s, int max_stale_s)
 
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
+	if ((c->cache = cache_new(INTS_MAX_ENTRIES, ints_unref_locked)) == NULL) {
+		free(c);
+		return NULL;
+	}
 	c->store = s;
 	c->ttl_s = ttl_s;
 	c->max_stale_s = max_stale_s;
@@ -53,9 +55,12 @@ ints_set_limits(struct ints *c, int ttl_s, int max_stale_s)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Also the cache's destructor: an entry holds one reference. */
 static void
-ints_unref_locked(struct ints_set *set)
+ints_unref_locked(void *p)
 {
+	struct ints_set *set = p;
+
 	if (set != NULL && --set->refs == 0) {
 		store_integrations_free(set->v, set->n);
 		free(set);
@@ -72,26 +77,11 @@ ints_release(struct ints *c, struct ints_set *set)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void
-ints_flush_locked(struct ints *c)
-{
-	struct ints_entry *ent, *next;
-
-	for (ent = c->list; ent != NULL; ent = next) {
-		next = ent->next;
-		ints_unref_locked(ent->set);
-		free(ent);
-	}
-	c->list = NULL;
-	c->count = 0;
-	c->gen++;
-}
-
 void
 ints_flush(struct ints *c)
 {
 	pthread_mutex_lock(&c->lock);
-	ints_flush_locked(c);
+	cache_flush(c->cache);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -100,45 +90,35 @@ ints_free(struct ints *c)
 {
 	if (c == NULL)
 		return;
-	ints_flush(c);
+	cache_free(c->cache);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
-}
-
-static struct ints_entry *
-ints_get_locked(struct ints *c, const char *tenant)
-{
-	for (struct ints_entry *ent = c->list; ent != NULL; ent = ent->next)
-		if (strcmp(ent->tenant, tenant) == 0)
-			return ent;
-	return NULL;
 }
 
 int
 ints_lookup(struct ints *c, const char *tenant, struct ints_set **out, int *stale,
     struct err *e)
 {
-	struct ints_entry	*ent;
 	struct ints_set		*set;
 	struct integration	*v = NULL;
 	size_t			 n = 0;
 	time_t			 now = time(NULL);
-	unsigned long		 gen;
+	uint64_t		 gen;
 	struct err		 dberr;
 	int			 max_stale;
 
 	*out = NULL;
 	*stale = 0;
-	if (strlen(tenant) >= sizeof ent->tenant)
+	if (strlen(tenant) >= INTS_TENANT_MAX)
 		return err_set(e, 400, "bad_tenant", "tenant name too long");
 	pthread_mutex_lock(&c->lock);
-	if ((ent = ints_get_locked(c, tenant)) != NULL && now - ent->fetched < c->ttl_s) {
-		ent->set->refs++;
-		*out = ent->set;
+	if ((set = cache_find(c->cache, tenant)) != NULL && now - set->fetched < c->ttl_s) {
+		set->refs++;
+		*out = set;
 		pthread_mutex_unlock(&c->lock);
 		return 0;
 	}
-	gen = c->gen;
+	gen = cache_gen(c->cache);
 	pthread_mutex_unlock(&c->lock);
 
 	err_clear(&dberr);
@@ -149,26 +129,12 @@ ints_lookup(struct ints *c, const char *tenant, struct ints_set **out, int *stal
 		}
 		set->v = v;
 		set->n = n;
-		set->refs = 1;		/* the caller's */
+		set->fetched = now;
+		set->refs = 2;		/* the caller's and the cache's */
 		pthread_mutex_lock(&c->lock);
-		if (c->gen == gen) {
-			if ((ent = ints_get_locked(c, tenant)) == NULL) {
-				if (c->count >= INTS_MAX_ENTRIES)
-					ints_flush_locked(c);
-				if ((ent = calloc(1, sizeof *ent)) != NULL) {
-					memcpy(ent->tenant, tenant, strlen(tenant) + 1);
-					ent->next = c->list;
-					c->list = ent;
-					c->count++;
-				}
-			}
-			if (ent != NULL) {
-				ints_unref_locked(ent->set);
-				ent->set = set;
-				ent->fetched = now;
-				set->refs++;
-			}
-		}
+		/* Declined (the cache's reference dropped) when a flush ran
+		 * during the query. */
+		cache_put(c->cache, tenant, set, 0, gen);
 		pthread_mutex_unlock(&c->lock);
 		*out = set;
 		return 0;
@@ -176,13 +142,13 @@ ints_lookup(struct ints *c, const char *tenant, struct ints_set **out, int *stal
 
 	/* PostgreSQL failed: a recent enough answer may stand in; else fail closed. */
 	pthread_mutex_lock(&c->lock);
-	if ((ent = ints_get_locked(c, tenant)) != NULL && now - ent->fetched <= c->max_stale_s) {
-		ent->set->refs++;
-		*out = ent->set;
+	if ((set = cache_find(c->cache, tenant)) != NULL && now - set->fetched <= c->max_stale_s) {
+		set->refs++;
+		*out = set;
 		*stale = 1;
 		pthread_mutex_unlock(&c->lock);
 		log_warnx("integrations of %s served from a %lds old cache: %s", tenant,
-		    (long)(now - ent->fetched), dberr.msg);
+		    (long)(now - set->fetched), dberr.msg);
 		return 0;
 	}
 	max_stale = c->max_stale_s;

@@ -10,6 +10,7 @@
 #define TG_BROKER_INTS_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -20,7 +21,8 @@ struct ints;
 struct ints_set {
 	struct integration	*v;
 	size_t			 n;
-	int			 refs;	/* under the cache's lock */
+	time_t			 fetched;	/* when PostgreSQL said so */
+	int			 refs;		/* under the cache's lock */
 };
 
 struct ints	*ints_new(struct store *, int ttl_s, int max_stale_s);

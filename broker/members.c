@@ -1,10 +1,14 @@
 /*
  * members: membership cache in front of store_memberships(). Keyed by the
  * email plus the sorted group list, since group_mappings make the answer
- * depend on both. Small and flat: flushed on every change notification,
- * so the common case is a short list of recent users.
+ * depend on both. On common/cache: flushed (O(1)) on every change
+ * notification, bounded with LRU eviction. Entries never expire in the
+ * cache: their age is judged here against the current limits (fresh
+ * within members_cache_ttl, a stand-in up to members_max_stale), which a
+ * SIGHUP may change.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "cache.h"
 #include "err.h"
 #include "log.h"
 #include "members.h"
@@ -19,24 +24,18 @@
 #define MEMBERS_MAX_ENTRIES	65536
 
 struct members_entry {
-	unsigned char		 key[SHA256_DIGEST_LENGTH];
 	time_t			 fetched;
-	struct membership	*list;
 	size_t			 n;
-	struct members_entry	*next;
+	struct membership	 list[];
 };
-
-#define MEMBERS_BUCKETS 4096
 
 struct members {
 	struct store		*store;
 	int			 ttl_s, max_stale_s;
 	pthread_mutex_t		 lock;
-	struct members_entry	*buckets[MEMBERS_BUCKETS];
-	size_t			 count;
-	/* Bumped by every flush: an answer read from PostgreSQL before a
-	 * flush must not be cached after it (it may predate the change). */
-	unsigned long		 gen;
+	/* Its generation keeps an answer read from PostgreSQL before a flush
+	 * out of the cache (it may predate the change). */
+	struct cache		*cache;
 	unsigned long		 hits, misses, stale_served;
 };
 
@@ -47,6 +46,10 @@ members_new(struct store *s, int ttl_s, int max_stale_s)
 
 	if ((m = calloc(1, sizeof *m)) == NULL)
 		return NULL;
+	if ((m->cache = cache_new(MEMBERS_MAX_ENTRIES, free)) == NULL) {
+		free(m);
+		return NULL;
+	}
 	m->store = s;
 	m->ttl_s = ttl_s;
 	m->max_stale_s = max_stale_s;
@@ -63,28 +66,11 @@ members_set_limits(struct members *m, int ttl_s, int max_stale_s)
 	pthread_mutex_unlock(&m->lock);
 }
 
-static void
-members_flush_locked(struct members *m)
-{
-	struct members_entry *ent, *next;
-
-	for (size_t i = 0; i < MEMBERS_BUCKETS; i++) {
-		for (ent = m->buckets[i]; ent != NULL; ent = next) {
-			next = ent->next;
-			free(ent->list);
-			free(ent);
-		}
-		m->buckets[i] = NULL;
-	}
-	m->count = 0;
-	m->gen++;
-}
-
 void
 members_flush(struct members *m)
 {
 	pthread_mutex_lock(&m->lock);
-	members_flush_locked(m);
+	cache_flush(m->cache);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -93,7 +79,7 @@ members_free(struct members *m)
 {
 	if (m == NULL)
 		return;
-	members_flush(m);
+	cache_free(m->cache);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -113,11 +99,13 @@ members_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Hex SHA-256 of the email and the sorted groups into key[65]. */
 static void
-members_key(const char *email, const char *const *groups, size_t ngroups, unsigned char *key)
+members_key(const char *email, const char *const *groups, size_t ngroups, char *key)
 {
 	EVP_MD_CTX	 *ctx = EVP_MD_CTX_new();
 	const char	**sorted = NULL;
+	unsigned char	  md[SHA256_DIGEST_LENGTH];
 	unsigned int	  len = SHA256_DIGEST_LENGTH;
 
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
@@ -130,8 +118,10 @@ members_key(const char *email, const char *const *groups, size_t ngroups, unsign
 			EVP_DigestUpdate(ctx, sorted[i], strlen(sorted[i]) + 1);
 		free(sorted);
 	}
-	EVP_DigestFinal_ex(ctx, key, &len);
+	EVP_DigestFinal_ex(ctx, md, &len);
 	EVP_MD_CTX_free(ctx);
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(key + 2 * i, 3, "%02x", md[i]);
 }
 
 static struct membership *
@@ -144,63 +134,39 @@ members_copy(const struct membership *src, size_t n)
 	return dst;
 }
 
-static struct members_entry *
-members_get_locked(struct members *m, const unsigned char *key)
-{
-	struct members_entry *ent = m->buckets[key[0] | (key[1] & 0x0f) << 8];
-
-	for (; ent != NULL; ent = ent->next)
-		if (memcmp(ent->key, key, sizeof ent->key) == 0)
-			return ent;
-	return NULL;
-}
-
+/* Under the lock: keep a copy, unless a flush ran since gen. */
 static void
-members_put_locked(struct members *m, const unsigned char *key, const struct membership *list,
-    size_t n)
+members_put_locked(struct members *m, const char *key, const struct membership *list,
+    size_t n, uint64_t gen)
 {
-	struct members_entry	*ent = members_get_locked(m, key);
-	struct membership	*copy = members_copy(list, n);
-	size_t			 b = key[0] | (key[1] & 0x0f) << 8;
+	struct members_entry *ent = malloc(sizeof *ent + n * sizeof *list);
 
-	if (copy == NULL)
+	if (ent == NULL)
 		return;
-	if (ent == NULL) {
-		/* A full cache is simply emptied: it refills from PostgreSQL. */
-		if (m->count >= MEMBERS_MAX_ENTRIES)
-			members_flush_locked(m);
-		if ((ent = calloc(1, sizeof *ent)) == NULL) {
-			free(copy);
-			return;
-		}
-		memcpy(ent->key, key, sizeof ent->key);
-		ent->next = m->buckets[b];
-		m->buckets[b] = ent;
-		m->count++;
-	}
-	free(ent->list);
-	ent->list = copy;
+	if (n > 0)
+		memcpy(ent->list, list, n * sizeof *list);
 	ent->n = n;
 	ent->fetched = time(NULL);
+	cache_put(m->cache, key, ent, 0, gen);
 }
 
 int
 members_lookup(struct members *m, const char *email, const char *const *groups,
     size_t ngroups, struct membership **out, size_t *n, int *stale, struct err *e)
 {
-	unsigned char		 key[SHA256_DIGEST_LENGTH];
+	char			 key[2 * SHA256_DIGEST_LENGTH + 1];
 	struct members_entry	*ent;
 	struct membership	*fresh = NULL;
 	size_t			 nfresh = 0;
 	time_t			 now = time(NULL);
 	struct err		 dberr;
-	unsigned long		 gen;
+	uint64_t		 gen;
 	int			 max_stale;
 
 	*stale = 0;
 	members_key(email, groups, ngroups, key);
 	pthread_mutex_lock(&m->lock);
-	if ((ent = members_get_locked(m, key)) != NULL && now - ent->fetched < m->ttl_s) {
+	if ((ent = cache_find(m->cache, key)) != NULL && now - ent->fetched < m->ttl_s) {
 		*out = members_copy(ent->list, ent->n);
 		*n = ent->n;
 		m->hits++;
@@ -208,14 +174,13 @@ members_lookup(struct members *m, const char *email, const char *const *groups,
 		return *out != NULL ? 0 : err_set(e, 500, "nomem", "out of memory");
 	}
 	m->misses++;
-	gen = m->gen;
+	gen = cache_gen(m->cache);
 	pthread_mutex_unlock(&m->lock);
 
 	err_clear(&dberr);
 	if (store_memberships(m->store, email, groups, ngroups, &fresh, &nfresh, &dberr) == 0) {
 		pthread_mutex_lock(&m->lock);
-		if (m->gen == gen)
-			members_put_locked(m, key, fresh, nfresh);
+		members_put_locked(m, key, fresh, nfresh, gen);
 		pthread_mutex_unlock(&m->lock);
 		*out = fresh;
 		*n = nfresh;
@@ -224,7 +189,7 @@ members_lookup(struct members *m, const char *email, const char *const *groups,
 
 	/* PostgreSQL failed: a recent enough answer may stand in; else fail closed. */
 	pthread_mutex_lock(&m->lock);
-	if ((ent = members_get_locked(m, key)) != NULL && now - ent->fetched <= m->max_stale_s) {
+	if ((ent = cache_find(m->cache, key)) != NULL && now - ent->fetched <= m->max_stale_s) {
 		*out = members_copy(ent->list, ent->n);
 		*n = ent->n;
 		*stale = 1;

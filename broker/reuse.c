@@ -1,7 +1,8 @@
 /*
- * reuse: the grant reuse cache (see reuse.h). A hash table of descriptions
- * keyed by the SHA-256 of what the grant says; expired entries are simply
- * overwritten or dropped by a flush, and a full table is emptied.
+ * reuse: the grant reuse cache (see reuse.h), on common/cache: grant
+ * descriptions keyed by the SHA-256 of what the grant says, each expiring
+ * when less than REUSE_MIN_LEFT_S of the grant is left; a flush is O(1)
+ * and a full cache evicts the least recently used.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -10,27 +11,22 @@
 
 #include <openssl/evp.h>
 
+#include "cache.h"
 #include "jsonx.h"
 #include "log.h"
 #include "reuse.h"
 
-#define REUSE_BUCKETS		4096
-#define REUSE_MAX_ENTRIES	65536
-
-struct reuse_entry {
-	char			 key[65];
-	time_t			 exp;
-	json_t			*grant;
-	struct reuse_entry	*next;
-};
-
 struct reuse {
 	pthread_mutex_t		 lock;
-	struct reuse_entry	*buckets[REUSE_BUCKETS];
-	size_t			 count;
-	unsigned long		 gen;
+	struct cache		*cache;		/* key -> json_t grant */
 	unsigned long		 hits, misses;
 };
+
+static void
+reuse_grant_free(void *grant)
+{
+	json_decref(grant);
+}
 
 struct reuse *
 reuse_new(void)
@@ -39,32 +35,19 @@ reuse_new(void)
 
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
+	if ((c->cache = cache_new(REUSE_MAX_ENTRIES, reuse_grant_free)) == NULL) {
+		free(c);
+		return NULL;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	return c;
-}
-
-static void
-reuse_flush_locked(struct reuse *c)
-{
-	struct reuse_entry *ent, *next;
-
-	for (size_t i = 0; i < REUSE_BUCKETS; i++) {
-		for (ent = c->buckets[i]; ent != NULL; ent = next) {
-			next = ent->next;
-			json_decref(ent->grant);
-			free(ent);
-		}
-		c->buckets[i] = NULL;
-	}
-	c->count = 0;
-	c->gen++;
 }
 
 void
 reuse_flush(struct reuse *c)
 {
 	pthread_mutex_lock(&c->lock);
-	reuse_flush_locked(c);
+	cache_flush(c->cache);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -73,7 +56,7 @@ reuse_free(struct reuse *c)
 {
 	if (c == NULL)
 		return;
-	reuse_flush(c);
+	cache_free(c->cache);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -120,33 +103,21 @@ reuse_key(const char *email, const char *tenant, const char *role,
 	key[64] = '\0';
 }
 
-static size_t
-reuse_bucket(const char *key)
+static time_t
+reuse_expires(const json_t *grant)
 {
-	return strtoul((char[4]){ key[0], key[1], key[2], '\0' }, NULL, 16) % REUSE_BUCKETS;
-}
-
-static struct reuse_entry *
-reuse_find_locked(struct reuse *c, const char *key)
-{
-	for (struct reuse_entry *ent = c->buckets[reuse_bucket(key)]; ent != NULL;
-	    ent = ent->next)
-		if (strcmp(ent->key, key) == 0)
-			return ent;
-	return NULL;
+	return (time_t)json_integer_value(json_object_get(grant, "expires_at"));
 }
 
 json_t *
 reuse_get(struct reuse *c, const char *key, time_t not_after)
 {
-	struct reuse_entry	*ent;
-	json_t			*out = NULL;
-	time_t			 now = time(NULL);
+	json_t	*g, *out = NULL;
 
 	pthread_mutex_lock(&c->lock);
-	if ((ent = reuse_find_locked(c, key)) != NULL && ent->exp - now >= REUSE_MIN_LEFT_S &&
-	    (not_after == 0 || ent->exp <= not_after))
-		out = json_deep_copy(ent->grant);
+	if ((g = cache_get(c->cache, key, time(NULL))) != NULL &&
+	    (not_after == 0 || reuse_expires(g) <= not_after))
+		out = json_deep_copy(g);
 	if (out != NULL)
 		c->hits++;
 	else
@@ -161,7 +132,7 @@ reuse_gen(struct reuse *c)
 	unsigned long g;
 
 	pthread_mutex_lock(&c->lock);
-	g = c->gen;
+	g = (unsigned long)cache_gen(c->cache);
 	pthread_mutex_unlock(&c->lock);
 	return g;
 }
@@ -169,36 +140,15 @@ reuse_gen(struct reuse *c)
 void
 reuse_put(struct reuse *c, const char *key, const json_t *grant, unsigned long gen)
 {
-	struct reuse_entry	*ent;
-	json_t			*copy;
-	size_t			 b = reuse_bucket(key);
+	json_t *copy;
 
 	if ((copy = json_deep_copy(grant)) == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
-	if (c->gen != gen) {
-		pthread_mutex_unlock(&c->lock);
-		json_decref(copy);
-		return;
-	}
-	if ((ent = reuse_find_locked(c, key)) == NULL) {
-		if (c->count >= REUSE_MAX_ENTRIES) {
-			reuse_flush_locked(c);
-			c->gen = gen;	/* emptied for room, nothing changed */
-		}
-		if ((ent = calloc(1, sizeof *ent)) == NULL) {
-			pthread_mutex_unlock(&c->lock);
-			json_decref(copy);
-			return;
-		}
-		memcpy(ent->key, key, 65);
-		ent->next = c->buckets[b];
-		c->buckets[b] = ent;
-		c->count++;
-	}
-	json_decref(ent->grant);
-	ent->grant = copy;
-	ent->exp = (time_t)json_integer_value(json_object_get(grant, "expires_at"));
+	/* Reusable while at least REUSE_MIN_LEFT_S is left: the entry is
+	 * live until exp - now < REUSE_MIN_LEFT_S. Declined (freed) when a
+	 * flush ran since gen. */
+	cache_put(c->cache, key, copy, reuse_expires(grant) - REUSE_MIN_LEFT_S + 1, gen);
 	pthread_mutex_unlock(&c->lock);
 }
 

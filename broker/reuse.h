@@ -19,6 +19,8 @@ struct reuse;
 
 /* A grant is reused only while it has at least this long to live. */
 #define REUSE_MIN_LEFT_S	60
+/* The bound; a full cache evicts its least recently used grant. */
+#define REUSE_MAX_ENTRIES	65536
 
 struct reuse	*reuse_new(void);
 void		 reuse_free(struct reuse *);

@@ -1,7 +1,8 @@
 /*
  * backend_mcp: a small MCP client for tenant backends. One cache entry per
  * (tenant, integration, URL) holds the revision the backend speaks and its
- * tool list; the cache lock is never held across a network call.
+ * tool list, each with its own expiry judged here; the entries live in a
+ * common/cache (LRU bound) whose lock is never held across a network call.
  *
  * Limit: the handshake-era path sends no Mcp-Session-Id (httpc does not
  * expose response headers), so it works with stateless backends; backends
@@ -15,6 +16,7 @@
 #include <time.h>
 
 #include "backend_mcp.h"
+#include "cache.h"
 #include "dropset.h"
 #include "err.h"
 #include "fwdconf.h"
@@ -31,7 +33,6 @@
 enum backend_era { ERA_UNKNOWN, ERA_MODERN, ERA_LEGACY };
 
 struct backend_entry {
-	char			*key;
 	char			*tenant;
 	char			*integ;
 	enum backend_era	 era;
@@ -39,14 +40,14 @@ struct backend_entry {
 	time_t			 era_exp;
 	json_t			*tools;
 	time_t			 tools_exp;
-	struct backend_entry	*next;
 };
 
 struct backend_cache {
 	pthread_mutex_t		 lock;
-	struct backend_entry	*head;
-	size_t			 n;
+	struct cache		*cache;		/* "tenant|integ|url" -> entry */
 };
+
+static cache_free_fn backend_entry_free;
 
 struct backend_cache *
 backend_mcp_new(void)
@@ -55,15 +56,20 @@ backend_mcp_new(void)
 
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
+	if ((c->cache = cache_new(BACKEND_MAX_ENTRIES, backend_entry_free)) == NULL) {
+		free(c);
+		return NULL;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	return c;
 }
 
 static void
-backend_entry_free(struct backend_entry *be)
+backend_entry_free(void *p)
 {
+	struct backend_entry *be = p;
+
 	json_decref(be->tools);
-	free(be->key);
 	free(be->tenant);
 	free(be->integ);
 	free(be);
@@ -72,57 +78,57 @@ backend_entry_free(struct backend_entry *be)
 void
 backend_mcp_free(struct backend_cache *c)
 {
-	struct backend_entry *be, *next;
-
 	if (c == NULL)
 		return;
-	for (be = c->head; be != NULL; be = next) {
-		next = be->next;
-		backend_entry_free(be);
-	}
+	cache_free(c->cache);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+/* Neither the revision nor the tool list is of use any more. */
+static int
+backend_expired(const char *key, void *val, void *arg)
+{
+	const struct backend_entry	*be = val;
+	time_t				 now = *(const time_t *)arg;
+
+	(void)key;
+	return be->tools_exp <= now && be->era_exp <= now;
 }
 
 void
 backend_mcp_sweep(struct backend_cache *c, time_t now)
 {
-	struct backend_entry **pp, *be;
-
+	/* Two expiries per entry, so the owner judges them; nothing here
+	 * reads the generation that a drop bumps. */
 	pthread_mutex_lock(&c->lock);
-	for (pp = &c->head; (be = *pp) != NULL;) {
-		if (be->tools_exp <= now && be->era_exp <= now) {
-			*pp = be->next;
-			backend_entry_free(be);
-			c->n--;
-		} else
-			pp = &be->next;
-	}
+	cache_drop_if(c->cache, backend_expired, &now);
 	pthread_mutex_unlock(&c->lock);
+}
+
+static int
+backend_named(const char *key, void *val, void *arg)
+{
+	const struct backend_entry	*be = val;
+	const struct dropset		*d = arg;
+
+	(void)key;
+	return dropset_has(d, 'T', be->tenant, NULL) || dropset_has(d, 'I', be->tenant, be->integ);
 }
 
 size_t
 backend_mcp_drop(struct backend_cache *c, const struct dropset *d)
 {
-	struct backend_entry	**pp, *be;
-	size_t			  n = 0;
+	size_t n;
 
 	pthread_mutex_lock(&c->lock);
-	for (pp = &c->head; (be = *pp) != NULL;) {
-		if (d->all || dropset_has(d, 'T', be->tenant, NULL) ||
-		    dropset_has(d, 'I', be->tenant, be->integ)) {
-			*pp = be->next;
-			backend_entry_free(be);
-			c->n--;
-			n++;
-		} else
-			pp = &be->next;
-	}
+	n = d->all ? cache_flush(c->cache) : cache_drop_if(c->cache, backend_named, (void *)d);
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }
 
-/* Under the lock: the entry for a target, created when missing. */
+/* Under the lock: the entry for a target, created when missing (the
+ * least recently used one makes room). */
 static struct backend_entry *
 backend_entry(struct backend_cache *c, const struct backend_target *t)
 {
@@ -130,22 +136,15 @@ backend_entry(struct backend_cache *c, const struct backend_target *t)
 	char			 key[2048];
 
 	snprintf(key, sizeof key, "%s|%s|%s", t->tenant, t->integ, t->url);
-	for (be = c->head; be != NULL; be = be->next)
-		if (strcmp(be->key, key) == 0)
-			return be;
-	if (c->n >= BACKEND_MAX_ENTRIES || (be = calloc(1, sizeof *be)) == NULL)
+	if ((be = cache_find(c->cache, key)) != NULL)
+		return be;
+	if ((be = calloc(1, sizeof *be)) == NULL)
 		return NULL;
-	if ((be->key = strdup(key)) == NULL || (be->tenant = strdup(t->tenant)) == NULL ||
-	    (be->integ = strdup(t->integ)) == NULL) {
-		free(be->key);
-		free(be->tenant);
-		free(be);
+	if ((be->tenant = strdup(t->tenant)) == NULL || (be->integ = strdup(t->integ)) == NULL) {
+		backend_entry_free(be);
 		return NULL;
 	}
-	be->next = c->head;
-	c->head = be;
-	c->n++;
-	return be;
+	return cache_put(c->cache, key, be, 0, cache_gen(c->cache)) ? be : NULL;
 }
 
 /* --- wire ------------------------------------------------------------------- */

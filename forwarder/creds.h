@@ -6,10 +6,12 @@
  * this cache lets that grant's credential be reused without a redeem.
  *
  * Bounded: least recently used entries go first, found through a list, so
- * making room never scans the table. One mutex, never held across a call.
- * A generation number, bumped by every drop, lets a redeem that raced a
- * change-feed event decline to store what it got (the answer may predate
- * the change).
+ * making room never scans the table (common/cache). Not locked here: the
+ * grants cache calls every function under its one mutex, never held
+ * across a broker call, so a drop takes credentials and grant sets
+ * together. A generation number, bumped by every drop, lets a redeem that
+ * raced a change-feed event decline to store what it got (the answer may
+ * predate the change).
  */
 #ifndef TG_CREDS_H
 #define TG_CREDS_H

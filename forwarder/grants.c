@@ -1,9 +1,10 @@
 /*
  * grants: the per-token grant cache, and the way to a grant's credential
- * (creds.c holds those). The cache is a fixed-size hash table plus an LRU
- * list under one mutex; broker calls are made without holding it. A
- * generation number, bumped by every change-feed drop, keeps an answer
- * that raced a drop out of the cache (it serves its own request only).
+ * (creds.c holds those). The cache is common/cache (expiry, LRU bound,
+ * generation) under one mutex that also guards the sets' refcounts;
+ * broker calls are made without holding it. The generation, bumped by
+ * every change-feed drop, keeps an answer that raced a drop out of the
+ * cache (it serves its own request only).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
 
 #include "b64url.h"
 #include "broker_client.h"
+#include "cache.h"
 #include "clock.h"
 #include "creds.h"
 #include "dropset.h"
@@ -28,7 +30,6 @@
 #include "log.h"
 #include "secret.h"
 
-#define GRANTS_BUCKETS		4096
 #define GRANTS_MAX_TENANTS	256
 #define GRANTS_MAX_INTEGS	32
 #define GRANTS_MAX_TOOLS	512
@@ -36,13 +37,12 @@
 struct grants_cache {
 	struct broker_client	*broker;
 	struct creds		*creds;
-	pthread_mutex_t		 lock;
-	struct grantset		*b[GRANTS_BUCKETS];
-	struct grantset		*lru_head, *lru_tail;	/* head = most recent */
-	size_t			 count;
-	uint64_t		 gen;		/* bumped by grants_drop() */
+	pthread_mutex_t		 lock;		/* both caches and every set's refs */
+	struct cache		*sets;		/* key: grantset.key */
 	atomic_long		 feed_ok_until;	/* clock_now_ms() bound; 0 = never */
 };
+
+static cache_free_fn grants_unref_locked;
 
 void
 grants_key(const char *s, char out[65])
@@ -56,16 +56,6 @@ grants_key(const char *s, char out[65])
 	out[64] = '\0';
 }
 
-static size_t
-grants_bucket(const char *key)
-{
-	size_t h = 0;
-
-	for (int i = 0; i < 8; i++)
-		h = (h << 4) | (size_t)(key[i] <= '9' ? key[i] - '0' : key[i] - 'a' + 10);
-	return h % GRANTS_BUCKETS;
-}
-
 struct grants_cache *
 grants_cache_new(struct broker_client *broker)
 {
@@ -73,7 +63,10 @@ grants_cache_new(struct broker_client *broker)
 
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
-	if ((c->creds = creds_new()) == NULL) {
+	/* The bound comes with each put (grant_cache_max reloads). */
+	if ((c->creds = creds_new()) == NULL ||
+	    (c->sets = cache_new(0, grants_unref_locked)) == NULL) {
+		creds_free(c->creds);
 		free(c);
 		return NULL;
 	}
@@ -116,19 +109,23 @@ grants_free(struct grantset *gs)
 	free(gs);
 }
 
+/* Under the cache lock: drop one reference, free on the last. Also the
+ * cache's destructor: an entry holds one reference. */
+static void
+grants_unref_locked(void *p)
+{
+	struct grantset *gs = p;
+
+	if (--gs->refs == 0)
+		grants_free(gs);
+}
+
 void
 grants_cache_free(struct grants_cache *c)
 {
-	struct grantset *gs, *next;
-
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < GRANTS_BUCKETS; i++) {
-		for (gs = c->b[i]; gs != NULL; gs = next) {
-			next = gs->next;
-			grants_free(gs);
-		}
-	}
+	cache_free(c->sets);
 	creds_free(c->creds);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -348,73 +345,6 @@ fail:
 	return NULL;
 }
 
-/* Under the cache lock. */
-static void
-grants_lru_unlink(struct grants_cache *c, struct grantset *gs)
-{
-	if (gs->lru_prev != NULL)
-		gs->lru_prev->lru_next = gs->lru_next;
-	else if (c->lru_head == gs)
-		c->lru_head = gs->lru_next;
-	if (gs->lru_next != NULL)
-		gs->lru_next->lru_prev = gs->lru_prev;
-	else if (c->lru_tail == gs)
-		c->lru_tail = gs->lru_prev;
-	gs->lru_prev = gs->lru_next = NULL;
-}
-
-/* Under the cache lock. */
-static void
-grants_lru_push(struct grants_cache *c, struct grantset *gs)
-{
-	gs->lru_prev = NULL;
-	gs->lru_next = c->lru_head;
-	if (c->lru_head != NULL)
-		c->lru_head->lru_prev = gs;
-	c->lru_head = gs;
-	if (c->lru_tail == NULL)
-		c->lru_tail = gs;
-}
-
-/* Under the cache lock. */
-static void
-grants_unlink(struct grants_cache *c, struct grantset *gs)
-{
-	struct grantset **pp = &c->b[grants_bucket(gs->key)];
-
-	for (; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == gs) {
-			*pp = gs->next;
-			gs->next = NULL;
-			gs->in_table = 0;
-			grants_lru_unlink(c, gs);
-			c->count--;
-			return;
-		}
-	}
-}
-
-/* Under the cache lock: drop one reference, free on the last. */
-static void
-grants_unref_locked(struct grantset *gs)
-{
-	if (--gs->refs == 0)
-		grants_free(gs);
-}
-
-/* Under the cache lock: make room by dropping the least recently used,
- * found at the list's tail (no scan). */
-static void
-grants_evict_one(struct grants_cache *c)
-{
-	struct grantset *victim = c->lru_tail;
-
-	if (victim != NULL) {
-		grants_unlink(c, victim);
-		grants_unref_locked(victim);
-	}
-}
-
 static time_t
 grants_expiry(const struct grantset *gs, const struct fwdconf *conf, time_t now)
 {
@@ -449,27 +379,21 @@ grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *asser
     struct grantset **out, struct err *e)
 {
 	char		 key[65];
-	struct grantset	*gs, *old;
+	struct grantset	*gs;
 	json_t		*answer = NULL;
 	time_t		 now = time(NULL);
-	size_t		 bucket;
 	uint64_t	 gen;
 	int		 trusted = grants_trusted(c);
 
 	*out = NULL;
 	grants_key(assertion, key);
-	bucket = grants_bucket(key);
 	pthread_mutex_lock(&c->lock);
-	gen = c->gen;
-	for (gs = trusted ? c->b[bucket] : NULL; gs != NULL; gs = gs->next) {
-		if (strcmp(gs->key, key) == 0 && gs->expires > now) {
-			gs->refs++;
-			grants_lru_unlink(c, gs);
-			grants_lru_push(c, gs);
-			pthread_mutex_unlock(&c->lock);
-			*out = gs;
-			return 0;
-		}
+	gen = cache_gen(c->sets);
+	if (trusted && (gs = cache_get(c->sets, key, now)) != NULL) {
+		gs->refs++;
+		pthread_mutex_unlock(&c->lock);
+		*out = gs;
+		return 0;
 	}
 	pthread_mutex_unlock(&c->lock);
 
@@ -487,24 +411,14 @@ grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *asser
 	    "this request only)");
 
 	pthread_mutex_lock(&c->lock);
-	for (old = c->b[bucket]; old != NULL; old = old->next)
-		if (strcmp(old->key, key) == 0)
-			break;
-	if (old != NULL) {
-		grants_unlink(c, old);
-		grants_unref_locked(old);
-	}
+	cache_remove(c->sets, key, NULL);
 	/* Not stored when the feed is not current, or when a drop ran during
-	 * the broker call (this answer may predate the change). */
-	if (conf->grant_cache_max > 0 && trusted && grants_trusted(c) && gen == c->gen) {
-		while (c->count >= (size_t)conf->grant_cache_max && c->count > 0)
-			grants_evict_one(c);
-		gs->next = c->b[bucket];
-		c->b[bucket] = gs;
-		grants_lru_push(c, gs);
-		gs->in_table = 1;
+	 * the broker call (cache_put() declines: the answer may predate the
+	 * change). The table's reference goes back if it declines. */
+	if (conf->grant_cache_max > 0 && trusted && grants_trusted(c)) {
+		cache_set_max(c->sets, (size_t)conf->grant_cache_max);
 		gs->refs++;
-		c->count++;
+		cache_put(c->sets, key, gs, gs->expires, gen);
 	}
 	pthread_mutex_unlock(&c->lock);
 	*out = gs;
@@ -525,37 +439,30 @@ void
 grants_invalidate(struct grants_cache *c, struct grantset *gs)
 {
 	pthread_mutex_lock(&c->lock);
-	if (gs->in_table) {
-		grants_unlink(c, gs);
-		grants_unref_locked(gs);	/* the table's reference */
-	}
+	cache_remove(c->sets, gs->key, gs);	/* the table's reference */
 	pthread_mutex_unlock(&c->lock);
 }
 
 size_t
 grants_sweep(struct grants_cache *c, time_t now)
 {
-	struct grantset	*gs, *next;
-	size_t		 dropped = 0;
+	size_t dropped;
 
 	pthread_mutex_lock(&c->lock);
-	for (gs = c->lru_head; gs != NULL; gs = next) {
-		next = gs->lru_next;
-		if (gs->expires > now)
-			continue;
-		grants_unlink(c, gs);
-		grants_unref_locked(gs);
-		dropped++;
-	}
+	dropped = cache_sweep(c->sets, now) + creds_sweep(c->creds, now);
 	pthread_mutex_unlock(&c->lock);
-	return dropped + creds_sweep(c->creds, now);
+	return dropped;
 }
 
 /* Does the drop set name this grant set? */
 static int
-grants_named(const struct dropset *d, const struct grantset *gs)
+grants_named(const char *key, void *val, void *arg)
 {
-	if (d->all || d->all_sets || dropset_has(d, 'U', gs->user, NULL))
+	const struct dropset	*d = arg;
+	const struct grantset	*gs = val;
+
+	(void)key;
+	if (dropset_has(d, 'U', gs->user, NULL))
 		return 1;
 	for (size_t i = 0; i < gs->n; i++)
 		if (dropset_has(d, 'S', gs->g[i].tenant, NULL) ||
@@ -567,43 +474,43 @@ grants_named(const struct dropset *d, const struct grantset *gs)
 size_t
 grants_drop(struct grants_cache *c, const struct dropset *d)
 {
-	struct grantset	*gs, *next;
-	size_t		 dropped = 0;
+	size_t dropped = 0;
 
 	if (dropset_empty(d))
 		return 0;
-	/* Credentials first: a request between the two steps finds its set
-	 * still cached but must redeem again, never the reverse. */
-	dropped += creds_drop(c->creds, d);
+	/* Credentials and sets under one lock: no request sees one dropped
+	 * and not the other. */
 	pthread_mutex_lock(&c->lock);
-	c->gen++;
-	for (gs = c->lru_head; gs != NULL; gs = next) {
-		next = gs->lru_next;
-		if (!grants_named(d, gs))
-			continue;
-		grants_unlink(c, gs);
-		grants_unref_locked(gs);
-		dropped++;
-	}
+	dropped += creds_drop(c->creds, d);
+	if (d->all || d->all_sets)
+		dropped += cache_flush(c->sets);
+	else
+		dropped += cache_drop_if(c->sets, grants_named, (void *)d);
 	pthread_mutex_unlock(&c->lock);
 	return dropped;
 }
 
-size_t
-grants_count(struct grants_cache *c)
+static size_t
+grants_size(struct grants_cache *c, int creds)
 {
 	size_t n;
 
 	pthread_mutex_lock(&c->lock);
-	n = c->count;
+	n = creds ? creds_count(c->creds) : cache_count(c->sets);
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }
 
 size_t
+grants_count(struct grants_cache *c)
+{
+	return grants_size(c, 0);
+}
+
+size_t
 grants_cred_count(struct grants_cache *c)
 {
-	return creds_count(c->creds);
+	return grants_size(c, 1);
 }
 
 const struct grant *
@@ -733,8 +640,12 @@ grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct gra
 	int		 trusted = grants_trusted(c);
 
 	grants_ckey(g, gi, &k);
+	pthread_mutex_lock(&c->lock);
 	gen = creds_gen(c->creds);
-	if (trusted && (out = creds_get(c->creds, &k, now, NULL)) != NULL)
+	if (trusted)
+		out = creds_get(c->creds, &k, now, NULL);
+	pthread_mutex_unlock(&c->lock);
+	if (out != NULL)
 		return out;
 	if (g->expires_at <= now) {
 		err_set(e, 401, "grant_invalid", "the grant for tenant '%s' has expired", g->tenant);
@@ -774,29 +685,46 @@ grants_credential(struct grants_cache *c, const struct fwdconf *conf, struct gra
 			log_info("grants: %s/%s: credential version %lld (grant named %lld)",
 			    g->tenant, gi->name, version, gi->cred_version);
 		/* Stored only while the feed is current (else per call). */
-		if (trusted && grants_trusted(c))
+		if (trusted && grants_trusted(c)) {
+			pthread_mutex_lock(&c->lock);
 			creds_put(c->creds, (size_t)conf->credential_cache_max, gen, &k, gs->user,
 			    g->tenant, line, cred_exp, version);
+			pthread_mutex_unlock(&c->lock);
+		}
 		out = line;
 	}
 	json_decref(answer);
 	return out;
 }
 
-long long
-grants_cred_version(struct grantset *gs, const struct grant_integ *gi)
+/* The credential key of gi, an integration of one of gs's grants; 0 when
+ * gs is not a cached set or gi is not among its grants. */
+static int
+grants_gi_key(const struct grantset *gs, const struct grant_integ *gi, struct creds_key *k)
 {
-	struct creds_key k;
-
 	for (size_t i = 0; gs->cache != NULL && i < gs->n; i++) {
 		const struct grant *g = &gs->g[i];
 
 		if (gi >= g->integ && gi < g->integ + g->ninteg) {
-			grants_ckey(g, gi, &k);
-			return creds_version(gs->cache->creds, &k);
+			grants_ckey(g, gi, k);
+			return 1;
 		}
 	}
 	return 0;
+}
+
+long long
+grants_cred_version(struct grantset *gs, const struct grant_integ *gi)
+{
+	struct creds_key	k;
+	long long		v;
+
+	if (!grants_gi_key(gs, gi, &k))
+		return 0;
+	pthread_mutex_lock(&gs->cache->lock);
+	v = creds_version(gs->cache->creds, &k);
+	pthread_mutex_unlock(&gs->cache->lock);
+	return v;
 }
 
 void
@@ -804,13 +732,9 @@ grants_drop_credential(struct grantset *gs, struct grant_integ *gi)
 {
 	struct creds_key k;
 
-	for (size_t i = 0; gs->cache != NULL && i < gs->n; i++) {
-		const struct grant *g = &gs->g[i];
-
-		if (gi >= g->integ && gi < g->integ + g->ninteg) {
-			grants_ckey(g, gi, &k);
-			creds_remove(gs->cache->creds, &k);
-			return;
-		}
-	}
+	if (!grants_gi_key(gs, gi, &k))
+		return;
+	pthread_mutex_lock(&gs->cache->lock);
+	creds_remove(gs->cache->creds, &k);
+	pthread_mutex_unlock(&gs->cache->lock);
 }

@@ -64,10 +64,7 @@ struct grantset {
 	time_t		 expires;
 	/* private */
 	struct grants_cache *cache;
-	int		 refs;
-	int		 in_table;
-	struct grantset	*next;		/* bucket chain */
-	struct grantset	*lru_prev, *lru_next;
+	int		 refs;		/* under the cache's lock */
 };
 
 struct dropset;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -90,12 +91,43 @@ test_get_put_bounds(void **state)
 	reuse_free(c);
 }
 
+/* A full cache makes room by evicting the least recently used grant; it
+ * used to be emptied, losing the grants in use with the rest. */
+static void
+test_full_evicts_least_recent(void **state)
+{
+	struct reuse	*c = reuse_new();
+	char		 k[65];
+	time_t		 now = time(NULL);
+	json_t		*g = grant("j", now + 600), *got;
+
+	(void)state;
+	for (int i = 0; i < REUSE_MAX_ENTRIES; i++) {
+		snprintf(k, sizeof k, "k%d", i);
+		reuse_put(c, k, g, reuse_gen(c));
+	}
+	got = reuse_get(c, "k0", 0);		/* k0 in use: k1 is now the least recent */
+	assert_non_null(got);
+	json_decref(got);
+	reuse_put(c, "one-more", g, reuse_gen(c));
+	assert_null(reuse_get(c, "k1", 0));
+	got = reuse_get(c, "k0", 0);
+	assert_non_null(got);
+	json_decref(got);
+	got = reuse_get(c, "k2", 0);
+	assert_non_null(got);
+	json_decref(got);
+	json_decref(g);
+	reuse_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_depends_on_every_part),
 		cmocka_unit_test(test_get_put_bounds),
+		cmocka_unit_test(test_full_evicts_least_recent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
