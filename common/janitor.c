@@ -25,6 +25,7 @@ struct janitor_job {
 	struct event	*tick;		/* every_ms, persistent; NULL without */
 	struct event	*later;		/* the run a job's return value asks for */
 	int		 queued;	/* kicked, not started yet */
+	unsigned long	 queued_seq;	/* order of the kick, for fairness */
 	int		 running;
 	unsigned long	 runs;
 };
@@ -35,26 +36,31 @@ struct janitor {
 	pthread_cond_t		 work;	/* a job was queued, or stop */
 	pthread_cond_t		 idle;	/* a run ended */
 	int			 stop;
+	unsigned long		 seq;
 	struct janitor_job	 jobs[JANITOR_JOBS_MAX];
 	int			 njobs;
 	pthread_t		 threads[JANITOR_THREADS_MAX];
 	int			 nthreads;
 };
 
-/* Runnable: queued, not running, and nothing of its group running. */
+/* Runnable: queued, not running, and nothing of its group running. The
+ * longest queued first, so a job kicked while it runs cannot starve
+ * another of its group. */
 static struct janitor_job *
 janitor_next(struct janitor *j)
 {
+	struct janitor_job *best = NULL;
+
 	for (int i = 0; i < j->njobs; i++) {
 		struct janitor_job *jb = &j->jobs[i];
 		int busy = jb->running;
 
 		for (int k = 0; k < j->njobs && !busy && jb->group != 0; k++)
 			busy = j->jobs[k].group == jb->group && j->jobs[k].running;
-		if (jb->queued && !busy)
-			return jb;
+		if (jb->queued && !busy && (best == NULL || jb->queued_seq < best->queued_seq))
+			best = jb;
 	}
-	return NULL;
+	return best;
 }
 
 static void *
@@ -177,6 +183,7 @@ janitor_kick(struct janitor_job *jb)
 	pthread_mutex_lock(&j->lock);
 	if (!jb->queued && !j->stop) {
 		jb->queued = 1;
+		jb->queued_seq = ++j->seq;
 		pthread_cond_broadcast(&j->work);
 	}
 	pthread_mutex_unlock(&j->lock);
