@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "email.h"
 #include "err.h"
 #include "httpc.h"
@@ -244,13 +245,7 @@ identity_wait(struct idv *v)
 	unsigned long	 until_gen = v->gen + (v->fetching ? 2 : 1);
 	struct timespec	 until;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += IDENTITY_ASK_WAIT_MS / 1000;
-	until.tv_nsec += (IDENTITY_ASK_WAIT_MS % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(CLOCK_MONOTONIC, IDENTITY_ASK_WAIT_MS, &until);
 	while ((long)(v->gen - until_gen) < 0 &&
 	    pthread_cond_timedwait(&v->done, &v->mu, &until) == 0)
 		;

@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "err.h"
 #include "janitor.h"
 #include "log.h"
@@ -207,13 +208,7 @@ janitor_wait_idle(struct janitor_job *jb, long ms)
 	struct timespec	 until;
 	int		 rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(CLOCK_MONOTONIC, ms, &until);
 	pthread_mutex_lock(&j->lock);
 	while ((jb->queued || jb->running) && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&j->idle, &j->lock, &until);
