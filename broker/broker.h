@@ -18,6 +18,7 @@
 #include "secret.h"
 
 struct callers;
+struct chores;
 struct event_base;
 struct feed;
 struct ints;
@@ -43,6 +44,7 @@ struct broker {
 	struct ints		*ints;		/* tenant integrations cache */
 	struct reuse		*reuse;		/* grants handed out again */
 	struct keyexpiry	*keyexpiry;	/* expiry job and metric */
+	struct chores		*chores;	/* background jobs (chores.h) */
 	/* The highest access_changes seq whose NOTIFY flushed our caches. */
 	_Atomic long long	 applied_seq;
 

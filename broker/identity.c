@@ -4,18 +4,22 @@
  * neither can stand in for the other), the JWKS cache and its refresh
  * policy, and the mapping of verified claims to a struct identity.
  *
- * JWKS cache: a refcounted, immutable key set swapped under `mu`, so a
- * verify never waits for a fetch unless there is no set at all. One fetch
- * at a time (`fetch_mu`); refreshes happen every jwks_refresh_s, on an
- * unknown kid (at most once per 30 s, for IdP key rollover), and after a
- * failure no sooner than 10 s later. A failed refresh keeps the old set.
+ * JWKS cache: a refcounted, immutable key set swapped under `mu`. A
+ * request never fetches: the broker's janitor calls identity_refresh()
+ * every few seconds and it fetches when due (every jwks_refresh_s; after a
+ * failure no sooner than 10 s later). A request that has no set, or meets
+ * an unknown kid (IdP key rollover; at most once per 30 s), asks the
+ * refresher and waits a bounded time for that fetch's result; concurrent
+ * askers share one fetch. A failed refresh keeps the old set.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "email.h"
 #include "err.h"
 #include "httpc.h"
@@ -30,6 +34,9 @@
 #define IDENTITY_KID_REFRESH_S		30	/* unknown kid: refresh at most this often */
 #define IDENTITY_RETRY_S		10	/* after a failed fetch */
 #define IDENTITY_FETCH_TIMEOUT_MS	5000
+/* How long a request waits for a fetch it asked for: one attempt of the
+ * JWKS document (a discovery first may make it miss; it then gets 503). */
+#define IDENTITY_ASK_WAIT_MS		IDENTITY_FETCH_TIMEOUT_MS
 #define IDENTITY_FETCH_MAX		(512 * 1024)
 #define IDENTITY_DISCOVERY		"/.well-known/openid-configuration"
 
@@ -57,13 +64,19 @@ struct idv {
 	enum email_mode	 email_mode;
 	int		 require_email_verified;
 	struct identity_hooks hooks;
+	void		(*ask)(void *);	/* the refresher; NULL = none */
+	void		*ask_arg;
+	_Atomic int	 refs;		/* identity_hold() */
 
 	pthread_mutex_t	 fetch_mu;	/* one fetch at a time */
 	char		*jwks_uri;	/* discovered; under fetch_mu */
 
 	pthread_mutex_t	 mu;
+	pthread_cond_t	 done;		/* gen moved; CLOCK_MONOTONIC */
 	struct keyset	*ks;		/* current set or NULL */
 	unsigned long	 gen;		/* fetch attempts finished */
+	int		 fetching;	/* an attempt is under way */
+	int		 asked;		/* a request wants a fetch now */
 	time_t		 fetched_at;	/* last success */
 	time_t		 attempt_at;	/* last attempt, 0 = never */
 	time_t		 forced_at;	/* last unknown-kid refresh, 0 = never */
@@ -223,62 +236,119 @@ identity_fetch_jwks(struct idv *v, struct err *e)
 	return keyset_install(v, keys, n, e);
 }
 
+/* Wait (v->mu held) until the fetch asked for has finished, at most
+ * IDENTITY_ASK_WAIT_MS. One under way may predate the ask (and miss the
+ * new key): then the one after it. */
+static void
+identity_wait(struct idv *v)
+{
+	unsigned long	 until_gen = v->gen + (v->fetching ? 2 : 1);
+	struct timespec	 until;
+
+	clock_deadline(CLOCK_MONOTONIC, IDENTITY_ASK_WAIT_MS, &until);
+	while ((long)(v->gen - until_gen) < 0 &&
+	    pthread_cond_timedwait(&v->done, &v->mu, &until) == 0)
+		;
+}
+
 /*
- * The key set to verify with (a reference; keyset_unref() it), refreshed
- * first when due. force: an unknown kid asks for a refresh now.
+ * The key set to verify with (a reference; keyset_unref() it). force: an
+ * unknown kid asks for a fetch now. Asking hands the fetch to the
+ * refresher; this thread only waits for its result.
  */
 static struct keyset *
 identity_keys(struct idv *v, int force, struct err *e)
 {
 	struct keyset	*ks;
-	struct err	 fe;
-	unsigned long	 gen;
 	time_t		 now = identity_now(v);
-	int		 fetch, have;
+	int		 ask;
 
 	pthread_mutex_lock(&v->mu);
-	have = v->ks != NULL;
-	gen = v->gen;
 	if (force)
-		fetch = v->forced_at == 0 || now - v->forced_at >= IDENTITY_KID_REFRESH_S;
+		ask = v->forced_at == 0 || now - v->forced_at >= IDENTITY_KID_REFRESH_S;
 	else
-		fetch = (!have || now - v->fetched_at >= v->refresh_s) &&
+		ask = v->ks == NULL &&
 		    (v->attempt_at == 0 || now - v->attempt_at >= IDENTITY_RETRY_S);
-	if (fetch && force)
+	if (ask && force)
 		v->forced_at = now;
-	pthread_mutex_unlock(&v->mu);
-
-	/* With a set in hand nobody waits for a fetch another thread runs;
-	 * without one, wait for it and take its result. */
-	if (fetch && (have ? pthread_mutex_trylock(&v->fetch_mu) == 0 :
-	    pthread_mutex_lock(&v->fetch_mu) == 0)) {
-		pthread_mutex_lock(&v->mu);
-		fetch = v->gen == gen;
+	if (ask && v->ask != NULL) {
+		v->asked = 1;
 		pthread_mutex_unlock(&v->mu);
-		if (fetch) {
-			err_clear(&fe);
-			if (identity_fetch_jwks(v, &fe) == -1)
-				log_warnx("jwks: fetch for %s failed%s: %s", v->issuer,
-				    have ? ", keeping the previous keys" : "", fe.msg);
-			pthread_mutex_lock(&v->mu);
-			v->gen++;
-			v->attempt_at = now;
-			if (err_isset(&fe))
-				memcpy(v->last_error, fe.msg, sizeof v->last_error);
-			pthread_mutex_unlock(&v->mu);
-		}
-		pthread_mutex_unlock(&v->fetch_mu);
+		v->ask(v->ask_arg);
+		pthread_mutex_lock(&v->mu);
+		identity_wait(v);
 	}
-
-	pthread_mutex_lock(&v->mu);
 	if ((ks = v->ks) != NULL)
 		ks->refs++;
 	else
 		err_set(e, 503, "jwks_unavailable",
 		    "the identity provider's keys are not available: %s",
-		    v->last_error[0] != '\0' ? v->last_error : "not fetched yet");
+		    v->last_error[0] != '\0' ? v->last_error :
+		    v->fetching ? "still being fetched" : "not fetched yet");
 	pthread_mutex_unlock(&v->mu);
 	return ks;
+}
+
+int
+identity_refresh(struct idv *v)
+{
+	struct err	 fe;
+	unsigned long	 gen;
+	time_t		 now = identity_now(v);
+	int		 due, have;
+
+	if (v == NULL || v->issuer == NULL)
+		return 0;
+	pthread_mutex_lock(&v->mu);
+	have = v->ks != NULL;
+	gen = v->gen;
+	due = v->asked || ((!have || now - v->fetched_at >= v->refresh_s) &&
+	    (v->attempt_at == 0 || now - v->attempt_at >= IDENTITY_RETRY_S));
+	pthread_mutex_unlock(&v->mu);
+	if (!due)
+		return 0;
+	pthread_mutex_lock(&v->fetch_mu);
+	pthread_mutex_lock(&v->mu);
+	/* Another caller fetched while this one waited for fetch_mu. */
+	due = v->gen == gen;
+	if (due) {
+		v->asked = 0;
+		v->fetching = 1;
+	}
+	pthread_mutex_unlock(&v->mu);
+	if (due) {
+		err_clear(&fe);
+		if (identity_fetch_jwks(v, &fe) == -1)
+			log_warnx("jwks: fetch for %s failed%s: %s", v->issuer,
+			    have ? ", keeping the previous keys" : "", fe.msg);
+		pthread_mutex_lock(&v->mu);
+		v->gen++;
+		v->fetching = 0;
+		v->attempt_at = now;
+		if (err_isset(&fe))
+			memcpy(v->last_error, fe.msg, sizeof v->last_error);
+		pthread_cond_broadcast(&v->done);
+		pthread_mutex_unlock(&v->mu);
+	}
+	pthread_mutex_unlock(&v->fetch_mu);
+	return due;
+}
+
+void
+identity_set_refresher(struct idv *v, void (*ask)(void *), void *arg)
+{
+	pthread_mutex_lock(&v->mu);
+	v->ask = ask;
+	v->ask_arg = arg;
+	pthread_mutex_unlock(&v->mu);
+}
+
+struct idv *
+identity_hold(struct idv *v)
+{
+	if (v != NULL)
+		v->refs++;
+	return v;
 }
 
 static int
@@ -546,6 +616,15 @@ identity_new(const struct identity_cfg *cfg, struct err *e)
 	}
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_mutex_init(&v->fetch_mu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&v->done, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	v->refs = 1;
 	v->issuer = dup_or_null(cfg->oidc_issuer, &fail);
 	v->audience = dup_or_null(cfg->oidc_audience, &fail);
 	v->jwks_url = dup_or_null(cfg->oidc_jwks_url, &fail);
@@ -576,9 +655,10 @@ identity_new(const struct identity_cfg *cfg, struct err *e)
 void
 identity_free(struct idv *v)
 {
-	if (v == NULL)
+	if (v == NULL || --v->refs > 0)
 		return;
 	keyset_unref(v, v->ks);
+	pthread_cond_destroy(&v->done);
 	pthread_mutex_destroy(&v->mu);
 	pthread_mutex_destroy(&v->fetch_mu);
 	free(v->issuer);

@@ -53,9 +53,26 @@ struct identity {
 #define IDENTITY_TIME_MAX	253402300799.0
 
 /* 500 "bad_config" when the configuration cannot work. Does not fetch the
- * JWKS: the first OIDC token does (a down IdP must not stop start-up). */
+ * JWKS: identity_refresh() does (a down IdP must not stop start-up). */
 struct idv *identity_new(const struct identity_cfg *, struct err *);
+/* Drops one reference (identity_new() gives the first). NULL is fine. */
 void	 identity_free(struct idv *);
+/* Another reference, so a background job may use v while a reload
+ * replaces it; returns v. */
+struct idv *identity_hold(struct idv *);
+
+/*
+ * The JWKS refresh, for a background thread (the broker's janitor), never
+ * a request: fetches the IdP's key set when it is due (jwks_refresh_s
+ * after the last one, 10 s after a failure, or at once when a request
+ * asked), else returns at once. 1 when it fetched (or tried), else 0.
+ */
+int	 identity_refresh(struct idv *);
+/* Who to ask for a fetch a request needs now (no key set yet, or an
+ * unknown kid): ask(arg) must arrange identity_refresh() soon on another
+ * thread, without blocking; the request waits up to 5 s for the result.
+ * Without one a request never waits and answers 503 until a set exists. */
+void	 identity_set_refresher(struct idv *, void (*ask)(void *), void *arg);
 
 /*
  * Verify `token` and fill *id (release with identity_clear(), also after a

@@ -15,6 +15,7 @@
 
 #include "broker.h"
 #include "callers.h"
+#include "chores.h"
 #include "daemon.h"
 #include "err.h"
 #include "feed.h"
@@ -96,12 +97,7 @@ broker_on_change(const char *payload, void *arg)
 	    strstr(payload, "\"tenants\"") != NULL)
 		keyexpiry_kick(b->keyexpiry);
 }
-static struct event	*keys_retry_ev;
-static struct event	*purge_ev;
 static struct event	*keyexpiry_ev;
-
-#define PURGE_INTERVAL_S	60
-static int		 keys_retry_s = 1;
 
 static void
 broker_cfg_free(struct broker_cfg *cfg)
@@ -174,6 +170,7 @@ broker_load_reloadables(struct broker *b, struct err *e)
 	if ((idv = broker_identity(&b->cfg, owui, e)) == NULL ||
 	    (callers = callers_new(&b->cfg, e)) == NULL)
 		goto fail;
+	identity_set_refresher(idv, chores_jwks_ask, b);
 	/* Keys come from Vault, which may not be reachable yet at start-up:
 	 * then the retry timer loads them. */
 	if (b->keys != NULL || strcmp(b->cfg.signing_key_source, "file") == 0) {
@@ -211,48 +208,6 @@ fail:
 	secret_free(admin);
 	secret_free(owui);
 	return -1;
-}
-
-static void
-broker_keys_retry(evutil_socket_t fd, short what, void *arg)
-{
-	struct broker	*b = arg;
-	struct keyring	*keys;
-	struct err	 e;
-	struct timeval	 tv;
-
-	(void)fd;
-	(void)what;
-	err_clear(&e);
-	if ((keys = keys_load(&b->cfg, b->vault, &e)) != NULL) {
-		pthread_rwlock_wrlock(&b->reload_lock);
-		b->keys = keys;
-		pthread_rwlock_unlock(&b->reload_lock);
-		daemon_notify("READY=1\nSTATUS=serving");
-		return;
-	}
-	log_warnx("signing key not loaded yet, retrying in %ds: %s", keys_retry_s, e.msg);
-	tv.tv_sec = keys_retry_s;
-	tv.tv_usec = 0;
-	keys_retry_s = keys_retry_s * 2 > 30 ? 30 : keys_retry_s * 2;
-	evtimer_add(keys_retry_ev, &tv);
-}
-
-/* Revocations of grants that have expired anyway are dropped. */
-static void
-broker_purge(evutil_socket_t fd, short what, void *arg)
-{
-	struct broker	*b = arg;
-	struct err	 e;
-	int		 n;
-
-	(void)fd;
-	(void)what;
-	err_clear(&e);
-	if ((n = store_purge_expired(b->store, &e)) == -1)
-		log_warnx("purging expired revocations: %s", e.msg);
-	else if (n > 0)
-		log_info("purged %d expired revocation(s)", n);
 }
 
 /* The timer only wakes the expiry job's thread: its PostgreSQL read must
@@ -331,7 +286,7 @@ broker_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	switch (sig) {
 	case SIGHUP:
-		broker_reload(b);
+		chores_reload(b->chores);	/* the reload does I/O: not here */
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -506,22 +461,15 @@ main(int argc, char *argv[])
 		sigs[i] = evsignal_new(b->base, signums[i], broker_signal, b);
 		evsignal_add(sigs[i], NULL);
 	}
-	keys_retry_ev = evtimer_new(b->base, broker_keys_retry, b);
-	purge_ev = event_new(b->base, -1, EV_PERSIST, broker_purge, b);
-	{
-		struct timeval every = { PURGE_INTERVAL_S, 0 };
-
-		evtimer_add(purge_ev, &every);
-	}
 	keyexpiry_ev = event_new(b->base, -1, EV_PERSIST, broker_keyexpiry_tick, b);
 	{
 		struct timeval every = { b->cfg.key_expiry_interval, 0 };
 
 		evtimer_add(keyexpiry_ev, &every);
 	}
-	if (b->keys == NULL)
-		broker_keys_retry(-1, 0, b);
-	else
+	if (chores_start(b, broker_reload, &e) == NULL)
+		fatalx("%s", e.msg);
+	if (b->keys != NULL)
 		daemon_notify("READY=1\nSTATUS=serving");
 	log_notice("tenantgate-broker %s started", BROKER_VERSION);
 
@@ -534,8 +482,7 @@ main(int argc, char *argv[])
 	keyexpiry_free(b->keyexpiry);
 	feed_free(b->feed);
 	httpd_free(b->httpd);
-	event_free(keys_retry_ev);
-	event_free(purge_ev);
+	chores_stop(b->chores);
 	event_free(keyexpiry_ev);
 	for (int i = 0; signums[i] != 0; i++)
 		event_free(sigs[i]);

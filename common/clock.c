@@ -42,3 +42,15 @@ clock_sleep_ms(long ms)
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
+
+void
+clock_deadline(clockid_t id, long ms, struct timespec *out)
+{
+	clock_gettime(id, out);
+	out->tv_sec += ms / 1000;
+	out->tv_nsec += (ms % 1000) * 1000000L;
+	if (out->tv_nsec >= 1000000000L) {
+		out->tv_sec++;
+		out->tv_nsec -= 1000000000L;
+	}
+}

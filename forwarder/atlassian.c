@@ -1,8 +1,8 @@
 /*
  * atlassian: the one request builder behind every built-in tool (a row of
  * forwarder/builtin.c: method, path template, query map, body), the
- * upstream call, its error policy (which status becomes which tool error,
- * one bounded retry after a 429) and the size cap on results. A result
+ * upstream call, its error policy (which status becomes which tool error;
+ * a 429 is answered at once, never slept out) and the size cap on results. A result
  * leaves here serialised, once.
  */
 #include <errno.h>
@@ -14,7 +14,6 @@
 #include "atlassian.h"
 #include "ratelimit.h"
 #include "builtin.h"
-#include "clock.h"
 #include "err.h"
 #include "fwdconf.h"
 #include "httpc.h"
@@ -377,13 +376,6 @@ atl_status_err(const struct httpc_resp *resp, const struct atl_call *c, const ch
 	    c->what, s, m[0] != '\0' ? ": " : "", m);
 }
 
-/* Parks the request's coroutine (clock.h), never the loop. */
-static void
-atl_sleep(long seconds)
-{
-	clock_sleep_ms(seconds * 1000);
-}
-
 int
 atlassian_exec(const struct toolcat_entry *te, const json_t *args,
     const struct atlassian_target *t, const struct fwdconf *conf, char **text, size_t *len,
@@ -443,20 +435,17 @@ atlassian_exec(const struct toolcat_entry *te, const json_t *args,
 				    "cannot reach Atlassian for tenant '%s': %.160s", t->tenant, why);
 			goto out;
 		}
-		if (resp.status == 429 && attempt == 0) {
-			long wait = resp.retry_after >= 0 ? resp.retry_after : 1;
-
-			if (wait <= conf->retry_after_max) {
-				ratelimit_count(resp.ratelimit_reason);
-				log_info("atlassian: %s: 429 (%s) for %s, retrying in %lds",
-				    t->tenant, resp.ratelimit_reason[0] != '\0' ?
-				    resp.ratelimit_reason : "no reason", te->name, wait);
-				httpc_resp_free(&resp);
-				atl_sleep(wait);
-				continue;
-			}
-			log_info("atlassian: %s: 429 for %s with Retry-After %lds (> %ds): not "
-			    "retried", t->tenant, te->name, wait, conf->retry_after_max);
+		/* A request never sleeps out a 429: it is answered at once with
+		 * the wait (err.retry_after), which usertools turns into the
+		 * tenant's shared back-off (bulkhead_backoff()). Only an explicit
+		 * "Retry-After: 0" (no wait at all) is retried, once, at once. */
+		if (resp.status == 429 && attempt == 0 && resp.retry_after == 0) {
+			ratelimit_count(resp.ratelimit_reason);
+			log_info("atlassian: %s: 429 (%s) for %s with Retry-After 0, retrying "
+			    "at once", t->tenant, resp.ratelimit_reason[0] != '\0' ?
+			    resp.ratelimit_reason : "no reason", te->name);
+			httpc_resp_free(&resp);
+			continue;
 		}
 		break;
 	}

@@ -3,6 +3,15 @@
  * credential. A service-account token is re-read once a minute because the
  * kubelet rotates projected tokens; a client secret is read when its path
  * first appears (or changes on reload).
+ *
+ * The reading is a janitor job (common/janitor.h), never a request's work:
+ * a loop timer only kicks it, and a worker thread reads the file. A stat()
+ * on the loop would have been cheap too, but it could only say "changed";
+ * the read would still land somewhere, and a projected token on a slow or
+ * hung volume must not hold the loop or a request. Requests copy the
+ * current header; one that sees a new path (a reload) asks for a read and
+ * goes on with the header it has. Without broker_client_start() (unit
+ * tests, tools without a loop) the request reads the file itself.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -15,12 +24,14 @@
 #include "feed.h"
 #include "fwdconf.h"
 #include "httpc.h"
+#include "janitor.h"
 #include "jsonx.h"
 #include "log.h"
 #include "secret.h"
 
 #define BROKER_CRED_MAX		16384
 #define BROKER_SA_REREAD_S	60
+#define BROKER_CRED_TICK_MS	5000	/* the job checks; it reads only when due */
 #define BROKER_MAX_RESPONSE	(1024 * 1024)
 
 struct broker_client {
@@ -28,6 +39,11 @@ struct broker_client {
 	char		*path;		/* file the header was built from */
 	time_t		 loaded;
 	secret_t	*hdr;		/* "Authorization: Bearer <secret>" */
+	char		*want;		/* the path the config names now */
+	int		 want_sa;	/* ... a service-account token */
+	char		 error[ERR_MSG_MAX];	/* the last failed read's */
+	struct janitor	*janitor;	/* NULL: not started */
+	struct janitor_job *reread;
 };
 
 struct broker_client *
@@ -46,44 +62,146 @@ broker_client_free(struct broker_client *b)
 {
 	if (b == NULL)
 		return;
+	janitor_free(b->janitor);
 	secret_free(b->hdr);
 	free(b->path);
+	free(b->want);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 }
 
-/* A private copy of our caller header, (re)reading the file when due. */
+/* The file as an "Authorization: Bearer ..." header; NULL with e (503). */
 static secret_t *
-broker_client_cred(struct broker_client *b, const struct fwdconf *c, struct err *e)
+broker_client_load(const char *path, struct err *e)
 {
-	const char	*path = c->broker_secret_file != NULL ? c->broker_secret_file :
-			    c->broker_sa_token_file;
-	int		 sa = c->broker_secret_file == NULL;
+	secret_t	*raw, *hdr;
+
+	if ((raw = secret_from_file(path, BROKER_CRED_MAX, e)) == NULL) {
+		err_prefix(e, "reading the broker credential");
+		e->status = 503;
+		return NULL;
+	}
+	hdr = secret_header("Authorization", "Bearer", raw);
+	secret_free(raw);
+	if (hdr == NULL)
+		err_set(e, 503, "broker_credential", "the broker credential file %s is empty",
+		    path);
+	return hdr;
+}
+
+/* Under b->lock: is a read of b->want due? */
+static int
+broker_client_due(const struct broker_client *b, time_t now)
+{
+	return b->want != NULL && (b->hdr == NULL || b->path == NULL ||
+	    strcmp(b->path, b->want) != 0 || (b->want_sa && now - b->loaded >= BROKER_SA_REREAD_S));
+}
+
+/* Read b->want if due; the file is read outside the lock. 0, or -1 with e. */
+static int
+broker_client_refresh(struct broker_client *b, struct err *e)
+{
 	time_t		 now = time(NULL);
-	secret_t	*raw, *hdr, *out;
+	secret_t	*hdr;
+	char		*path;
+	int		 was_ok;
 
 	pthread_mutex_lock(&b->lock);
-	if (b->hdr == NULL || b->path == NULL || strcmp(b->path, path) != 0 ||
-	    (sa && now - b->loaded >= BROKER_SA_REREAD_S)) {
-		if ((raw = secret_from_file(path, BROKER_CRED_MAX, e)) == NULL) {
-			pthread_mutex_unlock(&b->lock);
-			err_prefix(e, "reading the broker credential");
-			e->status = 503;
-			return NULL;
-		}
-		hdr = secret_header("Authorization", "Bearer", raw);
-		secret_free(raw);
-		if (hdr == NULL) {
-			pthread_mutex_unlock(&b->lock);
-			err_set(e, 503, "broker_credential", "the broker credential file %s is empty",
-			    path);
-			return NULL;
-		}
+	path = broker_client_due(b, now) ? strdup(b->want) : NULL;
+	pthread_mutex_unlock(&b->lock);
+	if (path == NULL)
+		return 0;
+	hdr = broker_client_load(path, e);
+	pthread_mutex_lock(&b->lock);
+	was_ok = b->error[0] == '\0';
+	if (hdr != NULL) {
 		secret_free(b->hdr);
 		b->hdr = hdr;
 		free(b->path);
-		b->path = strdup(path);
+		b->path = path;
 		b->loaded = now;
+		b->error[0] = '\0';
+	} else {
+		snprintf(b->error, sizeof b->error, "%s", e->msg);
+		free(path);
+	}
+	pthread_mutex_unlock(&b->lock);
+	/* One line per outage; the header in hand (if any) is still used. */
+	if (hdr == NULL && was_ok && b->janitor != NULL)
+		log_warnx("%s", e->msg);
+	return hdr != NULL ? 0 : -1;
+}
+
+static long
+broker_client_reread(void *arg)
+{
+	struct err e;
+
+	err_clear(&e);
+	(void)broker_client_refresh(arg, &e);
+	return 0;
+}
+
+/* Under b->lock: note the path the config names; 1 when it changed. */
+static int
+broker_client_want(struct broker_client *b, const struct fwdconf *c)
+{
+	const char	*path = c->broker_secret_file != NULL ? c->broker_secret_file :
+			    c->broker_sa_token_file;
+	char		*p;
+
+	if (b->want != NULL && strcmp(b->want, path) == 0)
+		return 0;
+	if ((p = strdup(path)) == NULL)
+		return 0;	/* asks again next time */
+	free(b->want);
+	b->want = p;
+	b->want_sa = c->broker_secret_file == NULL;
+	return 1;
+}
+
+int
+broker_client_start(struct broker_client *b, struct event_base *base, const struct fwdconf *c,
+    struct err *e)
+{
+	struct err fe;
+
+	pthread_mutex_lock(&b->lock);
+	broker_client_want(b, c);
+	pthread_mutex_unlock(&b->lock);
+	/* Before the loop serves: the first read may as well happen here. */
+	err_clear(&fe);
+	if (broker_client_refresh(b, &fe) == -1)
+		log_warnx("%s (retried in the background)", fe.msg);
+	if ((b->janitor = janitor_new(base, 1, e)) == NULL)
+		return -1;
+	if ((b->reread = janitor_add(b->janitor, "broker-credential", 0, broker_client_reread,
+	    b, BROKER_CRED_TICK_MS)) == NULL)
+		return err_set(e, 500, "nomem", "out of memory");
+	return 0;
+}
+
+/* A private copy of our caller header. Never reads the file once started. */
+static secret_t *
+broker_client_cred(struct broker_client *b, const struct fwdconf *c, struct err *e)
+{
+	secret_t	*out;
+	int		 changed;
+
+	pthread_mutex_lock(&b->lock);
+	changed = broker_client_want(b, c);
+	pthread_mutex_unlock(&b->lock);
+	if (b->janitor == NULL) {
+		if (broker_client_refresh(b, e) == -1)
+			return NULL;
+	} else if (changed)
+		janitor_kick(b->reread);
+	pthread_mutex_lock(&b->lock);
+	if (b->hdr == NULL) {
+		err_set(e, 503, "broker_credential", "the broker credential is not loaded: %s",
+		    b->error[0] != '\0' ? b->error : "not read yet");
+		pthread_mutex_unlock(&b->lock);
+		return NULL;
 	}
 	out = secret_dup(b->hdr);
 	pthread_mutex_unlock(&b->lock);

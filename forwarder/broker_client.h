@@ -16,8 +16,16 @@ struct err;
 struct fwdconf;
 struct broker_client;
 
+struct event_base;
+
 struct broker_client	*broker_client_new(void);
+/* Stops the credential job first (if started). */
 void			 broker_client_free(struct broker_client *);
+/* Read our credential now (a failure is logged, not fatal) and from then
+ * on re-read it on a worker, kicked by a timer on base: requests never
+ * read the file (broker_client.c). -1 with e when out of memory. */
+int	broker_client_start(struct broker_client *, struct event_base *,
+	    const struct fwdconf *, struct err *);
 
 /*
  * POST /v1/grants for a user assertion. 0 with *out = the 200 answer;

@@ -81,7 +81,7 @@ const struct conf_entry fwdconf_table[] = {
 	{ "tool_result_max_bytes", CONF_SIZE, O(tool_result_max_bytes), 0, "64KiB", 1024, 16777216, NULL,
 	  "Cap on one tool result handed to the model (lists are shortened, texts cut)" },
 	{ "retry_after_max", CONF_DURATION, O(retry_after_max), 0, "5s", 0, 120, NULL,
-	  "An upstream 429 is retried once if its Retry-After is at most this; longer waits become a tool error" },
+	  "No longer used: an upstream 429 is answered at once, never waited out (accepted so old configs load)" },
 	{ "backend_tools_ttl", CONF_DURATION, O(backend_tools_ttl), 0, "60s", 0, 3600, NULL,
 	  "How long a tenant MCP backend's tool list is reused" },
 	{ "backend_max_tools", CONF_INT, O(backend_max_tools), 0, "200", 1, 10000, NULL,

@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "backend_mcp.h"
 #include "builtin.h"
+#include "broker_client.h"
 #include "bulkhead.h"
 #include "conf.h"
 #include "daemon.h"
@@ -312,6 +313,8 @@ main(int argc, char *argv[])
 	if ((m.base = daemon_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	if ((m.fwd = fwd_new(snap, &e)) == NULL)
+		fatalx("%s", e.msg);
+	if (broker_client_start(m.fwd->broker, m.base, c, &e) == -1)
 		fatalx("%s", e.msg);
 	memset(&lim, 0, sizeof lim);
 	lim.max_header_bytes = c->max_header;

@@ -230,17 +230,31 @@ def test_many_results_are_capped(env, atl):
     assert len(json.dumps(sc, separators=(",", ":"))) <= 64 * 1024
 
 
-def test_429_with_short_retry_after_is_retried_once(env, atl):
+def test_429_is_answered_at_once_never_slept_out(env, atl):
+    """Issue 18 point 5: a request never sleeps out a 429, however short
+    the Retry-After; it answers at once (MCP: a tool error; OpenAPI: 429
+    with Retry-After) and the wait becomes the tenant's back-off."""
     atl.fault("google", status=429, retry_after=1)
     t0 = time.monotonic()
     r = call(env, "alice@example.com", "google__jira_get_issue", {"issue_key": "GOOG-1"})
     took = time.monotonic() - t0
     res = r.json()["result"]
-    assert res["isError"] is False
-    assert res["structuredContent"]["key"] == "GOOG-1"
-    assert took >= 1.0
-    statuses = [c.status for c in settled_calls(atl, 2)]
-    assert statuses == [429, 200]
+    assert res["isError"] is True
+    assert "retry in 1 s" in res["content"][0]["text"]
+    assert took < 0.9, took
+    assert [c.status for c in settled_calls(atl, 1)] == [429]
+    time.sleep(1.1)    # the tenant's back-off runs out
+    atl.reset_calls()
+    atl.fault("google", status=429, retry_after=2)
+    t0 = time.monotonic()
+    r = env.http.post(f"{env.url}/tools/google/jira_get_issue/execute",
+                      json={"issue_key": "GOOG-1"}, timeout=30,
+                      headers={"Authorization": f"Bearer {env.token('alice@example.com')}"})
+    assert time.monotonic() - t0 < 1.5
+    assert r.status_code == 429, r.text
+    assert r.headers["Retry-After"] == "2"
+    assert [c.status for c in settled_calls(atl, 1)] == [429]
+    time.sleep(2.1)
 
 
 def test_429_with_long_retry_after_is_a_tool_error(env, atl):
