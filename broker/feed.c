@@ -53,36 +53,31 @@ int
 feed_answer(struct store *s, long long since, json_t **reply, int *news, struct err *e)
 {
 	long long	 head, floor;
-	json_t		*events;
+	json_t		*events, *seq;
 	size_t		 n;
+	int		 reset = 0;
 
 	*reply = NULL;
 	*news = 0;
 	if (store_changes(s, since, FEED_MAX_EVENTS, &head, &floor, &events, e) == -1)
 		return err_prefix(e, "the change feed cannot be read");
 	n = json_array_size(events);
-	if (since == 0) {
-		/* The starting point: where the feed is now. */
-		json_decref(events);
+	if (since == 0 || since > head || (floor > 0 && since < floor - 1)) {
+		/* since == 0 asks where the feed is now. Otherwise events
+		 * after `since` were pruned (or the client comes from another
+		 * database): it must drop everything it cached. A gap left by
+		 * a rolled-back transaction below floor can also land here; a
+		 * needless reset is safe. */
+		reset = since != 0;
+		json_array_clear(events);
+		seq = json_integer(head);
 		*news = 1;
-		*reply = json_pack("{s:I,s:[],s:b}", "seq", (json_int_t)head, "events", "reset", 0);
-	} else if (since > head || (floor > 0 && since < floor - 1)) {
-		/* Events after `since` were pruned (or the client comes from
-		 * another database): it must drop everything it cached. A
-		 * gap left by a rolled-back transaction below floor can also
-		 * land here; a needless reset is safe. */
-		json_decref(events);
-		*news = 1;
-		*reply = json_pack("{s:I,s:[],s:b}", "seq", (json_int_t)head, "events", "reset", 1);
 	} else if (n > 0) {
+		seq = json_incref(json_object_get(json_array_get(events, n - 1), "seq"));
 		*news = 1;
-		*reply = json_pack("{s:O,s:o,s:b}", "seq",
-		    json_object_get(json_array_get(events, n - 1), "seq"), "events", events,
-		    "reset", 0);
-	} else {
-		json_decref(events);
-		*reply = json_pack("{s:I,s:[],s:b}", "seq", (json_int_t)since, "events", "reset", 0);
-	}
+	} else
+		seq = json_integer(since);
+	*reply = json_pack("{s:o,s:o,s:b}", "seq", seq, "events", events, "reset", reset);
 	if (*reply == NULL)
 		return err_set(e, 500, "nomem", "out of memory");
 	return 0;

@@ -73,24 +73,32 @@ member_bytes(const json_t *jwk, const char *name, size_t *len, struct err *e)
 	return b;
 }
 
-/* Build a public key from parameters and check it. */
+/* Build a public key from parameters and check it; an RSA key must also
+ * have JWK_RSA_MIN_BITS to JWK_RSA_MAX_BITS bits. */
 static EVP_PKEY *
 pkey_build(const char *type, OSSL_PARAM_BLD *bld, struct err *e)
 {
 	EVP_PKEY_CTX	*ctx = NULL, *chk = NULL;
 	OSSL_PARAM	*params = NULL;
 	EVP_PKEY	*pk = NULL;
+	int		 bits;
 
 	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
 	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL ||
 	    EVP_PKEY_fromdata_init(ctx) != 1 ||
 	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
 	    (chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL ||
-	    EVP_PKEY_public_check(chk) != 1) {
-		EVP_PKEY_free(pk);
-		pk = NULL;
+	    EVP_PKEY_public_check(chk) != 1)
 		err_set(e, 400, "jwk_invalid", "JWK is not a valid %s public key", type);
-	}
+	else if (strcmp(type, "RSA") == 0 &&
+	    ((bits = EVP_PKEY_get_bits(pk)) < JWK_RSA_MIN_BITS || bits > JWK_RSA_MAX_BITS))
+		err_set(e, 400, "jwk_unsupported", "RSA JWK has %d bits; %d to %d are accepted",
+		    bits, JWK_RSA_MIN_BITS, JWK_RSA_MAX_BITS);
+	else
+		goto done;
+	EVP_PKEY_free(pk);
+	pk = NULL;
+done:
 	ERR_clear_error();
 	EVP_PKEY_CTX_free(chk);
 	EVP_PKEY_CTX_free(ctx);
@@ -106,7 +114,6 @@ jwk_rsa(const json_t *jwk, struct err *e)
 	BIGNUM		*n = NULL, *ex = NULL;
 	EVP_PKEY	*pk = NULL;
 	size_t		 nlen, elen;
-	int		 bits;
 
 	if ((nb = member_bytes(jwk, "n", &nlen, e)) == NULL ||
 	    (eb = member_bytes(jwk, "e", &elen, e)) == NULL)
@@ -124,13 +131,6 @@ jwk_rsa(const json_t *jwk, struct err *e)
 	else
 		pk = pkey_build("RSA", bld, e);
 	OSSL_PARAM_BLD_free(bld);
-	if (pk != NULL && ((bits = EVP_PKEY_get_bits(pk)) < JWK_RSA_MIN_BITS ||
-	    bits > JWK_RSA_MAX_BITS)) {
-		err_set(e, 400, "jwk_unsupported", "RSA JWK has %d bits; %d to %d are accepted",
-		    bits, JWK_RSA_MIN_BITS, JWK_RSA_MAX_BITS);
-		EVP_PKEY_free(pk);
-		pk = NULL;
-	}
 done:
 	BN_free(n);
 	BN_free(ex);

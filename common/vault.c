@@ -577,8 +577,10 @@ vault_new(const struct vault_cfg *cfg, struct err *e)
 	if (vault_dupstr(&v->addr, cfg->addr, NULL) == -1 ||
 	    vault_dupstr(&v->k8s_role, cfg->k8s_role, NULL) == -1 ||
 	    vault_dupstr(&v->sa_token_path, cfg->sa_token_path, NULL) == -1 ||
-	    vault_dupstr(&v->ca_file, cfg->ca_file, NULL) == -1)
-		goto nomem;
+	    vault_dupstr(&v->ca_file, cfg->ca_file, NULL) == -1) {
+		err_set(e, 500, "nomem", "out of memory");
+		goto fail;
+	}
 	/* Mounts may nest ("kv/prod"); store them encoded once. */
 	if ((enc = vault_path_encode(cfg->k8s_mount != NULL && *cfg->k8s_mount ?
 	    cfg->k8s_mount : "kubernetes", "Kubernetes auth mount", e)) == NULL)
@@ -596,14 +598,18 @@ vault_new(const struct vault_cfg *cfg, struct err *e)
 	while (n > 0 && v->addr[n - 1] == '/')
 		v->addr[--n] = '\0';
 	if (cfg->auth == VAULT_AUTH_TOKEN) {
-		if ((v->tok_hdr = secret_header(VAULT_TOKEN_HDR, NULL, cfg->token)) == NULL)
-			goto nomem;
+		if ((v->tok_hdr = secret_header(VAULT_TOKEN_HDR, NULL, cfg->token)) == NULL) {
+			if (errno == ENOMEM)
+				err_set(e, 500, "nomem", "out of memory");
+			else
+				err_set(e, 500, "vault_config", "the Vault token is empty "
+				    "or holds a line break");
+			goto fail;
+		}
 		/* Not shared yet, so no lock for the state. */
 		vault_set_state(v, VAULT_ST_UNCHECKED, "static token configured");
 	}
 	return v;
-nomem:
-	err_set(e, 500, "nomem", "out of memory");
 fail:
 	vault_free(v);
 	return NULL;

@@ -211,7 +211,9 @@ test_config(void **state)
 	cfg.auth = VAULT_AUTH_TOKEN;
 	assert_null(vault_new(&cfg, &e));	/* no token */
 	cfg.token = t;
+	memset(&e, 0, sizeof e);
 	assert_null(vault_new(&cfg, &e));	/* header injection */
+	assert_string_equal(e.code, "vault_config");
 	secret_free(t);
 	cfg.auth = VAULT_AUTH_KUBERNETES;
 	cfg.k8s_role = "r";
