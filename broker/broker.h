@@ -31,8 +31,6 @@ struct store;
 struct vault;
 
 struct broker {
-	const char		*cfg_path;
-	const char *const	*overrides;
 	struct broker_cfg	 cfg;
 	struct event_base	*base;
 	struct httpd		*httpd;
@@ -67,10 +65,6 @@ struct broker {
 };
 
 #define READYZ_PROBE_MS	2000
-
-/* Build the parts a reload may replace from b->cfg; on success swap them
- * in (freeing the old ones) under the write lock. */
-int	broker_load_reloadables(struct broker *, struct err *);
 
 /* api.c */
 extern const struct httpd_route broker_routes[];

@@ -15,28 +15,11 @@
 #define NR	CONF_NO_RELOAD
 
 const struct conf_entry fwdconf_table[] = {
-	{ "listen", CONF_LIST, O(listen), NR, "127.0.0.1:8190", 0, 0, NULL,
-	  "Where to listen: host:port, [v6]:port or unix:/path, comma-separated" },
-	{ "log_level", CONF_ENUM, O(log_level), 0, "info", 0, 0, "debug|info|notice|warn|error",
-	  "Lowest level written to the log" },
-	{ "workers", CONF_INT, O(workers), NR, "8", 1, 256, NULL,
-	  "Unused: requests run as coroutines on the event loop and never block a thread (kept so old configs load)" },
-	{ "max_connections", CONF_INT, O(max_connections), NR, "1024", 1, 100000, NULL,
-	  "Open client connections, counted from accept; at the limit the oldest one still sending headers is shed (503) to admit a new one" },
-	{ "max_queue", CONF_INT, O(max_queue), NR, "1024", 1, 100000, NULL,
-	  "Unused: see tenant_max_queue (kept so old configs load)" },
-	{ "max_body", CONF_SIZE, O(max_body), NR, "1MiB", 1024, 67108864, NULL,
-	  "Largest request body accepted (413 beyond)" },
-	{ "max_header", CONF_SIZE, O(max_header), NR, "16KiB", 1024, 1048576, NULL,
-	  "Largest request header block accepted" },
-	{ "request_timeout", CONF_DURATION, O(request_timeout), NR, "60s", 1, 3600, NULL,
-	  "Idle time allowed while reading a request or writing a reply" },
-	{ "header_timeout", CONF_DURATION, O(header_timeout), NR, "10s", 1, 600, NULL,
-	  "Absolute time from accept (or the previous reply) to the end of the headers; slow sending does not extend it (408)" },
-	{ "body_timeout", CONF_DURATION, O(body_timeout), NR, "30s", 1, 3600, NULL,
-	  "Absolute time from accept (or the previous reply) to the end of the whole request, body included (408)" },
-	{ "max_buffered", CONF_SIZE, O(max_buffered), NR, "32MiB", 1048576, 4294967296, NULL,
-	  "Request bytes held for unfinished requests across all connections; beyond it the oldest unfinished ones are shed (503)" },
+	CONF_HTTP_ROWS(struct fwdconf, "127.0.0.1:8190", "8",
+	    "Unused: requests run as coroutines on the event loop and never block a thread (kept so old configs load)",
+	    "Unused: see tenant_max_queue (kept so old configs load)",
+	    "1MiB", 67108864, "Largest request body accepted (413 beyond)",
+	    "60s", 3600, "32MiB"),
 	{ "drain_timeout", CONF_DURATION, O(drain_timeout), 0, "20s", 0, 600, NULL,
 	  "On SIGTERM, how long in-flight requests may take before the process exits anyway" },
 	{ "allowed_origins", CONF_LIST, O(allowed_origins), 0, NULL, 0, 0, NULL,
@@ -116,34 +99,33 @@ struct fwdconf_snap {
 	atomic_int	refs;
 };
 
-static int
-fwdconf_check(const struct fwdconf *c, char **causes)
+/* Checks that span keys, every one: each failure names the line of the
+ * key it is about, as the parser's own errors do. */
+static void
+fwdconf_check(const struct fwdconf *c, struct conf_load *l)
 {
-	const char *msg = NULL;
+	const char *msg;
 
 	if (c->broker_url != NULL && strncmp(c->broker_url, "http://", 7) != 0 &&
 	    strncmp(c->broker_url, "https://", 8) != 0)
-		msg = "broker_url must start with http:// or https://";
-	else if (c->broker_secret_file != NULL && c->broker_sa_token_file != NULL)
-		msg = "set only one of broker_secret_file and broker_sa_token_file";
-	else if (c->broker_secret_file == NULL && c->broker_sa_token_file == NULL)
-		msg = "set broker_secret_file or broker_sa_token_file: the broker "
-		    "only answers callers that identify themselves";
-	else if (c->listen == NULL || c->listen[0] == NULL)
-		msg = "listen must name at least one address";
-	else
-		msg = oauth_meta_check(c);
-	if (msg == NULL)
-		return 0;
-	if (causes != NULL)
-		*causes = strdup(msg);
-	return -1;
+		conf_load_cause(l, "broker_url", "broker_url must start with http:// or https://");
+	if (c->broker_secret_file != NULL && c->broker_sa_token_file != NULL)
+		conf_load_cause(l, "broker_sa_token_file",
+		    "set only one of broker_secret_file and broker_sa_token_file");
+	if (c->broker_secret_file == NULL && c->broker_sa_token_file == NULL)
+		conf_load_cause(l, NULL, "set broker_secret_file or broker_sa_token_file: the "
+		    "broker only answers callers that identify themselves");
+	if (c->listen == NULL || c->listen[0] == NULL)
+		conf_load_cause(l, "listen", "listen must name at least one address");
+	if ((msg = oauth_meta_check(c)) != NULL)
+		conf_load_cause(l, "resource_url", "%s", msg);
 }
 
 struct fwdconf_snap *
 fwdconf_load(const char *path, const char *const *overrides, char **causes)
 {
-	struct fwdconf_snap *s;
+	struct fwdconf_snap	*s;
+	struct conf_load	 l;
 
 	if (causes != NULL)
 		*causes = NULL;
@@ -152,8 +134,10 @@ fwdconf_load(const char *path, const char *const *overrides, char **causes)
 			*causes = strdup("out of memory");
 		return NULL;
 	}
-	if (conf_load_with(fwdconf_table, &s->c, path, overrides, causes) == -1 ||
-	    fwdconf_check(&s->c, causes) == -1) {
+	/* Cross-key checks run even after a parse error: all at once. */
+	(void)conf_load_begin(&l, fwdconf_table, &s->c, path, overrides);
+	fwdconf_check(&s->c, &l);
+	if (conf_load_end(&l, causes) == -1) {
 		conf_free(fwdconf_table, &s->c);
 		free(s);
 		return NULL;

@@ -105,7 +105,7 @@ def test_check_and_show_config(tmp):
     conf.write_text("broker_url = http://127.0.0.1:9\nbroker_secret_file = /nonexistent\n")
     r = subprocess.run([forwarder_binary(), "-c", str(conf), "--check-config"],
                        capture_output=True, text=True, timeout=10)
-    assert r.returncode == 0 and "configuration ok" in r.stdout
+    assert r.returncode == 0 and "configuration OK" in r.stdout
     r = subprocess.run([forwarder_binary(), "-c", str(conf), "-o", "workers=3",
                         "--show-config"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0
