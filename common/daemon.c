@@ -191,7 +191,7 @@ daemon_reload(struct daemon_run *r)
 		free(causes);
 	} else {
 		/* Said before a new log_level may silence it. */
-		log_notice("configuration reloaded");
+		log_notice("reload done: configuration reloaded");
 		daemon_set_level(def, next);
 		def->reload(&r->d, next);
 	}
