@@ -101,21 +101,25 @@ static int		 keys_retry_s = 1;
 static void
 broker_keys_retry(evutil_socket_t fd, short what, void *arg)
 {
-	struct broker	*b = arg;
-	struct keyring	*keys;
-	struct err	 e;
-	struct timeval	 tv;
+	struct broker		*b = arg;
+	struct broker_state	*s = broker_state_get(b);
+	struct keyring		*keys = NULL;
+	struct err		 e;
+	struct timeval		 tv;
 
 	(void)fd;
 	(void)what;
 	err_clear(&e);
-	if ((keys = keys_load(&b->cfg, b->vault, &e)) != NULL) {
-		pthread_rwlock_wrlock(&b->reload_lock);
-		b->keys = keys;
-		pthread_rwlock_unlock(&b->reload_lock);
+	/* Into the snapshot current now; one a SIGHUP built meanwhile was
+	 * built with keys read afresh, or none if this has none either. */
+	if (s->keys != NULL || (keys = keys_load(&s->cfg, b->vault, &e)) != NULL) {
+		if (s->keys == NULL && broker_state_set_keys(s, keys) == -1)
+			keys_free(keys);
+		broker_state_put(s);
 		daemon_notify("READY=1\nSTATUS=serving");
 		return;
 	}
+	broker_state_put(s);
 	log_warnx("signing key not loaded yet, retrying in %ds: %s", keys_retry_s, e.msg);
 	tv.tv_sec = keys_retry_s;
 	tv.tv_usec = 0;
@@ -198,26 +202,28 @@ broker_cfg(const void *snap)
 static void
 broker_unref(void *snap)
 {
-	broker_state_free(snap);
+	broker_state_put(snap);
 }
 
 /* After the install: the caches take the new limits. */
 static void
 broker_reload(struct daemon *d, void *snap)
 {
-	struct broker *b = d->app;
+	struct broker		*b = d->app;
+	struct broker_state	*s = snap;
 
-	broker_state_install(b, snap);
-	members_set_limits(b->members, b->cfg.members_cache_ttl, b->cfg.members_max_stale);
-	ints_set_limits(b->ints, b->cfg.members_cache_ttl, b->cfg.members_max_stale);
-	feed_set_retention(b->feed, b->cfg.changes_retention);
+	broker_state_install(b, broker_state_ref(s));
+	members_set_limits(b->members, s->cfg.members_cache_ttl, s->cfg.members_max_stale);
+	ints_set_limits(b->ints, s->cfg.members_cache_ttl, s->cfg.members_max_stale);
+	feed_set_retention(b->feed, s->cfg.changes_retention);
+	broker_state_put(s);
 }
 
 /* The database, its caches and the change listener. */
 static int
-broker_start_store(struct broker *b, struct err *e)
+broker_start_store(struct broker *b, const struct broker_cfg *cfg, struct err *e)
 {
-	if ((b->store = store_open(b->cfg.database_url, b->cfg.db_pool, e)) == NULL)
+	if ((b->store = store_open(cfg->database_url, cfg->db_pool, e)) == NULL)
 		return -1;
 	/* Refuse a schema we do not know rather than misread it. A database
 	 * that is down now goes unchecked: on a wrong schema our statements
@@ -230,24 +236,24 @@ broker_start_store(struct broker *b, struct err *e)
 	}
 	/* Callers may queue for the database, but two threads always stay
 	 * free for answers from the caches. */
-	store_set_wait_max(b->store, b->cfg.workers - b->cfg.db_pool - 2 > b->cfg.db_pool ?
-	    b->cfg.workers - b->cfg.db_pool - 2 : b->cfg.db_pool);
-	if ((b->members = members_new(b->store, b->cfg.members_cache_ttl,
-	    b->cfg.members_max_stale)) == NULL ||
-	    (b->ints = ints_new(b->store, b->cfg.members_cache_ttl,
-	    b->cfg.members_max_stale)) == NULL || (b->reuse = reuse_new()) == NULL)
+	store_set_wait_max(b->store, cfg->workers - cfg->db_pool - 2 > cfg->db_pool ?
+	    cfg->workers - cfg->db_pool - 2 : cfg->db_pool);
+	if ((b->members = members_new(b->store, cfg->members_cache_ttl,
+	    cfg->members_max_stale)) == NULL ||
+	    (b->ints = ints_new(b->store, cfg->members_cache_ttl,
+	    cfg->members_max_stale)) == NULL || (b->reuse = reuse_new()) == NULL)
 		return err_set(e, 500, "nomem", "out of memory");
-	if ((b->feed = feed_new(b->store, b->cfg.changes_retention, e)) == NULL ||
+	if ((b->feed = feed_new(b->store, cfg->changes_retention, e)) == NULL ||
 	    (b->keyexpiry = keyexpiry_new(b->store, e)) == NULL)
 		return -1;
-	return store_listen_start(b->store, b->cfg.database_url, broker_on_change, b, e);
+	return store_listen_start(b->store, cfg->database_url, broker_on_change, b, e);
 }
 
 static void
-broker_start_timers(struct broker *b)
+broker_start_timers(struct broker *b, const struct broker_cfg *cfg)
 {
 	struct timeval purge_every = { PURGE_INTERVAL_S, 0 };
-	struct timeval expiry_every = { b->cfg.key_expiry_interval, 0 };
+	struct timeval expiry_every = { cfg->key_expiry_interval, 0 };
 
 	keys_retry_ev = evtimer_new(b->base, broker_keys_retry, b);
 	purge_ev = event_new(b->base, -1, EV_PERSIST, broker_purge, b);
@@ -260,28 +266,30 @@ static int
 broker_start(struct daemon *d, void *snap, struct err *e)
 {
 	struct broker		*b = d->app;
+	struct broker_state	*s = snap;
+	const struct broker_cfg	*cfg = &s->cfg;	/* b holds s until stop */
 	struct httpd_limits	 lim;
 
-	pthread_rwlock_init(&b->reload_lock, NULL);
+	pthread_mutex_init(&b->state_lock, NULL);
 	pthread_mutex_init(&b->probe_lock, NULL);
 	b->base = d->base;
-	broker_state_install(b, snap);
-	if (broker_start_store(b, e) == -1)
+	broker_state_install(b, s);
+	if (broker_start_store(b, cfg, e) == -1)
 		return -1;
-	if ((b->vault = broker_vault(&b->cfg, &vault_token, e)) == NULL)
+	if ((b->vault = broker_vault(cfg, &vault_token, e)) == NULL)
 		return -1;
 	vault_start(b->vault);
-	conf_http_limits(&b->cfg.http, &lim);
+	conf_http_limits(&cfg->http, &lim);
 	/* The audit intake takes batches up to 1 MiB; the handlers hold
-	 * every other endpoint to max_body (api.c, LOCKED). */
-	lim.max_body_bytes = b->cfg.max_body > API_AUDIT_MAX_BODY ? b->cfg.max_body :
+	 * every other endpoint to max_body (api.c, WITH_STATE). */
+	lim.max_body_bytes = cfg->max_body > API_AUDIT_MAX_BODY ? cfg->max_body :
 	    API_AUDIT_MAX_BODY;
-	if (daemon_serve(d, &lim, broker_routes, b, b->cfg.listen, b->cfg.tls_cert_file,
-	    b->cfg.tls_key_file, e) == -1)
+	if (daemon_serve(d, &lim, broker_routes, b, cfg->listen, cfg->tls_cert_file,
+	    cfg->tls_key_file, e) == -1)
 		return -1;
 	b->httpd = d->httpd;
-	broker_start_timers(b);
-	if (b->keys == NULL)
+	broker_start_timers(b, cfg);
+	if (s->keys == NULL)
 		broker_keys_retry(-1, 0, b);
 	else
 		daemon_notify("READY=1\nSTATUS=serving");
@@ -317,19 +325,15 @@ broker_stop(struct daemon *d)
 	}
 	if (b->vault != NULL)
 		vault_stop(b->vault);
-	identity_free(b->idv);
-	callers_free(b->callers);
-	keys_free(b->keys);
-	secret_free(b->admin_token);
-	secret_free(b->owui_secret);
 	members_free(b->members);
 	ints_free(b->ints);
 	reuse_free(b->reuse);
 	store_close(b->store);
 	vault_free(b->vault);
 	secret_free(vault_token);
-	conf_free(broker_conf_table, &b->cfg);
-	pthread_rwlock_destroy(&b->reload_lock);
+	/* The workers are gone (httpd_free): this is the last reference. */
+	broker_state_install(b, NULL);
+	pthread_mutex_destroy(&b->state_lock);
 	pthread_mutex_destroy(&b->probe_lock);
 }
 

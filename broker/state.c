@@ -76,11 +76,12 @@ broker_state_identity(const struct broker_cfg *cfg, secret_t *owui, struct err *
 /* Keys come from Vault, which may not be reachable yet at start-up: then
  * the retry timer loads them. Without a running broker only file keys. */
 static struct keyring *
-broker_state_keys(struct broker *b, const struct broker_cfg *cfg, struct err *e, int *fail)
+broker_state_keys(struct broker *b, const struct broker_state *cur,
+    const struct broker_cfg *cfg, struct err *e, int *fail)
 {
 	struct keyring *keys;
 
-	if (strcmp(cfg->signing_key_source, "file") != 0 && (b == NULL || b->keys == NULL))
+	if (strcmp(cfg->signing_key_source, "file") != 0 && (cur == NULL || cur->keys == NULL))
 		return NULL;
 	if (strcmp(cfg->signing_key_source, "vault") == 0) {
 		char path[512];
@@ -98,7 +99,8 @@ broker_state_keys(struct broker *b, const struct broker_cfg *cfg, struct err *e,
 
 /* What the checks could not see: files read and objects built. */
 static void
-broker_state_objects(struct broker_state *s, struct broker *running, struct conf_load *l)
+broker_state_objects(struct broker_state *s, struct broker *running,
+    const struct broker_state *cur, struct conf_load *l)
 {
 	const struct broker_cfg	*c = &s->cfg;
 	struct err		 e;
@@ -119,7 +121,7 @@ broker_state_objects(struct broker_state *s, struct broker *running, struct conf
 		conf_load_cause(l, c->callers_tokenreview_url != NULL ?
 		    "callers_tokenreview_url" : "callers_secret_file", "%s", e.msg);
 	err_clear(&e);
-	s->keys = broker_state_keys(running, c, &e, &fail);
+	s->keys = broker_state_keys(running, cur, c, &e, &fail);
 	if (fail)
 		conf_load_cause(l, strcmp(c->signing_key_source, "file") == 0 ?
 		    "signing_key_file" : "signing_key_path", "%s", e.msg);
@@ -129,62 +131,73 @@ struct broker_state *
 broker_state_build(const char *path, const char *const *overrides, struct broker *running,
     char **causes)
 {
-	struct broker_state	*s;
+	struct broker_state	*s, *cur = running != NULL ? broker_state_get(running) : NULL;
 	struct conf_load	 l;
 	char			*rc = NULL;
+	int			 failed;
 
 	*causes = NULL;
 	if ((s = calloc(1, sizeof *s)) == NULL) {
+		broker_state_put(cur);
 		*causes = strdup("out of memory");
 		return NULL;
 	}
+	atomic_init(&s->refs, 1);
 	if (conf_load_begin(&l, broker_conf_table, &s->cfg, path, overrides) == 0) {
 		broker_state_check(&s->cfg, &l);
-		if (running != NULL && conf_reload_check(broker_conf_table, &running->cfg,
+		if (cur != NULL && conf_reload_check(broker_conf_table, &cur->cfg,
 		    &s->cfg, &rc) == -1) {
 			conf_cause_add(&l.causes, "%s", rc);
 			free(rc);
 		}
 		if (l.causes.n == 0)
-			broker_state_objects(s, running, &l);
+			broker_state_objects(s, running, cur, &l);
 	}
-	if (conf_load_end(&l, causes) == -1) {
-		broker_state_free(s);
+	broker_state_put(cur);
+	failed = conf_load_end(&l, causes) == -1;
+	if (failed) {
+		broker_state_put(s);
 		return NULL;
 	}
 	return s;
 }
 
+/* The lock guards only the pointer and the taking of a reference: a
+ * request never waits for a reload's building, nor a reload for a request. */
 void
 broker_state_install(struct broker *b, struct broker_state *s)
 {
-	struct broker_state old;
+	struct broker_state *old;
 
-	pthread_rwlock_wrlock(&b->reload_lock);
-	old.cfg = b->cfg;
-	b->cfg = s->cfg;
-	old.idv = b->idv;
-	b->idv = s->idv;
-	old.callers = b->callers;
-	b->callers = s->callers;
-	old.admin_token = b->admin_token;
-	b->admin_token = s->admin_token;
-	old.owui_secret = b->owui_secret;
-	b->owui_secret = s->owui_secret;
-	old.keys = NULL;
-	if (s->keys != NULL) {
-		old.keys = b->keys;
-		b->keys = s->keys;
-	}
-	pthread_rwlock_unlock(&b->reload_lock);
-	*s = old;
-	broker_state_free(s);
+	pthread_mutex_lock(&b->state_lock);
+	old = b->state;
+	b->state = s;
+	pthread_mutex_unlock(&b->state_lock);
+	broker_state_put(old);
+}
+
+struct broker_state *
+broker_state_get(struct broker *b)
+{
+	struct broker_state *s;
+
+	pthread_mutex_lock(&b->state_lock);
+	s = b->state != NULL ? broker_state_ref(b->state) : NULL;
+	pthread_mutex_unlock(&b->state_lock);
+	return s;
+}
+
+struct broker_state *
+broker_state_ref(struct broker_state *s)
+{
+	atomic_fetch_add(&s->refs, 1);
+	return s;
 }
 
 void
-broker_state_free(struct broker_state *s)
+broker_state_put(struct broker_state *s)
 {
-	if (s == NULL)
+	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	identity_free(s->idv);
 	callers_free(s->callers);
@@ -193,4 +206,12 @@ broker_state_free(struct broker_state *s)
 	secret_free(s->owui_secret);
 	conf_free(broker_conf_table, &s->cfg);
 	free(s);
+}
+
+int
+broker_state_set_keys(struct broker_state *s, struct keyring *keys)
+{
+	struct keyring *none = NULL;
+
+	return atomic_compare_exchange_strong(&s->keys, &none, keys) ? 0 : -1;
 }
