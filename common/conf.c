@@ -349,6 +349,28 @@ conf_split(const char *s)
 	return v;
 }
 
+/* A number with a unit (durations, sizes) within the row's bounds; the
+ * messages name what was expected, in the unit the bounds are in. */
+static int
+conf_assign_unit(const struct conf_entry *e, const char *value, const struct conf_unit *units,
+    const char *what, const char *unit, const char *got, unsigned long long *u,
+    char *msg, size_t sz)
+{
+	long long lo, hi;
+
+	conf_bounds(e, &lo, &hi);
+	if (conf_parse_unit(value, units, u) == -1) {
+		snprintf(msg, sz, "'%s' must be %s%s", e->name, what, got);
+		return -1;
+	}
+	if (*u > (unsigned long long)hi || (long long)*u < lo) {
+		snprintf(msg, sz, "'%s' must be between %lld and %lld %s%s", e->name, lo, hi,
+		    unit, got);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Convert value for row e and store it in dst, replacing (and freeing) the
  * old value. On error, msg says why and dst is unchanged. A secret's value
@@ -416,29 +438,15 @@ conf_assign(const struct conf_entry *e, void *dst, const char *value,
 		*FIELD(dst, e, int) = b;
 		return 0;
 	case CONF_DURATION:
-		if (conf_parse_unit(value, conf_duration_units, &u) == -1) {
-			snprintf(msg, sz, "'%s' must be a duration such as 30s, "
-			    "5m, 2h, 1d or a number of seconds%s", e->name, got);
+		if (conf_assign_unit(e, value, conf_duration_units, "a duration such as 30s, "
+		    "5m, 2h, 1d or a number of seconds", "seconds", got, &u, msg, sz) == -1)
 			return -1;
-		}
-		if (u > (unsigned long long)hi || (long long)u < lo) {
-			snprintf(msg, sz, "'%s' must be between %lld and %lld "
-			    "seconds%s", e->name, lo, hi, got);
-			return -1;
-		}
 		*FIELD(dst, e, int) = (int)u;
 		return 0;
 	case CONF_SIZE:
-		if (conf_parse_unit(value, conf_size_units, &u) == -1) {
-			snprintf(msg, sz, "'%s' must be a size such as 4096, "
-			    "64k, 1MiB%s", e->name, got);
+		if (conf_assign_unit(e, value, conf_size_units, "a size such as 4096, 64k, 1MiB",
+		    "bytes", got, &u, msg, sz) == -1)
 			return -1;
-		}
-		if (u > (unsigned long long)hi || (long long)u < lo) {
-			snprintf(msg, sz, "'%s' must be between %lld and %lld "
-			    "bytes%s", e->name, lo, hi, got);
-			return -1;
-		}
 		*FIELD(dst, e, size_t) = (size_t)u;
 		return 0;
 	case CONF_LIST: {

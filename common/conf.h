@@ -51,6 +51,16 @@ struct conf_entry {
 	const char	*help;		/* one line, for docs and --help */
 };
 
+/*
+ * A table's rows live in a data file, one CONF_ROW() per key (GCC
+ * params.def, LLVM *.def): the table's .c defines CONF_STRUCT, its config
+ * struct, and includes the file between `= {` and CONF_END.
+ */
+#define CONF_ROW(name, type, field, flags, defval, min, max, choices, help)	\
+	{ name, type, offsetof(CONF_STRUCT, field), flags, defval, min, max,	\
+	  choices, help },
+#define CONF_END	{ NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL }
+
 /* A growing newline-joined list of messages (tmux cfg_add_cause()). */
 struct conf_causes {
 	char	*buf;
