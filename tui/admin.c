@@ -185,7 +185,7 @@ admin_vault(struct admin *a, struct err *e)
 	vc.addr = addr;
 	vc.auth = VAULT_AUTH_TOKEN;
 	vc.token = a->vault_token;
-	vc.kv_mount = a->cfg.kv_mount;
+	vc.kv_mount = a->cfg.vault_kv_mount;
 	vc.timeout_ms = (long)a->cfg.vault_timeout * 1000;
 	vc.cache_ttl_s = -1;		/* an admin always wants Vault's own answer */
 	vc.cache_max_stale_s = -1;
@@ -218,7 +218,7 @@ void
 admin_kv_path(const struct admin *a, const char *tenant, const char *integration,
     char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/tenants/%s/%s", a->cfg.kv_prefix, tenant, integration);
+	snprintf(buf, len, "%s/tenants/%s/%s", a->cfg.vault_kv_prefix, tenant, integration);
 }
 
 void
