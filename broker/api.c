@@ -32,6 +32,7 @@
 #include "reuse.h"
 #include "secret.h"
 #include "ready.h"
+#include "state.h"
 #include "store.h"
 #include "usermsg.h"
 #include "vault.h"
@@ -77,9 +78,9 @@ api_reply_err(struct httpd_req *r, const struct err *e)
 
 /* The forwarder (or other caller) must prove who it is. */
 int
-api_caller(struct broker *b, struct httpd_req *r, char *who, struct err *e)
+api_caller(const struct broker_state *s, struct httpd_req *r, char *who, struct err *e)
 {
-	if (callers_check(b->callers, httpd_header(r, "Authorization"), who, CALLER_MAX, e) == 0)
+	if (callers_check(s->callers, httpd_header(r, "Authorization"), who, CALLER_MAX, e) == 0)
 		return 0;
 	metric_inc(&broker_metrics[BM_DENIED_CALLER]);
 	log_warnx("caller refused from %s: %s (%s)", httpd_peer(r), e->msg, e->code);
@@ -93,11 +94,11 @@ api_caller(struct broker *b, struct httpd_req *r, char *who, struct err *e)
  * for some other application.
  */
 static int
-api_resource_ok(struct broker *b, const char *resource, struct err *e)
+api_resource_ok(const struct broker_state *s, const char *resource, struct err *e)
 {
-	for (size_t i = 0; resource != NULL && b->cfg.oidc_resources != NULL &&
-	    b->cfg.oidc_resources[i] != NULL; i++)
-		if (strcmp(b->cfg.oidc_resources[i], resource) == 0)
+	for (size_t i = 0; resource != NULL && s->cfg.oidc_resources != NULL &&
+	    s->cfg.oidc_resources[i] != NULL; i++)
+		if (strcmp(s->cfg.oidc_resources[i], resource) == 0)
 			return 0;
 	if (resource == NULL)
 		return 0;
@@ -106,12 +107,12 @@ api_resource_ok(struct broker *b, const char *resource, struct err *e)
 }
 
 static int
-api_identity(struct broker *b, const char *assertion, const char *resource,
+api_identity(const struct broker_state *s, const char *assertion, const char *resource,
     struct identity *id, struct err *e)
 {
 	if (assertion == NULL || assertion[0] == '\0')
 		return err_set(e, 401, "no_assertion", "the user's identity token is missing");
-	if (identity_verify_resource(b->idv, assertion, resource, id, e) == 0) {
+	if (identity_verify_resource(s->idv, assertion, resource, id, e) == 0) {
 		log_ctx_add("user", "%s", id->email);
 		return 0;
 	}
@@ -205,9 +206,8 @@ api_catch_up(struct broker *b, const json_t *seen)
 
 /* POST /v1/grants */
 static void
-api_grants(struct httpd_req *r, void *arg)
+api_grants(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 {
-	struct broker		*b = arg;
 	struct identity		 id;
 	struct err		 e;
 	struct membership	*ms = NULL, *direct = NULL;
@@ -221,14 +221,14 @@ api_grants(struct httpd_req *r, void *arg)
 
 	memset(&id, 0, sizeof id);
 	err_clear(&e);
-	if (api_caller(b, r, caller, &e) == -1 ||
+	if (api_caller(s, r, caller, &e) == -1 ||
 	    (req = jsonx_parse_object(body, len, &e)) == NULL ||
 	    jsonx_get_str(req, "assertion", 1, &assertion, &e) == -1 ||
 	    api_check_tenants_field(wanted = json_object_get(req, "tenants"), &e) == -1 ||
 	    api_check_tools_field(tools = json_object_get(req, "tools"), &e) == -1 ||
 	    jsonx_get_str(req, "resource", 0, &resource, &e) == -1 ||
-	    api_resource_ok(b, resource, &e) == -1 ||
-	    api_identity(b, assertion, resource, &id, &e) == -1) {
+	    api_resource_ok(s, resource, &e) == -1 ||
+	    api_identity(s, assertion, resource, &id, &e) == -1) {
 		api_reply_err(r, &e);
 		goto out;
 	}
@@ -255,7 +255,7 @@ api_grants(struct httpd_req *r, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		if (!api_tenant_wanted(wanted, ms[i].tenant))
 			continue;
-		g = issue_grant(b, &id, &ms[i], tools,
+		g = issue_grant(b, s, &id, &ms[i], tools,
 		    id.ngroups > 0 && members_find(direct, ndirect, ms[i].tenant) == NULL,
 		    caller, rgen, &e);
 		if (g == NULL) {
@@ -428,9 +428,8 @@ api_key_expired(const struct integration *in, time_t now, struct err *e)
 
 /* POST /v1/redeem */
 static void
-api_redeem(struct httpd_req *r, void *arg)
+api_redeem(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 {
-	struct broker		*b = arg;
 	struct err		 e;
 	struct ints_set		*set = NULL;
 	const struct integration *in;
@@ -441,14 +440,14 @@ api_redeem(struct httpd_req *r, void *arg)
 	int			 stale;
 
 	err_clear(&e);
-	if (api_caller(b, r, caller, &e) == -1 ||
+	if (api_caller(s, r, caller, &e) == -1 ||
 	    (req = jsonx_parse_object(body, len, &e)) == NULL ||
 	    jsonx_get_str(req, "grant", 1, &token, &e) == -1 ||
 	    jsonx_get_str(req, "integration", 1, &name, &e) == -1) {
 		api_reply_err(r, &e);
 		goto out;
 	}
-	if ((claims = grant_check(&b->cfg, b->keys, token, &e)) != NULL &&
+	if ((claims = grant_check(&s->cfg, s->keys, token, &e)) != NULL &&
 	    ints_lookup(b->ints, jsonx_str(claims, "tenant"), &set, &stale, &e) == -1) {
 		metric_inc(&broker_metrics[BM_DB_ERRORS]);
 		httpd_reply_err(r, &e);
@@ -493,9 +492,8 @@ out:
 
 /* POST /v1/revoke {jti} | {user} - admin only */
 static void
-api_revoke(struct httpd_req *r, void *arg)
+api_revoke(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 {
-	struct broker	*b = arg;
 	struct err	 e;
 	size_t		 len;
 	const char	*body = httpd_body(r, &len), *jti = NULL, *user = NULL;
@@ -504,12 +502,12 @@ api_revoke(struct httpd_req *r, void *arg)
 	char		 caller[CALLER_MAX], canon[EMAIL_MAX + 1];
 
 	err_clear(&e);
-	if (api_caller(b, r, caller, &e) == -1) {
+	if (api_caller(s, r, caller, &e) == -1) {
 		api_reply_err(r, &e);
 		return;
 	}
-	if (b->admin_token == NULL || admin == NULL ||
-	    !secret_eq(b->admin_token, admin, strlen(admin))) {
+	if (s->admin_token == NULL || admin == NULL ||
+	    !secret_eq(s->admin_token, admin, strlen(admin))) {
 		httpd_reply_error(r, 403, "admin_required",
 		    "revocation needs the admin token in X-Tenantgate-Admin");
 		return;
@@ -528,7 +526,7 @@ api_revoke(struct httpd_req *r, void *arg)
 	if (user != NULL) {
 		enum email_mode m = EMAIL_ASCII;
 
-		(void)email_mode_parse(b->cfg.email_non_ascii, &m);
+		(void)email_mode_parse(s->cfg.email_non_ascii, &m);
 		if (email_canon(user, m, canon, &e) == -1) {
 			api_reply_err(r, &e);
 			goto out;
@@ -552,9 +550,8 @@ out:
 
 /* GET /v1/users/me/tenants - the user's own assertion is enough here. */
 static void
-api_me_tenants(struct httpd_req *r, void *arg)
+api_me_tenants(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 {
-	struct broker		*b = arg;
 	struct identity		 id;
 	struct err		 e;
 	struct membership	*ms = NULL;
@@ -563,7 +560,7 @@ api_me_tenants(struct httpd_req *r, void *arg)
 
 	memset(&id, 0, sizeof id);
 	err_clear(&e);
-	if (api_identity(b, callers_bearer(httpd_header(r, "Authorization")), NULL, &id, &e) == -1 ||
+	if (api_identity(s, callers_bearer(httpd_header(r, "Authorization")), NULL, &id, &e) == -1 ||
 	    api_lookup_members(b, &id, &ms, &n, &e) == -1) {
 		api_reply_err(r, &e);
 		goto out;
@@ -579,11 +576,10 @@ out:
 }
 
 static void
-api_jwks(struct httpd_req *r, void *arg)
+api_jwks(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 {
-	struct broker *b = arg;
-
-	httpd_reply(r, 200, "application/json", b->keys->jwks, strlen(b->keys->jwks));
+	(void)b;
+	httpd_reply(r, 200, "application/json", s->keys->jwks, strlen(s->keys->jwks));
 }
 
 static void
@@ -595,73 +591,81 @@ api_healthz(struct httpd_req *r, void *arg)
 
 /* GET /readyz: "can issue grants now" (ready.h), with staleness. */
 static void
-api_readyz(struct httpd_req *r, void *arg)
+api_readyz(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 {
-	struct broker	*b = arg;
 	struct ready	 st;
 
-	ready_eval(b, 1, &st);
+	ready_eval(b, s, 1, &st);
 	httpd_reply_json(r, st.ready ? 200 : 503, ready_json(&st));
 }
 
 static void
 api_metrics(struct httpd_req *r, void *arg)
 {
-	struct broker	*b = arg;
-	struct ready	 st;
-	size_t		 len;
-	char		*text;
+	struct broker		*b = arg;
+	struct broker_state	*s = broker_state_get(b);
+	struct ready		 st;
+	size_t			 len;
+	char			*text;
 
 	/* The gauges from the last probes; no probe runs here. */
-	pthread_rwlock_rdlock(&b->reload_lock);
-	ready_eval(b, 0, &st);
-	pthread_rwlock_unlock(&b->reload_lock);
+	ready_eval(b, s, 0, &st);
+	broker_state_put(s);
 	text = broker_metrics_render(b, &len);
 
 	httpd_reply(r, 200, "text/plain; version=0.0.4", text != NULL ? text : "", len);
 	free(text);
 }
 
-/* Handlers run under the reload read lock, so a SIGHUP never swaps keys or
- * verifiers in the middle of a request; latency feeds the histogram. */
-#define LOCKED(fn, needs_keys)						\
+/* Each handler gets the snapshot current when its request started and
+ * keeps it to the end, so a SIGHUP never swaps keys or verifiers in the
+ * middle of a request. */
+#define API_KEYS	0x1	/* 503 until the signing key is loaded */
+#define API_BODY	0x2	/* max_body applies (the audit intake has its own) */
+#define API_TIMED	0x4	/* feeds the latency histogram */
+#define WITH_STATE(fn, flags)						\
 static void								\
-fn##_locked(struct httpd_req *r, void *arg)				\
+fn##_req(struct httpd_req *r, void *arg)				\
 {									\
-	struct broker *b = arg;						\
-	size_t len;							\
+	struct broker		*b = arg;				\
+	struct broker_state	*s = broker_state_get(b);		\
+	size_t			 len;					\
 									\
-	pthread_rwlock_rdlock(&b->reload_lock);				\
-	if (httpd_body(r, &len) != NULL && len > b->cfg.max_body)	\
+	if (((flags) & API_BODY) && httpd_body(r, &len) != NULL &&	\
+	    len > s->cfg.max_body)					\
 		httpd_reply_error(r, 413, "body_too_large",		\
-		    "request body is larger than %zu bytes", b->cfg.max_body); \
-	else if ((needs_keys) && b->keys == NULL)			\
+		    "request body is larger than %zu bytes", s->cfg.max_body); \
+	else if (((flags) & API_KEYS) && s->keys == NULL)		\
 		httpd_reply_error(r, 503, "not_ready",			\
 		    "the signing key is not loaded yet (is Vault reachable?)"); \
 	else								\
-		fn(r, arg);						\
-	pthread_rwlock_unlock(&b->reload_lock);				\
-	histogram_observe(&broker_latency, httpd_age(r));		\
+		fn(r, b, s);						\
+	broker_state_put(s);						\
+	if ((flags) & API_TIMED)					\
+		histogram_observe(&broker_latency, httpd_age(r));	\
 }
 
-LOCKED(api_grants, 1)
-LOCKED(api_redeem, 1)
-LOCKED(api_revoke, 0)
-LOCKED(api_me_tenants, 0)
-LOCKED(api_jwks, 1)
-LOCKED(api_readyz, 0)
+WITH_STATE(api_grants, API_KEYS | API_BODY | API_TIMED)
+WITH_STATE(api_redeem, API_KEYS | API_BODY | API_TIMED)
+WITH_STATE(api_revoke, API_BODY | API_TIMED)
+WITH_STATE(api_me_tenants, API_BODY | API_TIMED)
+WITH_STATE(api_jwks, API_KEYS | API_BODY | API_TIMED)
+WITH_STATE(api_readyz, API_BODY | API_TIMED)
+/* A long-poll's reply may come from the feed thread: no latency sample. */
+WITH_STATE(api_feed_changes, 0)
+WITH_STATE(api_feed_audit, API_TIMED)
 
 const struct httpd_route broker_routes[] = {
-	{ "POST", "/v1/grants", api_grants_locked, 0 },
-	{ "POST", "/v1/redeem", api_redeem_locked, 0 },
-	{ "POST", "/v1/revoke", api_revoke_locked, 0 },
-	{ "GET", "/v1/changes", api_feed_changes_locked, 0 },
-	{ "POST", "/v1/audit", api_feed_audit_locked, 0 },
-	{ "GET", "/v1/users/me/tenants", api_me_tenants_locked, 0 },
-	{ "GET", "/jwks.json", api_jwks_locked, 0 },
-	{ "GET", "/.well-known/jwks.json", api_jwks_locked, 0 },
+	{ "POST", "/v1/grants", api_grants_req, 0 },
+	{ "POST", "/v1/redeem", api_redeem_req, 0 },
+	{ "POST", "/v1/revoke", api_revoke_req, 0 },
+	{ "GET", "/v1/changes", api_feed_changes_req, 0 },
+	{ "POST", "/v1/audit", api_feed_audit_req, 0 },
+	{ "GET", "/v1/users/me/tenants", api_me_tenants_req, 0 },
+	{ "GET", "/jwks.json", api_jwks_req, 0 },
+	{ "GET", "/.well-known/jwks.json", api_jwks_req, 0 },
 	{ "GET", "/healthz", api_healthz, 1 },
-	{ "GET", "/readyz", api_readyz_locked, 0 },
+	{ "GET", "/readyz", api_readyz_req, 0 },
 	{ "GET", "/metrics", api_metrics, 1 },
 	{ NULL, NULL, NULL, 0 },
 };

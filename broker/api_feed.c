@@ -41,8 +41,10 @@ api_feed_number(const char *v, long long max, long long *out)
 }
 
 /* GET /v1/changes?since=SEQ&wait=SECONDS */
-static void
-api_feed_changes(struct httpd_req *r, struct broker *b)
+/* No latency sample (api.c): r may already be answered by the feed
+ * thread, and a long-poll's latency is its wait. */
+void
+api_feed_changes(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 {
 	struct err	 e;
 	long long	 since = 0, wait = FEED_DEFAULT_WAIT_S;
@@ -53,7 +55,7 @@ api_feed_changes(struct httpd_req *r, struct broker *b)
 	char		 caller[API_CALLER_MAX];
 
 	err_clear(&e);
-	if (api_caller(b, r, caller, &e) == -1) {
+	if (api_caller(s, r, caller, &e) == -1) {
 		api_reply_err(r, &e);
 		return;
 	}
@@ -167,8 +169,8 @@ fail:
 }
 
 /* POST /v1/audit {"events":[...]} */
-static void
-api_feed_audit(struct httpd_req *r, struct broker *b)
+void
+api_feed_audit(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 {
 	struct err	 e;
 	size_t		 len;
@@ -178,7 +180,7 @@ api_feed_audit(struct httpd_req *r, struct broker *b)
 	int		 n = 0;
 
 	err_clear(&e);
-	if (api_caller(b, r, caller, &e) == -1) {
+	if (api_caller(s, r, caller, &e) == -1) {
 		api_reply_err(r, &e);
 		return;
 	}
@@ -207,29 +209,4 @@ out:
 	free(rows);
 	json_decref(clean);
 	json_decref(req);
-}
-
-/* Under the reload read lock like every handler; a parked long-poll has
- * released it by the time the feed thread answers. */
-void
-api_feed_changes_locked(struct httpd_req *r, void *arg)
-{
-	struct broker *b = arg;
-
-	pthread_rwlock_rdlock(&b->reload_lock);
-	api_feed_changes(r, b);
-	pthread_rwlock_unlock(&b->reload_lock);
-	/* No latency sample: r may already be answered by another thread,
-	 * and a long-poll's latency is its wait. */
-}
-
-void
-api_feed_audit_locked(struct httpd_req *r, void *arg)
-{
-	struct broker *b = arg;
-
-	pthread_rwlock_rdlock(&b->reload_lock);
-	api_feed_audit(r, b);
-	pthread_rwlock_unlock(&b->reload_lock);
-	histogram_observe(&broker_latency, httpd_age(r));
 }

@@ -1,8 +1,8 @@
 /*
  * broker: the process state shared by the request handlers. Everything a
- * SIGHUP may replace (config, identity verifier, keys, callers) sits
- * behind `reload_lock`: handlers hold it for reading for one request;
- * reload swaps the pointers holding it for writing.
+ * SIGHUP may replace (config, identity verifier, keys, callers) is one
+ * immutable, refcounted snapshot (state.h): a handler takes a reference
+ * to `state` for one request; reload swaps the pointer.
  */
 #ifndef TG_BROKER_H
 #define TG_BROKER_H
@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "secret.h"
 
+struct broker_state;
 struct callers;
 struct chores;
 struct event_base;
@@ -32,9 +33,6 @@ struct store;
 struct vault;
 
 struct broker {
-	const char		*cfg_path;
-	const char *const	*overrides;
-	struct broker_cfg	 cfg;
 	struct event_base	*base;
 	struct httpd		*httpd;
 	struct vault		*vault;
@@ -48,12 +46,8 @@ struct broker {
 	/* The highest access_changes seq whose NOTIFY flushed our caches. */
 	_Atomic long long	 applied_seq;
 
-	pthread_rwlock_t	 reload_lock;
-	struct idv		*idv;
-	struct keyring		*keys;
-	struct callers		*callers;
-	secret_t		*admin_token;
-	secret_t		*owui_secret;
+	pthread_mutex_t		 state_lock;	/* state.c: the pointer only */
+	struct broker_state	*state;		/* the current snapshot */
 
 	/* /readyz asks Vault and PostgreSQL itself at most every
 	 * READYZ_PROBE_MS (ready.c); all under probe_lock. */
@@ -70,23 +64,19 @@ struct broker {
 
 #define READYZ_PROBE_MS	2000
 
-/* Build the parts a reload may replace from b->cfg; on success swap them
- * in (freeing the old ones) under the write lock. */
-int	broker_load_reloadables(struct broker *, struct err *);
-
 /* api.c */
 extern const struct httpd_route broker_routes[];
 #define API_CALLER_MAX		128
 #define API_AUDIT_MAX_BODY	(1024 * 1024)
 /* Authenticate the caller (forwarder); on failure e is the reply. */
-int	api_caller(struct broker *, struct httpd_req *, char *who, struct err *);
+int	api_caller(const struct broker_state *, struct httpd_req *, char *who, struct err *);
 void	api_reply_err(struct httpd_req *, const struct err *);
 /* One audit row; takes detail's reference. Logged when PostgreSQL fails. */
 void	api_audit(struct broker *, const char *actor, const char *action,
 	    const char *tenant, const char *subject, json_t *detail);
-/* api_feed.c */
-void	api_feed_changes_locked(struct httpd_req *, void *);
-void	api_feed_audit_locked(struct httpd_req *, void *);
+/* api_feed.c: handlers, given the request's snapshot by api.c */
+void	api_feed_changes(struct httpd_req *, struct broker *, const struct broker_state *);
+void	api_feed_audit(struct httpd_req *, struct broker *, const struct broker_state *);
 
 /* broker_metrics.c */
 enum broker_metric {

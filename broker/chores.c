@@ -14,16 +14,18 @@
 #include "janitor.h"
 #include "keys.h"
 #include "log.h"
+#include "state.h"
 #include "store.h"
 
 /* A slow purge or reload must not hold back the JWKS refresh a request
  * may be waiting for: one thread each, and one spare. */
 #define CHORES_THREADS		3
-#define CHORES_GROUP_STATE	1	/* keys, reload: b->cfg and b->keys */
+#define CHORES_GROUP_STATE	1	/* keys, reload: the snapshot's keys */
 
 struct chores {
 	struct broker		*b;
-	void			(*reload)(struct broker *);
+	void			(*reload)(void *);
+	void			*reload_arg;
 	struct janitor		*janitor;
 	struct janitor_job	*purge, *keys, *reload_job, *jwks;
 	int			 keys_retry_s;	/* keys job only */
@@ -45,28 +47,28 @@ chores_purge(void *arg)
 	return 0;
 }
 
-/* Only this job and reload (same group) write b->keys or b->cfg, so
- * reading them here needs no lock; the swap takes the write lock for
- * the request threads' sake. */
+/* Only this job and reload (same group) set keys, so a snapshot seen
+ * without keys here gets them from us or from a reload's build, never
+ * from both at once; requests see them through the snapshot (state.h). */
 static long
 chores_keys(void *arg)
 {
-	struct chores	*c = arg;
-	struct broker	*b = c->b;
-	struct keyring	*keys;
-	struct err	 e;
-	long		 wait;
+	struct chores		*c = arg;
+	struct broker		*b = c->b;
+	struct broker_state	*s = broker_state_get(b);
+	struct keyring		*keys = NULL;
+	struct err		 e;
+	long			 wait;
 
-	if (b->keys != NULL)
-		return 0;	/* a reload loaded them meanwhile */
 	err_clear(&e);
-	if ((keys = keys_load(&b->cfg, b->vault, &e)) != NULL) {
-		pthread_rwlock_wrlock(&b->reload_lock);
-		b->keys = keys;
-		pthread_rwlock_unlock(&b->reload_lock);
+	if (s->keys != NULL || (keys = keys_load(&s->cfg, b->vault, &e)) != NULL) {
+		if (keys != NULL && broker_state_set_keys(s, keys) == -1)
+			keys_free(keys);
+		broker_state_put(s);
 		daemon_notify("READY=1\nSTATUS=serving");
 		return 0;
 	}
+	broker_state_put(s);
 	log_warnx("signing key not loaded yet, retrying in %ds: %s", c->keys_retry_s, e.msg);
 	wait = c->keys_retry_s * 1000L;
 	c->keys_retry_s = c->keys_retry_s * 2 > CHORES_KEYS_RETRY_MAX_S ?
@@ -79,28 +81,25 @@ chores_reload_run(void *arg)
 {
 	struct chores *c = arg;
 
-	c->reload(c->b);
+	c->reload(c->reload_arg);
 	return 0;
 }
 
-/* The verifier a reload may replace is held across the fetch, so the
+/* The snapshot (and so its verifier) is held across the fetch, so a
  * reload never waits for the IdP and the fetch never uses a freed one. */
 static long
 chores_jwks(void *arg)
 {
-	struct chores	*c = arg;
-	struct idv	*v;
+	struct chores		*c = arg;
+	struct broker_state	*s = broker_state_get(c->b);
 
-	pthread_rwlock_rdlock(&c->b->reload_lock);
-	v = identity_hold(c->b->idv);
-	pthread_rwlock_unlock(&c->b->reload_lock);
-	identity_refresh(v);
-	identity_free(v);
+	identity_refresh(s->idv);
+	broker_state_put(s);
 	return 0;
 }
 
 struct chores *
-chores_start(struct broker *b, void (*reload)(struct broker *), struct err *e)
+chores_start(struct broker *b, void (*reload)(void *), void *reload_arg, struct err *e)
 {
 	struct chores *c;
 
@@ -110,6 +109,7 @@ chores_start(struct broker *b, void (*reload)(struct broker *), struct err *e)
 	}
 	c->b = b;
 	c->reload = reload;
+	c->reload_arg = reload_arg;
 	c->keys_retry_s = 1;
 	if ((c->janitor = janitor_new(b->base, CHORES_THREADS, e)) == NULL) {
 		free(c);
@@ -130,8 +130,7 @@ chores_start(struct broker *b, void (*reload)(struct broker *), struct err *e)
 	 * IdP's keys are fetched before the first token needs them. */
 	janitor_kick(c->purge);
 	janitor_kick(c->jwks);
-	if (b->keys == NULL)
-		janitor_kick(c->keys);
+	janitor_kick(c->keys);		/* returns at once when there are keys */
 	return c;
 }
 

@@ -10,7 +10,7 @@
  *   jwks	the IdP's key set: every few seconds identity_refresh()
  *		decides whether it is due, and a request with an unknown kid
  *		asks for it at once (chores_jwks_ask) instead of fetching.
- * keys and reload share a group: both read b->cfg and write b->keys.
+ * keys and reload share a group: both may set the snapshot's keys.
  */
 #ifndef TG_BROKER_CHORES_H
 #define TG_BROKER_CHORES_H
@@ -24,9 +24,11 @@ struct err;
 #define CHORES_KEYS_RETRY_MAX_S	30
 
 /* Start the workers and the timers on b->base, once everything the jobs
- * use exists (store, vault, b->keys as loaded at start-up). reload is the
- * SIGHUP work, run on a worker. A missing signing key is retried at once. */
-struct chores	*chores_start(struct broker *, void (*reload)(struct broker *), struct err *);
+ * use exists (store, vault, the snapshot as loaded at start-up).
+ * reload(reload_arg) is the SIGHUP work, run on a worker. A missing
+ * signing key is retried at once. */
+struct chores	*chores_start(struct broker *, void (*reload)(void *), void *reload_arg,
+		    struct err *);
 /* SIGHUP, on the loop: queue a reload (several signals, one reload). */
 void		 chores_reload(struct chores *);
 /* identity's refresher (identity_set_refresher): arg is the broker. */

@@ -9,18 +9,10 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "conf_http.h"
 
 struct broker_cfg {
-	char	**listen;
-	char	*log_level;
-	int	 workers;
-	int	 max_connections;
-	size_t	 max_body;
-	size_t	 max_header;
-	int	 request_timeout;
-	int	 header_timeout;
-	int	 body_timeout;
-	size_t	 max_buffered;
+	CONF_HTTP_MEMBER;
 	char	*tls_cert_file;
 	char	*tls_key_file;
 

@@ -13,11 +13,13 @@
 #include "jsonx.h"
 #include "keys.h"
 #include "log.h"
+#include "state.h"
 #include "reuse.h"
 #include "store.h"
 
 json_t *
-issue_grant(struct broker *b, const struct identity *id, const struct membership *m,
+issue_grant(struct broker *b, const struct broker_state *s, const struct identity *id,
+    const struct membership *m,
     const json_t *wanted_tools, int with_groups, const char *caller, unsigned long gen,
     struct err *e)
 {
@@ -41,7 +43,7 @@ issue_grant(struct broker *b, const struct identity *id, const struct membership
 		for (size_t i = 0; i < id->ngroups; i++)
 			json_array_append_new(groups, json_string(id->groups[i]));
 	}
-	reuse_key(id->email, m->tenant, m->role, vers, tools, groups, b->keys->kid, key);
+	reuse_key(id->email, m->tenant, m->role, vers, tools, groups, s->keys->kid, key);
 	json_decref(vers);
 	json_decref(groups);
 
@@ -54,7 +56,7 @@ issue_grant(struct broker *b, const struct identity *id, const struct membership
 		json_object_del(g, "jti");
 		return g;
 	}
-	g = grant_mint(&b->cfg, b->keys, id, m, set->v, set->n, tools, with_groups, e);
+	g = grant_mint(&s->cfg, s->keys, id, m, set->v, set->n, tools, with_groups, e);
 	ints_release(b->ints, set);
 	if (g == NULL)
 		return NULL;

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 struct broker;
+struct broker_state;
 struct err;
 struct identity;
 struct ints_set;
@@ -22,7 +23,8 @@ struct membership;
  * or NULL with e set (503 when the tenant's integrations are unknown).
  * gen: reuse_gen() read before the memberships were: a grant minted from
  * answers that a change may have overtaken is not kept for reuse. */
-json_t	*issue_grant(struct broker *, const struct identity *, const struct membership *,
+json_t	*issue_grant(struct broker *, const struct broker_state *, const struct identity *,
+	    const struct membership *,
 	    const json_t *wanted_tools, int with_groups, const char *caller,
 	    unsigned long gen, struct err *);
 /* -1 (401 "token_revoked") when the user was revoked after the presented

@@ -11,6 +11,7 @@
 #include "identity.h"
 #include "keys.h"
 #include "ready.h"
+#include "state.h"
 #include "store.h"
 #include "usermsg.h"
 #include "vault.h"
@@ -72,9 +73,10 @@ ready_scrubbed(char *dst, size_t size, const char *src)
 }
 
 void
-ready_eval(struct broker *b, int probe, struct ready *r)
+ready_eval(struct broker *b, const struct broker_state *s, int probe, struct ready *r)
 {
 	struct vault_status	vs;
+	const struct keyring	*keys;
 	char			probe_error[256];
 	time_t			now = time(NULL), vault_at;
 	long			now_ms = clock_now_ms();
@@ -111,11 +113,12 @@ ready_eval(struct broker *b, int probe, struct ready *r)
 	r->vault_token_ttl_s = vs.token_ttl_s;
 	ready_scrubbed(r->vault_error, sizeof r->vault_error, r->vault_ok ? "" :
 	    vs.last_error[0] != '\0' ? vs.last_error : probe_error);
-	r->db_max_stale_s = b->cfg.members_max_stale;
-	r->vault_max_stale_s = b->cfg.vault_cache_max_stale;
-	r->keys_loaded = b->keys != NULL;
-	snprintf(r->kid, sizeof r->kid, "%s", b->keys != NULL ? b->keys->kid : "");
-	r->jwks_age_s = b->idv != NULL ? identity_jwks_age(b->idv) : -1;
+	r->db_max_stale_s = s->cfg.members_max_stale;
+	r->vault_max_stale_s = s->cfg.vault_cache_max_stale;
+	keys = s->keys;
+	r->keys_loaded = keys != NULL;
+	snprintf(r->kid, sizeof r->kid, "%s", keys != NULL ? keys->kid : "");
+	r->jwks_age_s = s->idv != NULL ? identity_jwks_age(s->idv) : -1;
 
 	if (!r->keys_loaded)
 		snprintf(r->reason, sizeof r->reason, "the signing key is not loaded");

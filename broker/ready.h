@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 struct broker;
+struct broker_state;
 
 struct ready {
 	int	ready;
@@ -37,9 +38,9 @@ struct ready {
 };
 
 /* Evaluate; with probe, ask PostgreSQL and Vault (each at most every
- * READYZ_PROBE_MS, so probes never pile up on the workers). Call with the
- * reload lock held for reading. Also sets the readiness gauges. */
-void	 ready_eval(struct broker *, int probe, struct ready *);
+ * READYZ_PROBE_MS, so probes never pile up on the workers). s: the
+ * request's snapshot. Also sets the readiness gauges. */
+void	 ready_eval(struct broker *, const struct broker_state *s, int probe, struct ready *);
 json_t	*ready_json(const struct ready *);
 
 #endif

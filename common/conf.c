@@ -23,41 +23,38 @@
 #define CONF_LINES_MAX	100000	/* bounds the read loop */
 #define CONF_ECHO_MAX	64	/* how much of a bad value an error repeats */
 
-/* A growing newline-joined list of messages (tmux cfg_add_cause()). */
-struct causes {
-	char	*buf;
-	size_t	 len;
-	int	 n;
-};
-
-static void causes_add(struct causes *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
 static void
-causes_add(struct causes *c, const char *fmt, ...)
+conf_cause_addv(struct conf_causes *c, const char *fmt, va_list ap)
 {
-	va_list	 ap;
 	char	 line[1024];
 	size_t	 l;
 	char	*nb;
 
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
 	l = strlen(line);
+	c->n++;		/* counted even if it cannot be kept: the call fails */
 	nb = realloc(c->buf, c->len + l + 2);
 	if (nb == NULL)
-		return;		/* the count still makes the call fail */
+		return;
 	c->buf = nb;
 	if (c->len > 0)
 		c->buf[c->len++] = '\n';
 	memcpy(c->buf + c->len, line, l + 1);
 	c->len += l;
-	c->n++;
 }
 
-static int
-causes_finish(struct causes *c, char **out)
+void
+conf_cause_add(struct conf_causes *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conf_cause_addv(c, fmt, ap);
+	va_end(ap);
+}
+
+int
+conf_causes_finish(struct conf_causes *c, char **out)
 {
 	if (out != NULL)
 		*out = c->buf;
@@ -352,6 +349,28 @@ conf_split(const char *s)
 	return v;
 }
 
+/* A number with a unit (durations, sizes) within the row's bounds; the
+ * messages name what was expected, in the unit the bounds are in. */
+static int
+conf_assign_unit(const struct conf_entry *e, const char *value, const struct conf_unit *units,
+    const char *what, const char *unit, const char *got, unsigned long long *u,
+    char *msg, size_t sz)
+{
+	long long lo, hi;
+
+	conf_bounds(e, &lo, &hi);
+	if (conf_parse_unit(value, units, u) == -1) {
+		snprintf(msg, sz, "'%s' must be %s%s", e->name, what, got);
+		return -1;
+	}
+	if (*u > (unsigned long long)hi || (long long)*u < lo) {
+		snprintf(msg, sz, "'%s' must be between %lld and %lld %s%s", e->name, lo, hi,
+		    unit, got);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Convert value for row e and store it in dst, replacing (and freeing) the
  * old value. On error, msg says why and dst is unchanged. A secret's value
@@ -419,29 +438,15 @@ conf_assign(const struct conf_entry *e, void *dst, const char *value,
 		*FIELD(dst, e, int) = b;
 		return 0;
 	case CONF_DURATION:
-		if (conf_parse_unit(value, conf_duration_units, &u) == -1) {
-			snprintf(msg, sz, "'%s' must be a duration such as 30s, "
-			    "5m, 2h, 1d or a number of seconds%s", e->name, got);
+		if (conf_assign_unit(e, value, conf_duration_units, "a duration such as 30s, "
+		    "5m, 2h, 1d or a number of seconds", "seconds", got, &u, msg, sz) == -1)
 			return -1;
-		}
-		if (u > (unsigned long long)hi || (long long)u < lo) {
-			snprintf(msg, sz, "'%s' must be between %lld and %lld "
-			    "seconds%s", e->name, lo, hi, got);
-			return -1;
-		}
 		*FIELD(dst, e, int) = (int)u;
 		return 0;
 	case CONF_SIZE:
-		if (conf_parse_unit(value, conf_size_units, &u) == -1) {
-			snprintf(msg, sz, "'%s' must be a size such as 4096, "
-			    "64k, 1MiB%s", e->name, got);
+		if (conf_assign_unit(e, value, conf_size_units, "a size such as 4096, 64k, 1MiB",
+		    "bytes", got, &u, msg, sz) == -1)
 			return -1;
-		}
-		if (u > (unsigned long long)hi || (long long)u < lo) {
-			snprintf(msg, sz, "'%s' must be between %lld and %lld "
-			    "bytes%s", e->name, lo, hi, got);
-			return -1;
-		}
 		*FIELD(dst, e, size_t) = (size_t)u;
 		return 0;
 	case CONF_LIST: {
@@ -462,7 +467,7 @@ conf_assign(const struct conf_entry *e, void *dst, const char *value,
 int
 conf_set_defaults(const struct conf_entry *t, void *dst, char **causes)
 {
-	struct causes	c = { NULL, 0, 0 };
+	struct conf_causes	c = { NULL, 0, 0 };
 	char		msg[512];
 
 	for (const struct conf_entry *e = t; e->name != NULL; e++) {
@@ -483,9 +488,9 @@ conf_set_defaults(const struct conf_entry *t, void *dst, char **causes)
 		}
 		if (e->defval != NULL &&
 		    conf_assign(e, dst, e->defval, msg, sizeof msg) == -1)
-			causes_add(&c, "default: %s", msg);
+			conf_cause_add(&c, "default: %s", msg);
 	}
-	return causes_finish(&c, causes);
+	return conf_causes_finish(&c, causes);
 }
 
 /* Trim in place; returns the start. */
@@ -538,7 +543,7 @@ conf_unquote(char *s, char **out, char *msg, size_t sz)
 
 static void
 conf_read_file(const struct conf_entry *t, void *dst, const char *path,
-    int *seen, struct causes *c)
+    int *seen, struct conf_causes *c)
 {
 	FILE	*f;
 	char	*line = NULL, *key, *val, *eq, msg[512];
@@ -547,18 +552,18 @@ conf_read_file(const struct conf_entry *t, void *dst, const char *path,
 	int	 lineno = 0;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		causes_add(c, "%s: cannot open: %s", path, strerror(errno));
+		conf_cause_add(c, "%s: cannot open: %s", path, strerror(errno));
 		return;
 	}
 	while ((len = getline(&line, &cap, f)) != -1) {
 		const struct conf_entry *e;
 
 		if (++lineno > CONF_LINES_MAX) {
-			causes_add(c, "%s:%d: too many lines", path, lineno);
+			conf_cause_add(c, "%s:%d: too many lines", path, lineno);
 			break;
 		}
 		if (len > CONF_LINE_MAX) {
-			causes_add(c, "%s:%d: line too long", path, lineno);
+			conf_cause_add(c, "%s:%d: line too long", path, lineno);
 			goto next;
 		}
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -567,37 +572,37 @@ conf_read_file(const struct conf_entry *t, void *dst, const char *path,
 		if (*key == '\0' || *key == '#')
 			goto next;
 		if ((eq = strchr(key, '=')) == NULL) {
-			causes_add(c, "%s:%d: expected 'key = value' (missing '=')",
+			conf_cause_add(c, "%s:%d: expected 'key = value' (missing '=')",
 			    path, lineno);
 			goto next;
 		}
 		*eq = '\0';
 		key = conf_trim(key);
 		if (*key == '\0') {
-			causes_add(c, "%s:%d: missing key before '='", path,
+			conf_cause_add(c, "%s:%d: missing key before '='", path,
 			    lineno);
 			goto next;
 		}
 		if ((e = conf_find(t, key)) == NULL) {
 			conf_unknown(t, key, msg, sizeof msg);
-			causes_add(c, "%s:%d: %s", path, lineno, msg);
+			conf_cause_add(c, "%s:%d: %s", path, lineno, msg);
 			goto next;
 		}
 		if (seen[e - t] != 0) {
-			causes_add(c, "%s:%d: duplicate key '%s' (first set on "
+			conf_cause_add(c, "%s:%d: duplicate key '%s' (first set on "
 			    "line %d)", path, lineno, key, seen[e - t]);
 			goto next;
 		}
 		seen[e - t] = lineno;
 		if (conf_unquote(eq + 1, &val, msg, sizeof msg) == -1 ||
 		    conf_assign(e, dst, val, msg, sizeof msg) == -1)
-			causes_add(c, "%s:%d: %s", path, lineno, msg);
+			conf_cause_add(c, "%s:%d: %s", path, lineno, msg);
 next:
 		/* The line may have held a secret value. */
 		secret_wipe(line, cap);
 	}
 	if (ferror(f))
-		causes_add(c, "%s: read error: %s", path, strerror(errno));
+		conf_cause_add(c, "%s: read error: %s", path, strerror(errno));
 	if (line != NULL)
 		secret_wipe(line, cap);
 	free(line);
@@ -647,26 +652,28 @@ conf_is_unset(const struct conf_entry *e, const void *dst)
 }
 
 int
-conf_load_with(const struct conf_entry *t, void *dst, const char *path,
-    const char *const *overrides, char **causes)
+conf_load_begin(struct conf_load *l, const struct conf_entry *t, void *dst,
+    const char *path, const char *const *overrides)
 {
-	struct causes	 c = { NULL, 0, 0 };
+	struct conf_causes	*c = &l->causes;
 	size_t		 n = conf_count(t);
 	int		*seen;
 	char		*dc = NULL, msg[512];
 
-	if (causes != NULL)
-		*causes = NULL;
+	memset(l, 0, sizeof *l);
+	l->table = t;
+	l->path = path;
 	if (conf_set_defaults(t, dst, &dc) == -1) {
-		causes_add(&c, "%s", dc != NULL ? dc : "bad default");
+		conf_cause_add(c, "%s", dc != NULL ? dc : "bad default");
 		free(dc);
 	}
 	if ((seen = calloc(n + 1, sizeof *seen)) == NULL) {
-		causes_add(&c, "out of memory");
-		return causes_finish(&c, causes);
+		conf_cause_add(c, "out of memory");
+		return -1;
 	}
+	l->lines = seen;
 	if (path != NULL)
-		conf_read_file(t, dst, path, seen, &c);
+		conf_read_file(t, dst, path, seen, c);
 
 	for (size_t i = 0; overrides != NULL && overrides[i] != NULL &&
 	    i < CONF_LINES_MAX; i++) {
@@ -674,11 +681,11 @@ conf_load_with(const struct conf_entry *t, void *dst, const char *path,
 		char			*kv, *eq, *key;
 
 		if ((kv = strdup(overrides[i])) == NULL) {
-			causes_add(&c, "-o: out of memory");
+			conf_cause_add(c, "-o: out of memory");
 			break;
 		}
 		if ((eq = strchr(kv, '=')) == NULL) {
-			causes_add(&c, "-o: expected key=value");
+			conf_cause_add(c, "-o: expected key=value");
 			secret_free_str(kv);
 			continue;
 		}
@@ -686,10 +693,10 @@ conf_load_with(const struct conf_entry *t, void *dst, const char *path,
 		key = conf_trim(kv);
 		if ((e = conf_find(t, key)) == NULL) {
 			conf_unknown(t, key, msg, sizeof msg);
-			causes_add(&c, "-o: %s", msg);
+			conf_cause_add(c, "-o: %s", msg);
 		} else if (conf_assign(e, dst, conf_trim(eq + 1), msg,
 		    sizeof msg) == -1)
-			causes_add(&c, "-o: %s", msg);
+			conf_cause_add(c, "-o: %s", msg);
 		else
 			seen[e - t] = -1;
 		secret_free_str(kv);
@@ -698,11 +705,49 @@ conf_load_with(const struct conf_entry *t, void *dst, const char *path,
 	for (size_t i = 0; i < n; i++) {
 		if ((t[i].flags & CONF_REQUIRED) &&
 		    (seen[i] == 0 || conf_is_unset(&t[i], dst)))
-			causes_add(&c, "%s: required key '%s' is not set",
+			conf_cause_add(c, "%s: required key '%s' is not set",
 			    path != NULL ? path : "config", t[i].name);
 	}
-	free(seen);
-	return causes_finish(&c, causes);
+	return c->n > 0 ? -1 : 0;
+}
+
+void
+conf_load_cause(struct conf_load *l, const char *key, const char *fmt, ...)
+{
+	const struct conf_entry	*e = key != NULL ? conf_find(l->table, key) : NULL;
+	int			 line = e != NULL && l->lines != NULL ?
+				    l->lines[e - l->table] : 0;
+	char			 msg[900];
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* Where the key was set; a default has no line, so the file. */
+	if (line > 0)
+		conf_cause_add(&l->causes, "%s:%d: %s", l->path, line, msg);
+	else if (line < 0)
+		conf_cause_add(&l->causes, "-o: %s", msg);
+	else
+		conf_cause_add(&l->causes, "%s: %s", l->path != NULL ? l->path : "config", msg);
+}
+
+int
+conf_load_end(struct conf_load *l, char **causes)
+{
+	free(l->lines);
+	l->lines = NULL;
+	return conf_causes_finish(&l->causes, causes);
+}
+
+int
+conf_load_with(const struct conf_entry *t, void *dst, const char *path,
+    const char *const *overrides, char **causes)
+{
+	struct conf_load l;
+
+	(void)conf_load_begin(&l, t, dst, path, overrides);
+	return conf_load_end(&l, causes);
 }
 
 int

@@ -52,6 +52,47 @@ struct conf_entry {
 };
 
 /*
+ * A table's rows live in a data file, one CONF_ROW() per key (GCC
+ * params.def, LLVM *.def): the table's .c defines CONF_STRUCT, its config
+ * struct, and includes the file between `= {` and CONF_END.
+ */
+#define CONF_ROW(name, type, field, flags, defval, min, max, choices, help)	\
+	{ name, type, offsetof(CONF_STRUCT, field), flags, defval, min, max,	\
+	  choices, help },
+#define CONF_END	{ NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL }
+
+/* A growing newline-joined list of messages (tmux cfg_add_cause()). */
+struct conf_causes {
+	char	*buf;
+	size_t	 len;
+	int	 n;
+};
+
+void	conf_cause_add(struct conf_causes *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* *out = the messages (caller frees; NULL when none); -1 if there were any. */
+int	conf_causes_finish(struct conf_causes *, char **out);
+
+/*
+ * A load in progress: it remembers where each key was set, so checks that
+ * span keys report "file:line: ..." as the parser does, into the same list.
+ */
+struct conf_load {
+	const struct conf_entry	*table;
+	const char		*path;
+	int			*lines;	/* per row: line in path, -1 = -o, 0 = default */
+	struct conf_causes	 causes;
+};
+
+/* conf_load_with() in steps: begin (-1 if it found errors), any number of
+ * conf_load_cause(), end (always; -1 if any error was added). */
+int	conf_load_begin(struct conf_load *, const struct conf_entry *, void *dst,
+	    const char *path, const char *const *overrides);
+void	conf_load_cause(struct conf_load *, const char *key, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	conf_load_end(struct conf_load *, char **causes);
+
+/*
  * Fill dst with defaults, then the file. Errors are collected, all of them,
  * as "file:line: message" lines joined by '\n' into *causes (caller frees;
  * NULL when there are none); returns -1 if there was any. Whatever the

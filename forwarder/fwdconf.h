@@ -11,19 +11,10 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "conf_http.h"
 
 struct fwdconf {
-	char	**listen;
-	char	 *log_level;
-	int	  workers;
-	int	  max_connections;
-	int	  max_queue;
-	size_t	  max_body;
-	size_t	  max_header;
-	int	  request_timeout;
-	int	  header_timeout;
-	int	  body_timeout;
-	size_t	  max_buffered;
+	CONF_HTTP_MEMBER;
 	int	  drain_timeout;
 	char	**allowed_origins;
 	char	**allowed_hosts;

@@ -18,42 +18,11 @@
 #include "secret.h"
 #include "vault.h"
 
-#define O(f) offsetof(struct admin_cfg, f)
+#define CONF_STRUCT	struct admin_cfg
 
 const struct conf_entry admin_conf_table[] = {
-	{ "database_url", CONF_STR, O(database_url), CONF_SECRET, NULL, 0, 0, NULL,
-	  "libpq connection string with the operator's own role (unset: $TENANTGATE_DATABASE_URL, then $DATABASE_URL, then libpq's PG* environment)" },
-	{ "vault_addr", CONF_STR, O(vault_addr), 0, NULL, 0, 0, NULL,
-	  "Vault/OpenBao address (unset: $VAULT_ADDR, then $BAO_ADDR)" },
-	{ "vault_token_file", CONF_PATH, O(vault_token_file), 0, NULL, 0, 0, NULL,
-	  "File with the operator's Vault token when $VAULT_TOKEN is unset (default ~/.vault-token)" },
-	{ "vault_ca_file", CONF_PATH, O(vault_ca_file), 0, NULL, 0, 0, NULL,
-	  "CA bundle for an https Vault address" },
-	{ "vault_timeout", CONF_DURATION, O(vault_timeout), 0, "10s", 1, 120, NULL,
-	  "Timeout of one Vault request" },
-	{ "vault_kv_mount", CONF_STR, O(kv_mount), 0, "secret", 0, 0, NULL,
-	  "KV version 2 mount holding tenant credentials (as the broker's)" },
-	{ "vault_kv_prefix", CONF_STR, O(kv_prefix), 0, "tenantgate", 0, 0, NULL,
-	  "Path prefix inside the mount: <prefix>/tenants/<tenant>/<integration>" },
-	{ "vault_k8s_mount", CONF_STR, O(k8s_mount), 0, "kubernetes", 0, 0, NULL,
-	  "Mount of Vault's Kubernetes auth method, for tenant admin role bindings" },
-	{ "policy_template", CONF_PATH, O(policy_template), 0, NULL, 0, 0, NULL,
-	  "Tenant admin policy template (unset: policies/tenant-admin.hcl.tmpl in the data directory)" },
-	{ "policy_prefix", CONF_STR, O(policy_prefix), 0, "tenantgate-tenant-", 0, 0, NULL,
-	  "Vault policy name of a tenant's admins: <prefix><tenant>" },
-	{ "migrations_dir", CONF_PATH, O(migrations_dir), 0, NULL, 0, 0, NULL,
-	  "SQL migrations for `migrate` (unset: migrations/ in the data directory)" },
-	{ "verify_timeout", CONF_DURATION, O(verify_timeout), 0, "10s", 1, 120, NULL,
-	  "Timeout of checking a new key against the tenant's Atlassian site" },
-	{ "grant_ttl", CONF_DURATION, O(grant_ttl), 0, "300s", 1, 3600, NULL,
-	  "Longest grant lifetime of the brokers (grants older than this are over)" },
-	{ "actor", CONF_STR, O(actor), 0, NULL, 0, 0, NULL,
-	  "Name recorded in the audit log (unset: $TENANTGATE_ACTOR, then the login name)" },
-	{ "email_non_ascii", CONF_ENUM, O(email_non_ascii), 0, "refuse", 0, 0, "refuse|nfc",
-	  "Users' emails with non-ASCII characters: refuse, or nfc (as the brokers' setting of the same name; keep them equal)" },
-	{ "color", CONF_BOOL, O(color), 0, "true", 0, 0, NULL,
-	  "Use colours in the console when the terminal has them ($NO_COLOR turns them off)" },
-	{ NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL },
+#include "admin.def"
+	CONF_END
 };
 
 static void
@@ -216,7 +185,7 @@ admin_vault(struct admin *a, struct err *e)
 	vc.addr = addr;
 	vc.auth = VAULT_AUTH_TOKEN;
 	vc.token = a->vault_token;
-	vc.kv_mount = a->cfg.kv_mount;
+	vc.kv_mount = a->cfg.vault_kv_mount;
 	vc.timeout_ms = (long)a->cfg.vault_timeout * 1000;
 	vc.cache_ttl_s = -1;		/* an admin always wants Vault's own answer */
 	vc.cache_max_stale_s = -1;
@@ -249,7 +218,7 @@ void
 admin_kv_path(const struct admin *a, const char *tenant, const char *integration,
     char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/tenants/%s/%s", a->cfg.kv_prefix, tenant, integration);
+	snprintf(buf, len, "%s/tenants/%s/%s", a->cfg.vault_kv_prefix, tenant, integration);
 }
 
 void

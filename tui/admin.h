@@ -26,9 +26,9 @@ struct admin_cfg {
 	char	*vault_token_file;
 	char	*vault_ca_file;
 	int	 vault_timeout;
-	char	*kv_mount;
-	char	*kv_prefix;
-	char	*k8s_mount;
+	char	*vault_kv_mount;
+	char	*vault_kv_prefix;
+	char	*vault_k8s_mount;
 	char	*policy_template;
 	char	*policy_prefix;
 	char	*migrations_dir;

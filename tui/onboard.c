@@ -216,8 +216,8 @@ onboard_policy(struct onboard *ob, struct vault *v, struct err *e)
 {
 	struct httpc_resp	 r;
 	struct policy_var	 vars[] = {
-		{ "tenant", ob->rq->tenant }, { "kv_mount", ob->a->cfg.kv_mount },
-		{ "kv_prefix", ob->a->cfg.kv_prefix }, { "policy", ob->policy },
+		{ "tenant", ob->rq->tenant }, { "kv_mount", ob->a->cfg.vault_kv_mount },
+		{ "kv_prefix", ob->a->cfg.vault_kv_prefix }, { "policy", ob->policy },
 		{ NULL, NULL },
 	};
 	char			 path[256], tpath[1024], *tmpl, *hcl;
@@ -291,7 +291,7 @@ onboard_k8s(struct onboard *ob, struct vault *v, struct err *e)
 		json_decref(nss);
 		return -1;
 	}
-	snprintf(path, sizeof path, "auth/%s/role/%s", ob->a->cfg.k8s_mount, ob->policy);
+	snprintf(path, sizeof path, "auth/%s/role/%s", ob->a->cfg.vault_k8s_mount, ob->policy);
 	if (ob->rq->dry_run) {
 		onboard_step(ob, "would", "bind %s to Kubernetes service accounts %s (role %s)",
 		    ob->policy, ob->rq->k8s_admins, path);
@@ -324,7 +324,7 @@ onboard_cas_required(struct onboard *ob, struct vault *v, const char *path,
 	char			 api[640];
 	int			 rc;
 
-	snprintf(api, sizeof api, "%s/metadata/%s", ob->a->cfg.kv_mount, path);
+	snprintf(api, sizeof api, "%s/metadata/%s", ob->a->cfg.vault_kv_mount, path);
 	rc = vault_request(v, "POST", api, "{\"cas_required\":true}", &r, e);
 	httpc_resp_free(&r);
 	if (rc == -1)
@@ -370,13 +370,13 @@ onboard_key(struct onboard *ob, struct vault *v, int i, struct err *e)
 		if (!rq->dry_run && onboard_cas_required(ob, v, path, e) == -1)
 			return -1;
 		onboard_step(ob, "skip", "key for %s already in Vault (%s/%s version %d)",
-		    ob->ints[i], ob->a->cfg.kv_mount, path, cur);
+		    ob->ints[i], ob->a->cfg.vault_kv_mount, path, cur);
 		return 0;
 	}
 	if (rq->dry_run) {
 		onboard_step(ob, "would", "verify the key at %s and store it at %s/%s "
 		    "(check-and-set on version %d)", ob->gateway ? ob->api_url[i] : ob->site,
-		    ob->a->cfg.kv_mount, path, cur);
+		    ob->a->cfg.vault_kv_mount, path, cur);
 		return 0;
 	}
 	if (rq->key == NULL)
@@ -411,7 +411,7 @@ onboard_key(struct onboard *ob, struct vault *v, int i, struct err *e)
 	if (onboard_cas_required(ob, v, path, e) == -1)
 		return -1;
 	onboard_step(ob, "done", "key for %s stored at %s/%s (version %d)", ob->ints[i],
-	    ob->a->cfg.kv_mount, path, nv);
+	    ob->a->cfg.vault_kv_mount, path, nv);
 	return onboard_audit(ob, "onboard.key", ob->ints[i], json_pack("{s:s,s:s,s:i,s:b,s:b,s:s,s:s?}",
 	    "integration", ob->ints[i], "vault_path", path, "version", nv,
 	    "verified", ob->verified, "no_verify", rq->no_verify, "key_kind", ob->cred_kind,

@@ -217,7 +217,7 @@ rotate_state(struct admin *a, const struct rotate_req *rq, struct rotate_res *re
 	    "To finish: run `tenantgate-admin key rotate %s %s` again with the same key. "
 	    "It sees that version %d already holds it, does not write Vault again, and "
 	    "records the version and the audit row.",
-	    res->new_version, a->cfg.kv_mount, res->vault_path,
+	    res->new_version, a->cfg.vault_kv_mount, res->vault_path,
 	    res->wrote_vault ? "by this run" : "by an earlier run", why->msg,
 	    res->db_version, rq->tenant, rq->integration, res->new_version);
 }

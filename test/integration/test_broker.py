@@ -410,7 +410,7 @@ def test_jwks_readyz_metrics(client, tg, broker):
 
 def test_sighup_reload_keeps_serving_and_refuses_bad_config(client, tg, broker):
     tg.reconfigure(broker, log_level="debug")
-    assert broker.log_contains("reload done")
+    assert broker.log_contains("configuration reloaded")
     assert client.grants(tg.user_token("alice@example.com")).status_code == 200
     mark = broker.log_mark()
     tg.reconfigure(broker, listen="127.0.0.1:1")   # NO_RELOAD key
@@ -541,7 +541,7 @@ def test_signing_key_from_vault_and_rollover(tg):
                                       previous_kid="v1",
                                       previous_pem_file=tg.signing_key)
         tg.reconfigure(b, signing_key_source="vault")
-        assert b.log_contains("reload done")
+        assert b.log_contains("configuration reloaded")
         kids = {k["kid"] for k in requests.get(b.url + "/jwks.json",
                                                timeout=5).json()["keys"]}
         assert kids == {"v1", "v2"}

@@ -97,12 +97,63 @@ def test_show_config_masks_secrets(tmp_path):
     exe = built("tenantgate-broker")
     conf = tmp_path / "b.conf"
     conf.write_text("database_url = postgresql://u:hunter2-db-password@h/db\n"
-                    "vault_addr = http://127.0.0.1:1\n")
+                    "vault_addr = http://127.0.0.1:1\n"
+                    "oidc_issuer = https://idp.example\noidc_audience = tg\n"
+                    "callers_tokenreview_url = https://127.0.0.1:1\n"
+                    "callers_allowed = ns/fwd\n")
     r = subprocess.run([exe, "-c", str(conf), "--show-config"],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 0, r.stderr
     assert "hunter2" not in r.stdout
     assert "database_url = ***" in r.stdout
+
+
+# A config start-up refuses, --check-config refuses too, with the same
+# messages, every one at the line of its key (issue #18 point 1).
+BROKER_CROSS_KEY = ("database_url = postgresql://127.0.0.1:1/none\n"   # 1
+                    "vault_addr = http://127.0.0.1:1\n"                # 2
+                    "vault_auth = token\n"                             # 3
+                    "tls_cert_file = /nonexistent.pem\n"               # 4
+                    "openwebui_secret_file = /nonexistent/owui\n"      # 5
+                    "callers_tokenreview_url = https://127.0.0.1:1\n") # 6
+
+
+def test_check_config_refuses_what_start_up_refuses(tmp_path):
+    exe = built("tenantgate-broker")
+    conf = tmp_path / "b.conf"
+    conf.write_text(BROKER_CROSS_KEY)
+    check = subprocess.run([exe, "-c", str(conf), "--check-config"],
+                           capture_output=True, text=True, timeout=10)
+    start = subprocess.run([exe, "-c", str(conf)], capture_output=True, text=True,
+                           timeout=10)
+    assert check.returncode == 2 and start.returncode == 2
+    # every cross-key error, not the first only
+    for want in (f"{conf}:3: vault_auth = token needs vault_token_file",
+                 f"{conf}:4: tls_cert_file and tls_key_file go together"):
+        assert want in check.stderr, check.stderr
+    assert check.stderr == start.stderr
+    # the files are read only once the keys agree; then their errors count
+    conf.write_text(BROKER_CROSS_KEY.replace("tls_cert_file", "#")
+                    .replace("vault_auth = token", "vault_auth = kubernetes")
+                    + "callers_allowed = ns/fwd\n")
+    check = subprocess.run([exe, "-c", str(conf), "--check-config"],
+                           capture_output=True, text=True, timeout=10)
+    start = subprocess.run([exe, "-c", str(conf)], capture_output=True, text=True,
+                           timeout=10)
+    assert check.returncode == 2 and start.returncode == 2
+    assert f"{conf}:5: " in check.stderr and "/nonexistent/owui" in check.stderr
+    assert check.stderr == start.stderr
+
+
+def test_broker_max_queue_is_a_key(tmp_path):
+    exe = built("tenantgate-broker")
+    r = subprocess.run([exe, "--config-docs"], capture_output=True, text=True, timeout=10)
+    assert "`max_queue`" in r.stdout
+    conf = tmp_path / "b.conf"
+    conf.write_text("max_queue = 0\n")
+    r = subprocess.run([exe, "-c", str(conf), "--check-config"],
+                       capture_output=True, text=True, timeout=10)
+    assert f"{conf}:1: 'max_queue' must be between 1 and 100000" in r.stderr
 
 
 def test_make_install(tmp_path):

@@ -92,6 +92,16 @@ def test_sighup_reloads_and_refuses_restart_only_keys(env):
     env.fwd.proc.signal(signal.SIGHUP)
     env.fwd.proc.wait_log(r"reload refused: .*:\d+: ", since=mark)
     assert env.http.get(f"{env.url}/health").status_code == 200
+    # cross-key checks run on SIGHUP too, and every error is logged
+    conf.write_text(re.sub(r"broker_url = .*", "broker_url = ftp://x", text)
+                    + "resource_url = nope\n")
+    mark = env.fwd.proc.log_mark()
+    env.fwd.proc.signal(signal.SIGHUP)
+    env.fwd.proc.wait_log("still running the old configuration", since=mark)
+    log = env.fwd.proc.log_text(mark)
+    assert re.search(r"reload refused: .*:\d+: broker_url must start with http", log)
+    assert re.search(r"reload refused: .*:\d+: resource_url must be", log)
+    assert env.http.get(f"{env.url}/health").status_code == 200
 
 
 def test_check_and_show_config(tmp):
@@ -105,7 +115,7 @@ def test_check_and_show_config(tmp):
     conf.write_text("broker_url = http://127.0.0.1:9\nbroker_secret_file = /nonexistent\n")
     r = subprocess.run([forwarder_binary(), "-c", str(conf), "--check-config"],
                        capture_output=True, text=True, timeout=10)
-    assert r.returncode == 0 and "configuration ok" in r.stdout
+    assert r.returncode == 0 and "configuration OK" in r.stdout
     r = subprocess.run([forwarder_binary(), "-c", str(conf), "-o", "workers=3",
                         "--show-config"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0
@@ -113,6 +123,14 @@ def test_check_and_show_config(tmp):
     r = subprocess.run([forwarder_binary(), "-o", "broker_url=http://x",
                         "--check-config"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 2 and "broker_secret_file" in r.stderr
+    # --check-config runs the cross-key checks, all of them, with lines
+    conf.write_text("broker_url = ftp://x\nlisten =\n")
+    r = subprocess.run([forwarder_binary(), "-c", str(conf), "--check-config"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2
+    assert f"{conf}:1: broker_url must start with http" in r.stderr
+    assert f"{conf}:2: listen must name at least one address" in r.stderr
+    assert "set broker_secret_file or broker_sa_token_file" in r.stderr
 
 
 def test_help_and_catalogue():

@@ -471,6 +471,35 @@ test_docs(void **state)
 	free(out);
 }
 
+/* Cross-key checks add to the parser's list, each at its key's line: a
+ * file line, "-o" for an override, the file for a default (issue #18). */
+static void
+test_load_cause_collects(void **state)
+{
+	const char *const	 over[] = { "name=x", NULL };
+	struct conf_load	 l;
+	struct tcfg		 c;
+	char			 want[512], *causes = NULL;
+	const char		*p;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	p = write_file("state_dir = /s\nworkers = 0\ntenants = a\n");
+	assert_int_equal(conf_load_begin(&l, ttable, &c, p, over), -1);
+	conf_load_cause(&l, "tenants", "tenants needs %s", "api_key");
+	conf_load_cause(&l, "name", "name clash");
+	conf_load_cause(&l, "timeout", "too short");
+	conf_load_cause(&l, NULL, "no way in");
+	assert_int_equal(conf_load_end(&l, &causes), -1);
+	snprintf(want, sizeof want, "%s:2: 'workers' must be between 1 and 300 (got '0')\n"
+	    "%s:3: tenants needs api_key\n-o: name clash\n%s: too short\n%s: no way in",
+	    p, p, p, p);
+	assert_string_equal(causes, want);
+	free(causes);
+	conf_free(ttable, &c);
+	unlink(p);
+}
+
 int
 main(void)
 {
@@ -479,6 +508,7 @@ main(void)
 		cmocka_unit_test(test_load_full),
 		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_errors_collected),
+		cmocka_unit_test(test_load_cause_collects),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_durations_sizes),
 		cmocka_unit_test(test_overrides),
