@@ -109,18 +109,14 @@ broker_keyexpiry_tick(evutil_socket_t fd, short what, void *arg)
 static struct vault *
 broker_vault(const struct broker_cfg *cfg, secret_t **token, struct err *e)
 {
-	struct vault_cfg vc;
+	struct vault_cfg vc = {
+		.addr = cfg->vault_addr, .ca_file = cfg->vault_ca_file,
+		.k8s_mount = cfg->vault_k8s_mount, .k8s_role = cfg->vault_k8s_role,
+		.sa_token_path = cfg->vault_sa_token_file, .kv_mount = cfg->vault_kv_mount,
+		.timeout_ms = cfg->vault_timeout * 1000L, .cache_ttl_s = cfg->vault_cache_ttl,
+		.cache_max_stale_s = cfg->vault_cache_max_stale,
+	};
 
-	memset(&vc, 0, sizeof vc);
-	vc.addr = cfg->vault_addr;
-	vc.k8s_mount = cfg->vault_k8s_mount;
-	vc.k8s_role = cfg->vault_k8s_role;
-	vc.sa_token_path = cfg->vault_sa_token_file;
-	vc.kv_mount = cfg->vault_kv_mount;
-	vc.timeout_ms = cfg->vault_timeout * 1000L;
-	vc.cache_ttl_s = cfg->vault_cache_ttl;
-	vc.cache_max_stale_s = cfg->vault_cache_max_stale;
-	vc.ca_file = cfg->vault_ca_file;
 	if (strcmp(cfg->vault_auth, "token") == 0) {
 		if (cfg->vault_token_file == NULL) {
 			err_set(e, 500, "bad_config", "vault_auth = token needs vault_token_file");
