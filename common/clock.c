@@ -29,6 +29,20 @@ clock_jitter(long ms)
 	return ms / 2 + (long)(r % (uint32_t)(ms / 2 + 1));
 }
 
+static _Thread_local int clock_no_sleep;
+
+void
+clock_forbid_sleep(void)
+{
+	clock_no_sleep = 1;
+}
+
+int
+clock_may_sleep(void)
+{
+	return !clock_no_sleep || coro_self() != NULL;
+}
+
 void
 clock_sleep_ms(long ms)
 {

@@ -519,6 +519,10 @@ httpc_do(const struct httpc_req *req, struct httpc_resp *resp, struct err *e)
 		if (rc == CURLE_OK && resp->retry_after > 0 &&
 		    resp->retry_after * 1000 > delay)
 			delay = resp->retry_after * 1000;
+		/* A request thread tries once more at once (a dropped
+		 * keep-alive connection, the usual case, needs no wait). */
+		if (!clock_may_sleep())
+			delay = 0;
 		/* Out of time for another try: report what we have. */
 		if (clock_now_ms() + delay >= deadline)
 			break;

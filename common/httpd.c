@@ -38,6 +38,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "coro.h"
 #include "err.h"
 #include "evcurl.h"
@@ -323,6 +324,7 @@ httpd_worker(void *arg)
 	struct httpd_req	*r;
 	struct log_ctx		*prev;
 
+	clock_forbid_sleep();
 	for (;;) {
 		pthread_mutex_lock(&h->lock);
 		while (h->jobs_head == NULL && !h->stop)

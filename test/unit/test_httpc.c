@@ -61,7 +61,7 @@ handle(int fd)
 	pthread_mutex_lock(&srv.mu);
 	srv.requests++;
 	snprintf(srv.last, sizeof srv.last, "%s", req);
-	if (strcmp(path, "/flaky") == 0 && srv.flaky_left > 0) {
+	if (strncmp(path, "/flaky", 6) == 0 && srv.flaky_left > 0) {
 		srv.flaky_left--;
 		flaky503 = 1;
 	}
@@ -98,6 +98,9 @@ handle(int fd)
 	} else if (strcmp(path, "/flaky") == 0)
 		reply(fd, flaky503 ? "503 Service Unavailable" : "200 OK", "",
 		    flaky503 ? "busy" : "fine");
+	else if (strcmp(path, "/flaky-wait") == 0)	/* asks for a 2 s back-off */
+		reply(fd, flaky503 ? "503 Service Unavailable" : "200 OK",
+		    flaky503 ? "Retry-After: 2\r\n" : "", flaky503 ? "busy" : "fine");
 	else if (strcmp(path, "/retry-after") == 0)
 		reply(fd, "429 Too Many Requests", "Retry-After: 7\r\n", "slow down");
 	else if (strcmp(path, "/retry-date") == 0) {
@@ -273,6 +276,38 @@ test_retry_get(void **state)
 	assert_string_equal(resp.body, "fine");
 	assert_int_equal(requests(), 3);
 	httpc_resp_free(&resp);
+}
+
+/* A request thread never sleeps: its one retry goes out at once. */
+static void *
+retry_on_request_thread(void *arg)
+{
+	struct httpc_req	req = { .url = url("/flaky-wait"), .retries = 1 };
+	struct httpc_resp	resp;
+	struct err		e = { 0 };
+	long			*elapsed = arg, t0;
+
+	clock_forbid_sleep();
+	t0 = clock_now_ms();
+	if (httpc_do(&req, &resp, &e) == 0 && resp.status == 200)
+		*elapsed = clock_now_ms() - t0;
+	httpc_resp_free(&resp);
+	return NULL;
+}
+
+static void
+test_retry_never_sleeps_a_request_thread(void **state)
+{
+	pthread_t	t;
+	long		elapsed = -1;
+
+	(void)state;
+	set_flaky(1);
+	assert_int_equal(pthread_create(&t, NULL, retry_on_request_thread, &elapsed), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(requests(), 2);
+	/* Sleeping would take the 2 s the server asked for. */
+	assert_in_range(elapsed, 0, 1000);
 }
 
 static void
@@ -486,6 +521,7 @@ main(void)
 		cmocka_unit_test_setup(test_too_large_streamed, reset),
 		cmocka_unit_test_setup(test_too_large_declared, reset),
 		cmocka_unit_test_setup(test_retry_get, reset),
+		cmocka_unit_test_setup(test_retry_never_sleeps_a_request_thread, reset),
 		cmocka_unit_test_setup(test_retry_exhausted, reset),
 		cmocka_unit_test_setup(test_no_retry_post, reset),
 		cmocka_unit_test_setup(test_retry_bounded_by_timeout, reset),
