@@ -32,7 +32,7 @@
 #include "reuse.h"
 #include "secret.h"
 #include "ready.h"
-#include "state.h"
+#include "broker_state.h"
 #include "store.h"
 #include "usermsg.h"
 #include "vault.h"
@@ -50,7 +50,7 @@ api_audit(struct broker *b, const char *actor, const char *action, const char *t
 	err_clear(&e);
 	/* The log line is the fallback record when PostgreSQL is down. */
 	if (store_audit(b->store, actor, action, tenant, subject, d, &e) == -1) {
-		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		metrics_inc(&broker_metrics[BM_DB_ERRORS]);
 		log_warnx("audit row not written (%s): actor=%s action=%s tenant=%s subject=%s "
 		    "detail=%s", e.msg, actor, action, tenant ? tenant : "-",
 		    subject ? subject : "-", d ? d : "{}");
@@ -82,7 +82,7 @@ api_caller(const struct broker_state *s, struct httpd_req *r, char *who, struct 
 {
 	if (callers_check(s->callers, httpd_header(r, "Authorization"), who, CALLER_MAX, e) == 0)
 		return 0;
-	metric_inc(&broker_metrics[BM_DENIED_CALLER]);
+	metrics_inc(&broker_metrics[BM_DENIED_CALLER]);
 	log_warnx("caller refused from %s: %s (%s)", httpd_peer(r), e->msg, e->code);
 	return -1;
 }
@@ -116,7 +116,7 @@ api_identity(const struct broker_state *s, const char *assertion, const char *re
 		log_ctx_add("user", "%s", id->email);
 		return 0;
 	}
-	metric_inc(&broker_metrics[BM_DENIED_IDENTITY]);
+	metrics_inc(&broker_metrics[BM_DENIED_IDENTITY]);
 	log_warnx("user assertion refused: %s (%s)", e->msg, e->code);
 	return -1;
 }
@@ -130,11 +130,11 @@ api_lookup_members(struct broker *b, const struct identity *id, struct membershi
 	if (members_lookup(b->members, id->email, (const char *const *)id->groups, id->ngroups,
 	    ms, n, &stale, e) == 0) {
 		if (stale)
-			metric_inc(&broker_metrics[BM_MEMBERS_STALE]);
+			metrics_inc(&broker_metrics[BM_MEMBERS_STALE]);
 		return 0;
 	}
-	metric_inc(&broker_metrics[BM_DB_ERRORS]);
-	metric_inc(&broker_metrics[BM_DENIED_UNAVAILABLE]);
+	metrics_inc(&broker_metrics[BM_DB_ERRORS]);
+	metrics_inc(&broker_metrics[BM_DENIED_UNAVAILABLE]);
 	return -1;
 }
 
@@ -275,7 +275,7 @@ api_grants(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 		json_array_foreach(wanted, i, v) {
 			if (members_find(ms, n, json_string_value(v)) != NULL)
 				continue;
-			metric_inc(&broker_metrics[BM_DENIED_NOT_MEMBER]);
+			metrics_inc(&broker_metrics[BM_DENIED_NOT_MEMBER]);
 			json_array_append_new(denied, json_pack("{s:s,s:s}", "tenant",
 			    json_string_value(v), "reason", "not_member"));
 			api_audit(b, id.email, "grant.deny", json_string_value(v), NULL,
@@ -292,7 +292,7 @@ api_grants(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 	}
 	if (json_array_size(grants) == 0) {
 		if (n == 0) {
-			metric_inc(&broker_metrics[BM_DENIED_NOT_MEMBER]);
+			metrics_inc(&broker_metrics[BM_DENIED_NOT_MEMBER]);
 			api_audit(b, id.email, "grant.deny", NULL, NULL,
 			    json_pack("{s:s,s:s}", "reason", "no_tenants", "caller", caller));
 		}
@@ -342,7 +342,7 @@ api_redeem_checks(struct broker *b, const json_t *claims, const char *integratio
 	rc = store_grant_revoked(b->store, jti, email,
 	    (time_t)json_integer_value(json_object_get(claims, "iat")), e);
 	if (rc == -1) {
-		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		metrics_inc(&broker_metrics[BM_DB_ERRORS]);
 		return err_prefix(e, "cannot confirm the grant is not revoked");
 	}
 	if (rc == 1)
@@ -352,7 +352,7 @@ api_redeem_checks(struct broker *b, const json_t *claims, const char *integratio
 		if (i < 256 && json_is_string(v))
 			gv[ngroups++] = json_string_value(v);
 	if (members_lookup(b->members, email, gv, ngroups, &ms, &n, &stale, e) == -1) {
-		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		metrics_inc(&broker_metrics[BM_DB_ERRORS]);
 		return -1;
 	}
 	/* Still a member, and the role now still allows every tool granted
@@ -378,8 +378,8 @@ api_redeem_credential(struct broker *b, struct httpd_req *r, const json_t *claim
 
 	err_clear(&e);
 	if (vault_kv_read(b->vault, in->vault_path, &cred, &version, &stale, &e) == -1) {
-		metric_inc(&broker_metrics[BM_VAULT_ERRORS]);
-		metric_inc(&broker_metrics[BM_REDEEM_REFUSED]);
+		metrics_inc(&broker_metrics[BM_VAULT_ERRORS]);
+		metrics_inc(&broker_metrics[BM_REDEEM_REFUSED]);
 		log_warnx("redeem: credential for %s/%s unavailable: %s", in->tenant, in->name, e.msg);
 		api_reply_err(r, &e);
 		return;
@@ -391,7 +391,7 @@ api_redeem_credential(struct broker *b, struct httpd_req *r, const json_t *claim
 		return;
 	}
 	secret_free(cred);
-	metric_inc(&broker_metrics[BM_REDEEMS]);
+	metrics_inc(&broker_metrics[BM_REDEEMS]);
 	api_audit(b, jsonx_str(claims, "sub"), "grant.redeem", in->tenant, jsonx_str(claims, "jti"),
 	    json_pack("{s:s,s:s,s:i,s:b}", "integration", in->name, "caller", caller,
 	    "cred_version", version, "stale", stale));
@@ -449,12 +449,12 @@ api_redeem(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 	}
 	if ((claims = grant_check(&s->cfg, s->keys, token, &e)) != NULL &&
 	    ints_lookup(b->ints, jsonx_str(claims, "tenant"), &set, &stale, &e) == -1) {
-		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		metrics_inc(&broker_metrics[BM_DB_ERRORS]);
 		httpd_reply_err(r, &e);
 		goto out;
 	}
 	if (claims == NULL || api_redeem_checks(b, claims, name, set, &e) == -1) {
-		metric_inc(&broker_metrics[BM_REDEEM_REFUSED]);
+		metrics_inc(&broker_metrics[BM_REDEEM_REFUSED]);
 		log_warnx("redeem refused: %s (%s)", e.msg, e.code);
 		if (claims != NULL)
 			api_audit(b, jsonx_str(claims, "sub"), "grant.redeem_refused",
@@ -474,7 +474,7 @@ api_redeem(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 	if (api_key_expired(in, time(NULL), &e)) {
 		/* The key would only earn an Atlassian 401 now: say why, and
 		 * who can fix it, before touching Vault. */
-		metric_inc(&broker_metrics[BM_REDEEM_REFUSED]);
+		metrics_inc(&broker_metrics[BM_REDEEM_REFUSED]);
 		log_warnx("redeem refused: %s (%s)", e.msg, e.code);
 		api_audit(b, jsonx_str(claims, "sub"), "grant.redeem_refused", in->tenant,
 		    jsonx_str(claims, "jti"), json_pack("{s:s,s:s,s:s,s:I}", "reason", e.code,
@@ -535,11 +535,11 @@ api_revoke(struct httpd_req *r, struct broker *b, const struct broker_state *s)
 	}
 	if ((jti != NULL ? store_revoke_jti(b->store, jti, time(NULL) + 300, caller, &e) :
 	    store_revoke_user(b->store, user, caller, &e)) == -1) {
-		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		metrics_inc(&broker_metrics[BM_DB_ERRORS]);
 		api_reply_err(r, &e);
 		goto out;
 	}
-	metric_inc(&broker_metrics[BM_REVOKES]);
+	metrics_inc(&broker_metrics[BM_REVOKES]);
 	api_audit(b, caller, "grant.revoke", NULL, jti != NULL ? jti : user,
 	    json_pack("{s:s}", "by", jti != NULL ? "jti" : "user"));
 	httpd_reply_json(r, 200, json_pack("{s:s,s:s}", "revoked", jti != NULL ? "jti" : "user",
@@ -642,7 +642,7 @@ fn##_req(struct httpd_req *r, void *arg)				\
 		fn(r, b, s);						\
 	broker_state_put(s);						\
 	if ((flags) & API_TIMED)					\
-		histogram_observe(&broker_latency, httpd_age(r));	\
+		metrics_observe(&broker_latency, httpd_age(r));	\
 }
 
 WITH_STATE(api_grants, API_KEYS | API_BODY | API_TIMED)

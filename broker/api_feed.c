@@ -71,7 +71,7 @@ api_feed_changes(struct httpd_req *r, struct broker *b, const struct broker_stat
 	}
 	gen = feed_gen(b->feed);
 	if (feed_answer(b->store, since, &reply, &news, &e) == -1) {
-		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		metrics_inc(&broker_metrics[BM_DB_ERRORS]);
 		httpd_reply_err(r, &e);
 		return;
 	}
@@ -199,7 +199,7 @@ api_feed_audit(struct httpd_req *r, struct broker *b, const struct broker_state 
 			goto out;
 		}
 		if ((n = store_audit_tool_calls(b->store, caller, rows, &e)) == -1) {
-			metric_inc(&broker_metrics[BM_DB_ERRORS]);
+			metrics_inc(&broker_metrics[BM_DB_ERRORS]);
 			httpd_reply_err(r, &e);
 			goto out;
 		}

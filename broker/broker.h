@@ -1,7 +1,7 @@
 /*
  * broker: the process state shared by the request handlers. Everything a
  * SIGHUP may replace (config, identity verifier, keys, callers) is one
- * immutable, refcounted snapshot (state.h): a handler takes a reference
+ * immutable, refcounted snapshot (broker_state.h): a handler takes a reference
  * to `state` for one request; reload swaps the pointer.
  */
 #ifndef TG_BROKER_H
@@ -46,7 +46,7 @@ struct broker {
 	/* The highest access_changes seq whose NOTIFY flushed our caches. */
 	_Atomic long long	 applied_seq;
 
-	pthread_mutex_t		 state_lock;	/* state.c: the pointer only */
+	pthread_mutex_t		 state_lock;	/* broker_state.c: the pointer only */
 	struct broker_state	*state;		/* the current snapshot */
 
 	/* /readyz asks Vault and PostgreSQL itself at most every

@@ -92,14 +92,14 @@ broker_metrics_render(struct broker *b, size_t *len)
 
 	/* Values other modules keep are copied in at scrape time. */
 	members_stats(b->members, &hits, &misses, &stale);
-	metric_set(&broker_metrics[BM_MEMBERS_HITS], hits);
-	metric_set(&broker_metrics[BM_MEMBERS_MISSES], misses);
+	metrics_set(&broker_metrics[BM_MEMBERS_HITS], hits);
+	metrics_set(&broker_metrics[BM_MEMBERS_MISSES], misses);
 	httpd_stats(b->httpd, &hs);
-	metric_set(&g_req, hs.requests);
+	metrics_set(&g_req, hs.requests);
 	vault_status(b->vault, &vs);
-	metric_set(&g_login, vs.logins);
-	metric_set(&g_renew, vs.renewals);
-	metric_set(&g_vready, (uint64_t)vs.logged_in);
+	metrics_set(&g_login, vs.logins);
+	metrics_set(&g_renew, vs.renewals);
+	metrics_set(&g_vready, (uint64_t)vs.logged_in);
 	for (size_t i = 0; i < BM__COUNT; i++)
 		rows[n++] = &broker_metrics[i];
 	n += httpd_metrics(b->httpd, rows + n, 16);

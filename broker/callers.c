@@ -456,17 +456,17 @@ callers_check(struct callers *c, const char *authorization, char *who, size_t wh
 	if (callers_cached(c, c->seen, digest, now, who, wholen))
 		return 0;
 	if (callers_cached(c, c->refused, digest, now, code, sizeof code)) {
-		metric_inc(&broker_metrics[BM_CALLERS_NEG_HITS]);
+		metrics_inc(&broker_metrics[BM_CALLERS_NEG_HITS]);
 		return callers_refuse(e, code);
 	}
 	if (!callers_review_begin(c)) {
-		metric_inc(&broker_metrics[BM_CALLERS_LIMITED]);
+		metrics_inc(&broker_metrics[BM_CALLERS_LIMITED]);
 		log_warnx("callers: TokenReview rate limit reached (%d/s, %d in flight)",
 		    c->rate, CALLERS_REVIEW_INFLIGHT);
 		return err_set(e, 429, "caller_check_limited", "too many new caller credentials "
 		    "to check right now; try again in a second");
 	}
-	metric_inc(&broker_metrics[BM_CALLERS_REVIEWS]);
+	metrics_inc(&broker_metrics[BM_CALLERS_REVIEWS]);
 	err_clear(&re);
 	if (callers_review(c, token, who, wholen, &re) == -1) {
 		callers_review_end(c);

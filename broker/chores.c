@@ -14,7 +14,7 @@
 #include "janitor.h"
 #include "keys.h"
 #include "log.h"
-#include "state.h"
+#include "broker_state.h"
 #include "store.h"
 
 /* A slow purge or reload must not hold back the JWKS refresh a request
@@ -49,7 +49,7 @@ chores_purge(void *arg)
 
 /* Only this job and reload (same group) set keys, so a snapshot seen
  * without keys here gets them from us or from a reload's build, never
- * from both at once; requests see them through the snapshot (state.h). */
+ * from both at once; requests see them through the snapshot (broker_state.h). */
 static long
 chores_keys(void *arg)
 {

@@ -13,7 +13,7 @@
 #include "jsonx.h"
 #include "keys.h"
 #include "log.h"
-#include "state.h"
+#include "broker_state.h"
 #include "reuse.h"
 #include "store.h"
 
@@ -29,7 +29,7 @@ issue_grant(struct broker *b, const struct broker_state *s, const struct identit
 	int		 stale;
 
 	if (ints_lookup(b->ints, m->tenant, &set, &stale, e) == -1) {
-		metric_inc(&broker_metrics[BM_DB_ERRORS]);
+		metrics_inc(&broker_metrics[BM_DB_ERRORS]);
 		return NULL;
 	}
 	tools = grant_tools(m, set->v, set->n, wanted_tools);
@@ -52,7 +52,7 @@ issue_grant(struct broker *b, const struct broker_state *s, const struct identit
 	if ((g = reuse_get(b->reuse, key, id->exp)) != NULL) {
 		json_decref(tools);
 		ints_release(b->ints, set);
-		metric_inc(&broker_metrics[BM_GRANTS_REUSED]);
+		metrics_inc(&broker_metrics[BM_GRANTS_REUSED]);
 		json_object_del(g, "jti");
 		return g;
 	}
@@ -61,7 +61,7 @@ issue_grant(struct broker *b, const struct broker_state *s, const struct identit
 	if (g == NULL)
 		return NULL;
 	reuse_put(b->reuse, key, g, gen);
-	metric_inc(&broker_metrics[BM_GRANTS_ISSUED]);
+	metrics_inc(&broker_metrics[BM_GRANTS_ISSUED]);
 	api_audit(b, id->email, "grant.issue", m->tenant, json_string_value(json_object_get(g,
 	    "jti")), json_pack("{s:s,s:s,s:O}", "caller", caller, "role", m->role, "tools",
 	    json_object_get(g, "tools")));
@@ -105,7 +105,7 @@ issue_check_user_token(const struct membership *ms, size_t n, const char *assert
 	iat = issue_token_iat(assertion);
 	if (iat >= 0 && iat > ms[0].revoked_before)
 		return 0;
-	metric_inc(&broker_metrics[BM_DENIED_IDENTITY]);
+	metrics_inc(&broker_metrics[BM_DENIED_IDENTITY]);
 	return err_set(e, 401, "token_revoked",
 	    "every sign-in of %s before %.0f (unix time) was revoked by an administrator; "
 	    "sign in again", email, ms[0].revoked_before);

@@ -4,7 +4,7 @@
  * keeps memberships in PostgreSQL, verifies who the user is and issues
  * short-lived grants that a forwarder redeems for one tenant's credential.
  * What it plugs into the daemon skeleton (common/daemon.h) is here; the
- * config check-and-build is state.c.
+ * config check-and-build is broker_state.c.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,7 +28,7 @@
 #include "log.h"
 #include "members.h"
 #include "reuse.h"
-#include "state.h"
+#include "broker_state.h"
 #include "store.h"
 #include "vault.h"
 

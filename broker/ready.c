@@ -11,7 +11,7 @@
 #include "identity.h"
 #include "keys.h"
 #include "ready.h"
-#include "state.h"
+#include "broker_state.h"
 #include "store.h"
 #include "usermsg.h"
 #include "vault.h"
@@ -130,11 +130,11 @@ ready_eval(struct broker *b, const struct broker_state *s, int probe, struct rea
 		    "vault_cache_max_stale");
 	r->ready = r->reason[0] == '\0';
 
-	metric_set(&broker_metrics[BM_READY], (uint64_t)r->ready);
-	metric_set(&broker_metrics[BM_DB_STALE_S], (uint64_t)(r->db_stale_s > 0 ? r->db_stale_s : 0));
-	metric_set(&broker_metrics[BM_VAULT_STALE_S],
+	metrics_set(&broker_metrics[BM_READY], (uint64_t)r->ready);
+	metrics_set(&broker_metrics[BM_DB_STALE_S], (uint64_t)(r->db_stale_s > 0 ? r->db_stale_s : 0));
+	metrics_set(&broker_metrics[BM_VAULT_STALE_S],
 	    (uint64_t)(r->vault_stale_s > 0 ? r->vault_stale_s : 0));
-	metric_set(&broker_metrics[BM_JWKS_AGE_S], (uint64_t)(r->jwks_age_s > 0 ? r->jwks_age_s : 0));
+	metrics_set(&broker_metrics[BM_JWKS_AGE_S], (uint64_t)(r->jwks_age_s > 0 ? r->jwks_age_s : 0));
 }
 
 json_t *

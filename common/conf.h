@@ -120,12 +120,12 @@ const struct conf_entry *conf_find(const struct conf_entry *, const char *key);
  * "key 'listen' cannot change on reload (restart instead)" in *cause
  * (caller frees); -1 if any.
  */
-int	conf_reload_check(const struct conf_entry *, const void *old,
+int	conf_render_reload_check(const struct conf_entry *, const void *old,
 	    const void *new_, char **cause);
 /* `key = value` lines that conf_load() reads back; secrets as ***. */
-void	conf_show(const struct conf_entry *, const void *src, FILE *);
+void	conf_render_show(const struct conf_entry *, const void *src, FILE *);
 /* Markdown: a title, then a table of key, type, default, range/choices,
  * reload, help. */
-void	conf_docs(const struct conf_entry *, const char *title, FILE *);
+void	conf_render_docs(const struct conf_entry *, const char *title, FILE *);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * conf_render: the outputs of a config table: the reload rule
- * (conf_reload_check), --show-config (conf_show, secrets as ***) and the
+ * (conf_render_reload_check), --show-config (conf_show, secrets as ***) and the
  * markdown reference in docs/ (conf_docs). Parsing is in conf.c.
  */
 #include <ctype.h>
@@ -86,7 +86,7 @@ conf_equal(const struct conf_entry *e, const void *a, const void *b)
 }
 
 int
-conf_reload_check(const struct conf_entry *t, const void *old,
+conf_render_reload_check(const struct conf_entry *t, const void *old,
     const void *new_, char **cause)
 {
 	char	*out = NULL;
@@ -170,7 +170,7 @@ conf_value_text(const struct conf_entry *e, const void *src)
 }
 
 void
-conf_show(const struct conf_entry *t, const void *src, FILE *f)
+conf_render_show(const struct conf_entry *t, const void *src, FILE *f)
 {
 	for (; t->name != NULL; t++) {
 		char *v = conf_value_text(t, src);
@@ -205,7 +205,7 @@ conf_put_cell(const char *s, FILE *f)
 }
 
 void
-conf_docs(const struct conf_entry *t, const char *title, FILE *f)
+conf_render_docs(const struct conf_entry *t, const char *title, FILE *f)
 {
 	char		buf[256], a[64], b[64];
 	long long	lo, hi;

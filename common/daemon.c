@@ -131,7 +131,7 @@ daemon_options(const struct daemon_def *def, struct daemon_run *r, int argc, cha
 			char title[128];
 
 			snprintf(title, sizeof title, "%s configuration", def->name);
-			conf_docs(def->table, title, stdout);
+			conf_render_docs(def->table, title, stdout);
 			return 0;
 		}
 		case OPT_VERSION: printf("%s %s\n", def->name, def->version); return 0;
@@ -306,7 +306,7 @@ daemon_main(const struct daemon_def *def, void *app, int argc, char *argv[])
 	}
 	daemon_set_level(def, r.snap);
 	if (r.show)
-		conf_show(def->table, def->cfg(r.snap), stdout);
+		conf_render_show(def->table, def->cfg(r.snap), stdout);
 	if (r.check)
 		printf("%s: configuration OK\n", r.d.cfg_path != NULL ? r.d.cfg_path : "-o");
 	if (r.check || r.show) {

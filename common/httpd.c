@@ -167,7 +167,7 @@ httpd_orphan(struct httpd_conn *c, void *arg)
 static struct httpd_conn *
 httpd_conn_get(struct httpd *h, struct evhttp_request *evreq, int *over_limit)
 {
-	struct httpd_conn *c = httpd_conns_request(h->cs, evreq);
+	struct httpd_conn *c = httpd_conn_of_request(h->cs, evreq);
 
 	*over_limit = c == NULL;
 	return c;
@@ -623,7 +623,7 @@ httpd_use_tls(struct httpd *h, const char *cert_file, const char *key_file, stru
 		return err_set(e, 500, "tls", "TLS certificate %s / key %s: %s", cert_file,
 		    key_file, msg);
 	}
-	httpd_conns_use_tls(h->cs, h->tls);
+	httpd_conn_use_tls(h->cs, h->tls);
 	return 0;
 }
 
@@ -686,7 +686,7 @@ httpd_new(struct event_base *base, const struct httpd_limits *lim,
 	cl.header_timeout_s = h->lim.header_timeout_s;
 	cl.body_timeout_s = h->lim.body_timeout_s;
 	cl.io_timeout_s = h->lim.timeout_s;
-	if ((h->cs = httpd_conns_new(base, h->http, &cl, httpd_orphan, h)) == NULL) {
+	if ((h->cs = httpd_conn_table_new(base, h->http, &cl, httpd_orphan, h)) == NULL) {
 		err_set(e, 500, "httpd", "cannot set up connection tracking");
 		httpd_free(h);
 		return NULL;
@@ -757,7 +757,7 @@ httpd_listen_unix(struct httpd *h, const char *path, struct err *e)
 		close(fd);
 		return err_set(e, 500, "listen", "cannot accept on %s", path);
 	}
-	httpd_conns_watch(h->cs, h->bound[h->nbound]);
+	httpd_conn_watch(h->cs, h->bound[h->nbound]);
 	h->nbound++;
 	h->unix_paths[h->nunix++] = strdup(path);
 	return 0;
@@ -804,7 +804,7 @@ httpd_listen(struct httpd *h, const char *where, struct err *e)
 		else if (ss.ss_family == AF_INET6)
 			h->first_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
-	httpd_conns_watch(h->cs, h->bound[h->nbound]);
+	httpd_conn_watch(h->cs, h->bound[h->nbound]);
 	h->nbound++;
 	return 0;
 }
@@ -820,14 +820,14 @@ httpd_drain(struct httpd *h, void (*done)(void *), void *arg)
 {
 	struct httpd_conn_stats cst;
 
-	httpd_conns_unwatch(h->cs);
+	httpd_conn_unwatch(h->cs);
 	for (int i = 0; i < h->nbound; i++)
 		evhttp_del_accept_socket(h->http, h->bound[i]);
 	h->nbound = 0;
 	h->draining = 1;
 	h->drain_cb = done;
 	h->drain_arg = arg;
-	httpd_conns_stats(h->cs, &cst);
+	httpd_conn_stats_get(h->cs, &cst);
 	log_info("draining: %d request(s) in flight, %d connection(s) open",
 	    h->st.in_flight, cst.open);
 	if (h->st.in_flight == 0 && done != NULL) {
@@ -842,7 +842,7 @@ httpd_stats(struct httpd *h, struct httpd_stats *out)
 	struct httpd_conn_stats cst;
 
 	*out = h->st;
-	httpd_conns_stats(h->cs, &cst);
+	httpd_conn_stats_get(h->cs, &cst);
 	out->connections = cst.accepted;
 	out->open_connections = cst.open;
 	out->shed = cst.shed;
@@ -855,7 +855,7 @@ httpd_stats(struct httpd *h, struct httpd_stats *out)
 size_t
 httpd_metrics(struct httpd *h, struct metric **rows, size_t max)
 {
-	return httpd_conns_metrics(h->cs, rows, max);
+	return httpd_conn_metrics(h->cs, rows, max);
 }
 
 struct httpd *
@@ -886,10 +886,10 @@ httpd_free(struct httpd *h)
 		httpd_req_free(r);
 	}
 	if (h->cs != NULL)
-		httpd_conns_forget_pending(h->cs);
+		httpd_conn_forget_pending(h->cs);
 	if (h->http != NULL)
 		evhttp_free(h->http);	/* closes connections via httpd_conn_close */
-	httpd_conns_free(h->cs);
+	httpd_conn_free_all(h->cs);
 	if (h->done_ev != NULL)
 		event_free(h->done_ev);
 	for (int i = 0; i < h->nunix; i++) {

@@ -152,7 +152,7 @@ httpd_conn_since(const struct timespec *t0)
 }
 
 const char *
-httpd_close_name(enum httpd_close why)
+httpd_conn_close_name(enum httpd_close why)
 {
 	return why < HTTPD_CLOSE__COUNT ? httpd_close_names[why] : "?";
 }
@@ -188,7 +188,7 @@ httpd_conn_scan(int *st, const char *p, size_t n)
 static void
 httpd_conns_note(struct httpd_conns *cs, int which)
 {
-	metric_inc(&cs->m[which]);
+	metrics_inc(&cs->m[which]);
 	/* The first event after a quiet spell is logged at once; later ones
 	 * are summed into one line per interval (httpd_conns_log_cb). */
 	if (!evtimer_pending(cs->log_ev, NULL)) {
@@ -243,7 +243,7 @@ httpd_conns_uncount(struct httpd_conn *c)
 
 	cs->buffered -= c->counted;
 	c->counted = 0;
-	metric_set(&cs->m[HM_BUFFERED], cs->buffered);
+	metrics_set(&cs->m[HM_BUFFERED], cs->buffered);
 }
 
 static void
@@ -318,7 +318,7 @@ httpd_conn_close(struct httpd_conn *c, enum httpd_close why)
 
 	cs->on_close(c, cs->arg);
 	log_info("conn=%llu peer=%s closed: reason=%s age=%.3fs requests=%lu bytes_in=%llu "
-	    "bytes_out=%llu", (unsigned long long)c->id, c->peer, httpd_close_name(why),
+	    "bytes_out=%llu", (unsigned long long)c->id, c->peer, httpd_conn_close_name(why),
 	    httpd_conn_since(&c->born), c->requests, (unsigned long long)c->bytes_in,
 	    (unsigned long long)c->bytes_out);
 	if (c->in_cb != NULL)
@@ -336,7 +336,7 @@ httpd_conn_close(struct httpd_conn *c, enum httpd_close why)
 	if (c->fd >= 0 && (size_t)c->fd < cs->nbyfd && cs->byfd[c->fd] == c)
 		cs->byfd[c->fd] = NULL;
 	cs->open--;
-	metric_set(&cs->m[HM_OPEN], (uint64_t)cs->open);
+	metrics_set(&cs->m[HM_OPEN], (uint64_t)cs->open);
 	if (cs->full && cs->open < cs->cap + HC_FD_SLACK) {
 		cs->full = 0;
 		if (!cs->paused)
@@ -547,7 +547,7 @@ httpd_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void
 		return;
 	c->counted += n;
 	cs->buffered += n;
-	metric_set(&cs->m[HM_BUFFERED], cs->buffered);
+	metrics_set(&cs->m[HM_BUFFERED], cs->buffered);
 	/* The new bytes are the last n of the buffer. */
 	for (off = len - n; c->state == HC_HEADERS && off < len && limit-- > 0;) {
 		if (evbuffer_ptr_set(buf, &p, off, EVBUFFER_PTR_SET) != 0)
@@ -746,8 +746,8 @@ httpd_conns_bev(struct event_base *base, void *arg)
 	c->req_start = c->last_io = c->born;
 	TAILQ_INSERT_TAIL(&cs->all, c, all);
 	cs->open++;
-	metric_inc(&cs->m[HM_ACCEPTED]);
-	metric_set(&cs->m[HM_OPEN], (uint64_t)cs->open);
+	metrics_inc(&cs->m[HM_ACCEPTED]);
+	metrics_set(&cs->m[HM_OPEN], (uint64_t)cs->open);
 	/* Finish once evhttp has wired the bufferevent: still in this loop
 	 * iteration, before its socket is ever polled. */
 	event_active(c->timer, EV_TIMEOUT, 1);
@@ -809,7 +809,7 @@ httpd_conns_accept_error(struct evconnlistener *lev, void *http)
 /* --- setup and teardown ------------------------------------------------------- */
 
 struct httpd_conns *
-httpd_conns_new(struct event_base *base, struct evhttp *http,
+httpd_conn_table_new(struct event_base *base, struct evhttp *http,
     const struct httpd_conn_limits *lim, void (*on_close)(struct httpd_conn *, void *),
     void *arg)
 {
@@ -841,7 +841,7 @@ httpd_conns_new(struct event_base *base, struct evhttp *http,
 	cs->log_ev = evtimer_new(base, httpd_conns_log_cb, cs);
 	if (cs->hdr_tv == NULL || cs->body_tv == NULL || cs->pause_ev == NULL ||
 	    cs->log_ev == NULL) {
-		httpd_conns_free(cs);
+		httpd_conn_free_all(cs);
 		return NULL;
 	}
 	/* Connections need descriptors; keep some for upstream sockets, the
@@ -868,13 +868,13 @@ httpd_conns_new(struct event_base *base, struct evhttp *http,
 }
 
 void
-httpd_conns_use_tls(struct httpd_conns *cs, SSL_CTX *tls)
+httpd_conn_use_tls(struct httpd_conns *cs, SSL_CTX *tls)
 {
 	cs->tls = tls;
 }
 
 void
-httpd_conns_watch(struct httpd_conns *cs, struct evhttp_bound_socket *bound)
+httpd_conn_watch(struct httpd_conns *cs, struct evhttp_bound_socket *bound)
 {
 	struct evconnlistener *lev = evhttp_bound_socket_get_listener(bound);
 
@@ -889,7 +889,7 @@ httpd_conns_watch(struct httpd_conns *cs, struct evhttp_bound_socket *bound)
 }
 
 void
-httpd_conns_unwatch(struct httpd_conns *cs)
+httpd_conn_unwatch(struct httpd_conns *cs)
 {
 	cs->nlev = 0;
 	cs->paused = cs->full = 0;
@@ -928,7 +928,7 @@ httpd_conn_replied(struct evhttp_request *evreq, void *arg)
 }
 
 struct httpd_conn *
-httpd_conns_request(struct httpd_conns *cs, struct evhttp_request *evreq)
+httpd_conn_of_request(struct httpd_conns *cs, struct evhttp_request *evreq)
 {
 	struct evhttp_connection	*evcon = evhttp_request_get_connection(evreq);
 	struct bufferevent		*bev;
@@ -949,7 +949,7 @@ httpd_conns_request(struct httpd_conns *cs, struct evhttp_request *evreq)
 }
 
 void
-httpd_conns_forget_pending(struct httpd_conns *cs)
+httpd_conn_forget_pending(struct httpd_conns *cs)
 {
 	struct httpd_conn *c;
 
@@ -959,7 +959,7 @@ httpd_conns_forget_pending(struct httpd_conns *cs)
 }
 
 void
-httpd_conns_free(struct httpd_conns *cs)
+httpd_conn_free_all(struct httpd_conns *cs)
 {
 	struct httpd_conn *c;
 
@@ -984,7 +984,7 @@ httpd_conns_free(struct httpd_conns *cs)
 }
 
 void
-httpd_conns_stats(struct httpd_conns *cs, struct httpd_conn_stats *st)
+httpd_conn_stats_get(struct httpd_conns *cs, struct httpd_conn_stats *st)
 {
 	st->accepted = cs->m[HM_ACCEPTED].v;
 	st->shed = cs->m[HM_SHED_CONN].v + cs->m[HM_SHED_FILE].v + cs->m[HM_SHED_BUFFER].v;
@@ -996,7 +996,7 @@ httpd_conns_stats(struct httpd_conns *cs, struct httpd_conn_stats *st)
 }
 
 size_t
-httpd_conns_metrics(struct httpd_conns *cs, struct metric **rows, size_t max)
+httpd_conn_metrics(struct httpd_conns *cs, struct metric **rows, size_t max)
 {
 	size_t n = 0;
 

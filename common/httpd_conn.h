@@ -54,7 +54,7 @@ enum httpd_close {
 	HTTPD_CLOSE_SHUTDOWN,
 	HTTPD_CLOSE__COUNT
 };
-const char	*httpd_close_name(enum httpd_close);
+const char	*httpd_conn_close_name(enum httpd_close);
 
 struct evbuffer_cb_entry;
 
@@ -109,24 +109,24 @@ struct httpd_conn_stats {
 
 /* on_close runs first in the one teardown path (httpd.c orphans the
  * pending request there). */
-struct httpd_conns *httpd_conns_new(struct event_base *, struct evhttp *,
+struct httpd_conns *httpd_conn_table_new(struct event_base *, struct evhttp *,
 		    const struct httpd_conn_limits *,
 		    void (*on_close)(struct httpd_conn *, void *), void *arg);
-void		 httpd_conns_use_tls(struct httpd_conns *, SSL_CTX *);
+void		 httpd_conn_use_tls(struct httpd_conns *, SSL_CTX *);
 /* Take over accept errors of a listener evhttp created. */
-void		 httpd_conns_watch(struct httpd_conns *, struct evhttp_bound_socket *);
+void		 httpd_conn_watch(struct httpd_conns *, struct evhttp_bound_socket *);
 /* The listeners are about to go (drain): stop touching them. */
-void		 httpd_conns_unwatch(struct httpd_conns *);
+void		 httpd_conn_unwatch(struct httpd_conns *);
 /* A complete request arrived (evhttp_set_gencb): the connection's deadline
  * stops until the reply is written. NULL if the connection is unknown. */
-struct httpd_conn *httpd_conns_request(struct httpd_conns *, struct evhttp_request *);
+struct httpd_conn *httpd_conn_of_request(struct httpd_conns *, struct evhttp_request *);
 /* Before evhttp_free(): requests are gone, do not orphan them at close;
  * the connections evhttp_free() closes end with reason shutdown. */
-void		 httpd_conns_forget_pending(struct httpd_conns *);
+void		 httpd_conn_forget_pending(struct httpd_conns *);
 /* After evhttp_free(). */
-void		 httpd_conns_free(struct httpd_conns *);
-void		 httpd_conns_stats(struct httpd_conns *, struct httpd_conn_stats *);
-size_t		 httpd_conns_metrics(struct httpd_conns *, struct metric **rows, size_t max);
+void		 httpd_conn_free_all(struct httpd_conns *);
+void		 httpd_conn_stats_get(struct httpd_conns *, struct httpd_conn_stats *);
+size_t		 httpd_conn_metrics(struct httpd_conns *, struct metric **rows, size_t max);
 
 /* Header-end scanner, exposed for unit tests: feed bytes, get the offset
  * just past the blank line that ends the header block, or -1 for more.

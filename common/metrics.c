@@ -12,25 +12,25 @@ static const double metrics_bounds[METRICS_BUCKETS] = {
 };
 
 void
-metric_inc(struct metric *m)
+metrics_inc(struct metric *m)
 {
 	atomic_fetch_add_explicit(&m->v, 1, memory_order_relaxed);
 }
 
 void
-metric_add(struct metric *m, uint64_t n)
+metrics_add(struct metric *m, uint64_t n)
 {
 	atomic_fetch_add_explicit(&m->v, n, memory_order_relaxed);
 }
 
 void
-metric_set(struct metric *m, uint64_t n)
+metrics_set(struct metric *m, uint64_t n)
 {
 	atomic_store_explicit(&m->v, n, memory_order_relaxed);
 }
 
 void
-histogram_observe(struct histogram *h, double s)
+metrics_observe(struct histogram *h, double s)
 {
 	size_t i;
 

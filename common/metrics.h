@@ -30,10 +30,10 @@ struct histogram {
 	_Atomic uint64_t	 count;
 };
 
-void	 metric_inc(struct metric *);
-void	 metric_add(struct metric *, uint64_t);
-void	 metric_set(struct metric *, uint64_t);
-void	 histogram_observe(struct histogram *, double seconds);
+void	 metrics_inc(struct metric *);
+void	 metrics_add(struct metric *, uint64_t);
+void	 metrics_set(struct metric *, uint64_t);
+void	 metrics_observe(struct histogram *, double seconds);
 /* Pointers to the n metrics of table into rows, at most max; how many. */
 size_t	 metrics_rows(struct metric *table, size_t n, struct metric **rows, size_t max);
 /* Render every row; caller frees. Rows sharing a name share HELP/TYPE. */

@@ -160,19 +160,19 @@ audit_record(struct audit *a, const char *user, const char *tenant, const char *
 	r.latency_ms = latency_ms < 0 ? 0 : latency_ms;
 	if (r.user == NULL || r.tenant == NULL || r.tool == NULL) {
 		audit_rec_clear(&r);
-		metric_inc(&audit_metrics[AUM_DROPPED]);
+		metrics_inc(&audit_metrics[AUM_DROPPED]);
 		return;
 	}
 	pthread_mutex_lock(&a->lock);
 	if (a->n == a->cap) {
 		pthread_mutex_unlock(&a->lock);
 		audit_rec_clear(&r);
-		metric_inc(&audit_metrics[AUM_DROPPED]);
+		metrics_inc(&audit_metrics[AUM_DROPPED]);
 		return;
 	}
 	a->ring[(a->head + a->n) % a->cap] = r;
 	a->n++;
-	metric_set(&audit_metrics[AUM_QUEUED], a->n);
+	metrics_set(&audit_metrics[AUM_QUEUED], a->n);
 	if (a->n == AUDIT_BATCH)
 		pthread_cond_signal(&a->cond);
 	pthread_mutex_unlock(&a->lock);
@@ -227,7 +227,7 @@ audit_done(struct audit *a, size_t n)
 		a->head = (a->head + 1) % a->cap;
 		a->n--;
 	}
-	metric_set(&audit_metrics[AUM_QUEUED], a->n);
+	metrics_set(&audit_metrics[AUM_QUEUED], a->n);
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -244,18 +244,18 @@ audit_flush_one(struct audit *a, const struct fwdconf *c)
 	err_clear(&e);
 	if (broker_client_audit(a->fwd->broker, c, body, &e) == 0) {
 		audit_done(a, n);
-		metric_add(&audit_metrics[AUM_SENT], n);
+		metrics_add(&audit_metrics[AUM_SENT], n);
 		json_decref(body);
 		return 0;
 	}
 	json_decref(body);
-	metric_inc(&audit_metrics[AUM_FAILURES]);
+	metrics_inc(&audit_metrics[AUM_FAILURES]);
 	if (e.status >= 400 && e.status < 500 && e.status != 408 && e.status != 429) {
 		/* Sending it again would be refused again: drop, loudly. */
 		log_warnx("audit: the broker refused %zu tool-call record(s) (%s: %s); dropped",
 		    n, e.code, e.msg);
 		audit_done(a, n);
-		metric_add(&audit_metrics[AUM_DROPPED], n);
+		metrics_add(&audit_metrics[AUM_DROPPED], n);
 		return 0;
 	}
 	log_debug("audit: %zu record(s) kept for later: %s", n, e.msg);
@@ -336,7 +336,7 @@ audit_stop(void)
 		pthread_join(a->th, NULL);
 	if (a->n > 0) {
 		log_warnx("audit: %zu tool-call record(s) not delivered at exit", a->n);
-		metric_add(&audit_metrics[AUM_DROPPED], a->n);
+		metrics_add(&audit_metrics[AUM_DROPPED], a->n);
 	}
 	audit_free(a);
 }

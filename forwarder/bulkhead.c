@@ -237,7 +237,7 @@ bh_refuse(struct bulkhead_pool *p, enum bulkhead_reason why, long wait_ms, struc
 {
 	int secs = (int)((wait_ms + 999) / 1000);
 
-	metric_inc(&p->m_rejected[why]);
+	metrics_inc(&p->m_rejected[why]);
 	p->set->rejections++;
 	switch (why) {
 	case BH_USER_RATE:
@@ -284,7 +284,7 @@ bulkhead_enter(struct bulkhead_set *s, const char *name, const char *user,
 		return bh_refuse(p, BH_TENANT_RATE, wait, e);
 	if (p->inflight < conf->tenant_max_inflight) {
 		p->inflight++;
-		metric_set(&p->m_inflight, (uint64_t)p->inflight);
+		metrics_set(&p->m_inflight, (uint64_t)p->inflight);
 		slot->pool = p;
 		slot->started_ms = now;
 		return 0;
@@ -298,7 +298,7 @@ bulkhead_enter(struct bulkhead_set *s, const char *name, const char *user,
 		p->qhead = &w;
 	p->qtail = &w;
 	p->queued++;
-	metric_set(&p->m_queued, (uint64_t)p->queued);
+	metrics_set(&p->m_queued, (uint64_t)p->queued);
 	r = coro_park((long)conf->tenant_queue_timeout * 1000);
 	if (w.granted) {
 		slot->pool = p;
@@ -316,7 +316,7 @@ bulkhead_enter(struct bulkhead_set *s, const char *name, const char *user,
 		break;
 	}
 	p->queued--;
-	metric_set(&p->m_queued, (uint64_t)p->queued);
+	metrics_set(&p->m_queued, (uint64_t)p->queued);
 	if (r == CORO_CANCELLED)
 		return err_set(e, 499, "client_gone", "the caller went away while queued");
 	return bh_refuse(p, BH_QUEUE_TIMEOUT, 1000, e);
@@ -331,20 +331,20 @@ bulkhead_leave(struct bulkhead_slot *slot)
 	if (p == NULL)
 		return;
 	slot->pool = NULL;
-	histogram_observe(&p->latency, (double)(clock_now_ms() - slot->started_ms) / 1000.0);
+	metrics_observe(&p->latency, (double)(clock_now_ms() - slot->started_ms) / 1000.0);
 	if ((w = p->qhead) != NULL) {
 		/* Hand the slot over: the queue is first come, first served. */
 		p->qhead = w->next;
 		if (p->qhead == NULL)
 			p->qtail = NULL;
 		p->queued--;
-		metric_set(&p->m_queued, (uint64_t)p->queued);
+		metrics_set(&p->m_queued, (uint64_t)p->queued);
 		w->granted = 1;
 		coro_wake(w->co, 0);
 		return;
 	}
 	p->inflight--;
-	metric_set(&p->m_inflight, (uint64_t)p->inflight);
+	metrics_set(&p->m_inflight, (uint64_t)p->inflight);
 }
 
 void

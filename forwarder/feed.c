@@ -151,7 +151,7 @@ feed_drop(struct feed *fd, const struct dropset *d)
 	size_t n = grants_drop(fd->fwd->grants, d);
 
 	n += backend_mcp_drop(fd->fwd->backends, d);
-	metric_add(&feed_metrics[FEEDM_DROPPED], n);
+	metrics_add(&feed_metrics[FEEDM_DROPPED], n);
 	if (n > 0)
 		log_debug("feed: %zu cache entr%s dropped", n, n == 1 ? "y" : "ies");
 }
@@ -164,7 +164,7 @@ feed_reset(struct feed *fd, const char *why)
 	dropset_init(&d);
 	d.all = 1;
 	feed_drop(fd, &d);
-	metric_inc(&feed_metrics[FEEDM_RESETS]);
+	metrics_inc(&feed_metrics[FEEDM_RESETS]);
 	log_info("feed: every cached grant and credential dropped (%s)", why);
 }
 
@@ -192,13 +192,13 @@ feed_answer(struct feed *fd, const json_t *a, long long since)
 		fd->have_pos = 1;
 	} else if (json_array_size(events) > 0) {
 		dropset_init(&d);
-		metric_add(&feed_metrics[FEEDM_EVENTS], feed_plan(events, &d));
+		metrics_add(&feed_metrics[FEEDM_EVENTS], feed_plan(events, &d));
 		feed_drop(fd, &d);
 		dropset_clear(&d);
 	}
 	fd->seq = seq;
 	atomic_store(&feed_applied_seq, seq);
-	metric_set(&feed_metrics[FEEDM_SEQ], (uint64_t)seq);
+	metrics_set(&feed_metrics[FEEDM_SEQ], (uint64_t)seq);
 	return 0;
 }
 
@@ -285,7 +285,7 @@ feed_main(void *arg)
 				break;
 			continue;
 		}
-		metric_inc(&feed_metrics[FEEDM_ERRORS]);
+		metrics_inc(&feed_metrics[FEEDM_ERRORS]);
 		if (last_log == 0 || now - last_log >= FEED_LOG_EVERY_MS) {
 			log_warnx("feed: %s (%s); caches are trusted for %d s after the last "
 			    "answer, then every call asks the broker", e.msg, e.code,
@@ -369,8 +369,8 @@ feed_metric_rows(struct metric **rows, size_t max)
 	struct grants_cache	*gc = atomic_load(&feed_metrics_grants);
 	long			 last = atomic_load(&feed_last_ok_ms);
 
-	metric_set(&feed_metrics[FEEDM_AGE], last > 0 ? (uint64_t)(clock_now_ms() - last) : 0);
-	metric_set(&feed_metrics[FEEDM_CURRENT], gc != NULL && grants_trusted(gc));
-	metric_set(&feed_metrics[FEEDM_CREDS], gc != NULL ? grants_cred_count(gc) : 0);
+	metrics_set(&feed_metrics[FEEDM_AGE], last > 0 ? (uint64_t)(clock_now_ms() - last) : 0);
+	metrics_set(&feed_metrics[FEEDM_CURRENT], gc != NULL && grants_trusted(gc));
+	metrics_set(&feed_metrics[FEEDM_CREDS], gc != NULL ? grants_cred_count(gc) : 0);
 	return metrics_rows(feed_metrics, FEEDM__COUNT, rows, max);
 }

@@ -101,11 +101,11 @@ front_unauthorized(struct httpd_req *r, const struct fwdconf *c, int jsonrpc,
 }
 
 int
-front_begin(struct httpd_req *r, struct fwd *f, struct fwdreq *fr, int jsonrpc)
+front_begin(struct httpd_req *r, struct fwd *f, struct fwd_req *fr, int jsonrpc)
 {
 	struct err e;
 
-	fwdreq_init(fr, f);
+	fwd_req_init(fr, f);
 	err_clear(&e);
 	/* One deadline for the whole request: time queued behind a busy
 	 * tenant or spent at the broker comes out of it, never on top. */
@@ -117,7 +117,7 @@ front_begin(struct httpd_req *r, struct fwd *f, struct fwdreq *fr, int jsonrpc)
 		err_set(&e, 403, "host_not_allowed", "Host %.100s is not allowed (set "
 		    "allowed_hosts)", httpd_header(r, "Host"));
 		front_fail(r, jsonrpc, &e);
-		fwdreq_done(fr);
+		fwd_req_done(fr);
 		return -1;
 	}
 	if (!front_origin_ok(httpd_header(r, "Origin"), fr->conf->allowed_origins)) {
@@ -126,31 +126,31 @@ front_begin(struct httpd_req *r, struct fwd *f, struct fwdreq *fr, int jsonrpc)
 		err_set(&e, 403, "origin_not_allowed", "Origin %.100s is not allowed (set "
 		    "allowed_origins)", httpd_header(r, "Origin"));
 		front_fail(r, jsonrpc, &e);
-		fwdreq_done(fr);
+		fwd_req_done(fr);
 		return -1;
 	}
 	if ((fr->assertion = front_assertion(r)) == NULL) {
-		metric_inc(&f->metrics[FM_AUTH_REFUSED]);
+		metrics_inc(&f->metrics[FM_AUTH_REFUSED]);
 		front_unauthorized(r, fr->conf, jsonrpc, NULL);
-		fwdreq_done(fr);
+		fwd_req_done(fr);
 		return -1;
 	}
 	if (strlen(fr->assertion) > FRONT_ASSERTION_MAX) {
 		err_set(&e, 401, "token_too_large", "the user token is larger than %d bytes",
 		    FRONT_ASSERTION_MAX);
-		metric_inc(&f->metrics[FM_AUTH_REFUSED]);
+		metrics_inc(&f->metrics[FM_AUTH_REFUSED]);
 		front_unauthorized(r, fr->conf, jsonrpc, &e);
-		fwdreq_done(fr);
+		fwd_req_done(fr);
 		return -1;
 	}
-	if (fwdreq_grants(fr, &e) == -1) {
+	if (fwd_req_grants(fr, &e) == -1) {
 		if (e.status == 401) {
-			metric_inc(&f->metrics[FM_AUTH_REFUSED]);
+			metrics_inc(&f->metrics[FM_AUTH_REFUSED]);
 			log_info("identity refused by the broker: %s", e.code);
 			front_unauthorized(r, fr->conf, jsonrpc, &e);
 		} else
 			front_fail(r, jsonrpc, &e);
-		fwdreq_done(fr);
+		fwd_req_done(fr);
 		return -1;
 	}
 	return 0;
@@ -159,7 +159,7 @@ front_begin(struct httpd_req *r, struct fwd *f, struct fwdreq *fr, int jsonrpc)
 void
 front_observe(struct httpd_req *r, struct fwd *f)
 {
-	histogram_observe(&f->latency, httpd_age(r));
+	metrics_observe(&f->latency, httpd_age(r));
 }
 
 /* "scheme://host[:port]" with host a loopback name. */
@@ -273,7 +273,7 @@ static int
 front_ops_call(void *arg, const char *name, const json_t *args, struct toolres *result,
     struct err *e)
 {
-	struct fwdreq	*fr = arg;
+	struct fwd_req	*fr = arg;
 	char		 tenant[64];
 	const char	*tool;
 	int		 rc;
@@ -281,10 +281,10 @@ front_ops_call(void *arg, const char *name, const json_t *args, struct toolres *
 	if (usertools_split(name, tenant, sizeof tenant, &tool) == -1)
 		return err_set(e, 404, "unknown_tool", "tool names look like <tenant>__<tool>");
 	log_ctx_add("tenant", "%s", tenant);
-	metric_inc(&fr->fwd->metrics[FM_TOOL_CALLS]);
+	metrics_inc(&fr->fwd->metrics[FM_TOOL_CALLS]);
 	rc = usertools_call(fr, tenant, tool, args, result, e);
 	if (rc == 0 && result->is_error) {
-		metric_inc(&fr->fwd->metrics[FM_TOOL_ERRORS]);
+		metrics_inc(&fr->fwd->metrics[FM_TOOL_ERRORS]);
 		log_info("tools/call %s: tool error %s: %s", name, e->code, e->msg);
 	} else if (rc == 0)
 		log_info("tools/call %s: ok", name);
@@ -306,25 +306,25 @@ static void
 front_mcp(struct httpd_req *r, void *arg)
 {
 	struct fwd	*f = arg;
-	struct fwdreq	 fr;
+	struct fwd_req	 fr;
 	struct mcp_in	 in;
 	struct mcp_out	 out;
 	struct mcp_ops	 ops;
 	const char	*ct = httpd_header(r, "Content-Type");
 
-	metric_inc(&f->metrics[FM_MCP_REQUESTS]);
+	metrics_inc(&f->metrics[FM_MCP_REQUESTS]);
 	if (front_begin(r, f, &fr, 1) == -1)
 		return;
 	if (!front_accepts_json(httpd_header(r, "Accept"))) {
 		front_mcp_refuse(r, 406, MCP_INVALID_REQUEST, "not_acceptable", "Not Acceptable: "
 		    "the client must accept application/json");
-		fwdreq_done(&fr);
+		fwd_req_done(&fr);
 		return;
 	}
 	if (ct != NULL && strncasecmp(ct, "application/json", 16) != 0) {
 		front_mcp_refuse(r, 415, MCP_INVALID_REQUEST, "unsupported_media_type",
 		    "Unsupported Media Type: Content-Type must be application/json");
-		fwdreq_done(&fr);
+		fwd_req_done(&fr);
 		return;
 	}
 	memset(&in, 0, sizeof in);
@@ -345,7 +345,7 @@ front_mcp(struct httpd_req *r, void *arg)
 		httpd_reply(r, out.status, NULL, NULL, 0);
 	else
 		httpd_reply_take(r, out.status, "application/json", out.body, out.len);
-	fwdreq_done(&fr);
+	fwd_req_done(&fr);
 	front_observe(r, f);
 }
 
@@ -412,7 +412,7 @@ front_metrics(struct httpd_req *r, void *arg)
 	size_t			 nb = 0, nbh = 0, len = 0, n = 0;
 	char			*text = NULL;
 
-	metric_set(&f->metrics[FM_GRANT_CACHE_SIZE], grants_count(f->grants));
+	metrics_set(&f->metrics[FM_GRANT_CACHE_SIZE], grants_count(f->grants));
 	if (bulkhead_metrics(f->bulkheads, &brows, &nb, &bhists, &nbh) == 0 &&
 	    (rows = calloc(FM__COUNT + FRONT_HTTPD_METRICS + FRONT_FEED_METRICS +
 	    FRONT_RATELIMIT_METRICS + nb, sizeof *rows)) != NULL &&

@@ -11,7 +11,7 @@
 struct err;
 struct fwd;
 struct fwdconf;
-struct fwdreq;
+struct fwd_req;
 
 #define FRONT_ASSERTION_MAX	16384
 /* A request may take upstream_timeout plus this, from arrival to reply. */
@@ -29,10 +29,10 @@ extern const struct httpd_route front_routes[];
  * Start a caller-facing request: identity (X-OpenWebUI-User-Jwt, else
  * Authorization: Bearer) and the caller's grants. On failure the reply
  * (401 with WWW-Authenticate, 502/503) has been sent and -1 returned;
- * on success call fwdreq_done() at the end. jsonrpc: errors in JSON-RPC
+ * on success call fwd_req_done() at the end. jsonrpc: errors in JSON-RPC
  * shape (for /mcp) instead of {"error":{code,message}}.
  */
-int	front_begin(struct httpd_req *, struct fwd *, struct fwdreq *, int jsonrpc);
+int	front_begin(struct httpd_req *, struct fwd *, struct fwd_req *, int jsonrpc);
 /* Reply with an error: our API shape, or JSON-RPC with data {status,code}. */
 void	front_fail(struct httpd_req *, int jsonrpc, const struct err *);
 /* 401 with WWW-Authenticate (RFC 9728 resource_metadata and scope when

@@ -105,7 +105,7 @@ fwd_conf(struct fwd *f)
 }
 
 void
-fwdreq_init(struct fwdreq *r, struct fwd *f)
+fwd_req_init(struct fwd_req *r, struct fwd *f)
 {
 	memset(r, 0, sizeof *r);
 	r->fwd = f;
@@ -114,7 +114,7 @@ fwdreq_init(struct fwdreq *r, struct fwd *f)
 }
 
 void
-fwdreq_done(struct fwdreq *r)
+fwd_req_done(struct fwd_req *r)
 {
 	if (r->gs != NULL)
 		grants_put(r->fwd->grants, r->gs);
@@ -125,13 +125,13 @@ fwdreq_done(struct fwdreq *r)
 }
 
 int
-fwdreq_grants(struct fwdreq *r, struct err *e)
+fwd_req_grants(struct fwd_req *r, struct err *e)
 {
 	if (r->gs != NULL)
 		return 0;
 	if (grants_get(r->fwd->grants, r->conf, r->assertion, &r->gs, e) == -1) {
 		if (e->status != 401)
-			metric_inc(&r->fwd->metrics[FM_BROKER_ERRORS]);
+			metrics_inc(&r->fwd->metrics[FM_BROKER_ERRORS]);
 		return -1;
 	}
 	if (r->gs->user != NULL)
@@ -140,13 +140,13 @@ fwdreq_grants(struct fwdreq *r, struct err *e)
 }
 
 int
-fwdreq_renew(struct fwdreq *r, struct err *e)
+fwd_req_renew(struct fwd_req *r, struct err *e)
 {
 	if (r->gs != NULL) {
 		grants_invalidate(r->fwd->grants, r->gs);
 		grants_put(r->fwd->grants, r->gs);
 		r->gs = NULL;
 	}
-	metric_inc(&r->fwd->metrics[FM_GRANT_RENEWALS]);
-	return fwdreq_grants(r, e);
+	metrics_inc(&r->fwd->metrics[FM_GRANT_RENEWALS]);
+	return fwd_req_grants(r, e);
 }

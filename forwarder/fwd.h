@@ -38,7 +38,7 @@ struct fwd {
 
 /* One request's view: the config it started with, the caller's token (a
  * bearer credential: never logged) and grants once resolved. */
-struct fwdreq {
+struct fwd_req {
 	struct fwd		*fwd;
 	struct fwdconf_snap	*snap;
 	const struct fwdconf	*conf;
@@ -53,11 +53,11 @@ void		 fwd_set_conf(struct fwd *, struct fwdconf_snap *);
 /* A new reference to the current config. */
 struct fwdconf_snap *fwd_conf(struct fwd *);
 
-void		 fwdreq_init(struct fwdreq *, struct fwd *);
-void		 fwdreq_done(struct fwdreq *);
+void		 fwd_req_init(struct fwd_req *, struct fwd *);
+void		 fwd_req_done(struct fwd_req *);
 /* Resolve the caller's grants (cached); see grants_get(). */
-int		 fwdreq_grants(struct fwdreq *, struct err *);
+int		 fwd_req_grants(struct fwd_req *, struct err *);
 /* Drop the current grants and ask the broker again (an expired grant). */
-int		 fwdreq_renew(struct fwdreq *, struct err *);
+int		 fwd_req_renew(struct fwd_req *, struct err *);
 
 #endif

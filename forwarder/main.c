@@ -84,7 +84,7 @@ main_build(struct daemon *d, char **causes)
 	if ((snap = fwdconf_load(d->cfg_path, d->overrides, causes)) == NULL || !d->running)
 		return snap;
 	old = fwd_conf(m->fwd);
-	if (conf_reload_check(fwdconf_table, fwdconf_get(old), fwdconf_get(snap), causes) == -1) {
+	if (conf_render_reload_check(fwdconf_table, fwdconf_get(old), fwdconf_get(snap), causes) == -1) {
 		fwdconf_unref(snap);
 		snap = NULL;
 	}

@@ -140,7 +140,7 @@ openapi_h_document(struct httpd_req *r, void *arg)
 void
 openapi_h_tools(struct httpd_req *r, void *arg)
 {
-	struct fwdreq	 fr;
+	struct fwd_req	 fr;
 	struct err	 e;
 	json_t		*list, *out, *t;
 	size_t		 i;
@@ -150,7 +150,7 @@ openapi_h_tools(struct httpd_req *r, void *arg)
 	err_clear(&e);
 	if ((list = usertools_list(&fr, &e)) == NULL) {
 		httpd_reply_err(r, &e);
-		fwdreq_done(&fr);
+		fwd_req_done(&fr);
 		return;
 	}
 	out = json_array();
@@ -171,14 +171,14 @@ openapi_h_tools(struct httpd_req *r, void *arg)
 	}
 	json_decref(list);
 	httpd_reply_json(r, 200, json_pack("{s:s?,s:o}", "user", fr.gs->user, "tools", out));
-	fwdreq_done(&fr);
+	fwd_req_done(&fr);
 	front_observe(r, arg);
 }
 
 void
 openapi_h_tenants(struct httpd_req *r, void *arg)
 {
-	struct fwdreq	 fr;
+	struct fwd_req	 fr;
 	json_t		*list;
 
 	if (front_begin(r, arg, &fr, 0) == -1)
@@ -195,7 +195,7 @@ openapi_h_tenants(struct httpd_req *r, void *arg)
 		    g->role, "integrations", ints));
 	}
 	httpd_reply_json(r, 200, json_pack("{s:s?,s:o}", "user", fr.gs->user, "tenants", list));
-	fwdreq_done(&fr);
+	fwd_req_done(&fr);
 }
 
 /* POST /tools/{tenant}/{tool}/execute */
@@ -204,7 +204,7 @@ openapi_h_execute(struct httpd_req *r, void *arg)
 {
 	const char	*path = httpd_path(r), *body;
 	char		 tenant[64], tool[128];
-	struct fwdreq	 fr;
+	struct fwd_req	 fr;
 	struct err	 e;
 	json_t		*args = NULL, *sc;
 	struct toolres	 res;
@@ -228,14 +228,14 @@ openapi_h_execute(struct httpd_req *r, void *arg)
 		httpd_reply_err(r, &e);
 		goto out;
 	}
-	metric_inc(&fr.fwd->metrics[FM_TOOL_CALLS]);
+	metrics_inc(&fr.fwd->metrics[FM_TOOL_CALLS]);
 	if (usertools_call(&fr, tenant, tool, args, &res, &e) == -1) {
 		log_info("execute %s/%s: refused: %s", tenant, tool, e.code);
 		httpd_reply_err(r, &e);
 		goto out;
 	}
 	if (res.is_error) {
-		metric_inc(&fr.fwd->metrics[FM_TOOL_ERRORS]);
+		metrics_inc(&fr.fwd->metrics[FM_TOOL_ERRORS]);
 		log_info("execute %s/%s: tool error %s", tenant, tool, e.code);
 		httpd_reply_err(r, &e);
 		goto out;
@@ -254,6 +254,6 @@ openapi_h_execute(struct httpd_req *r, void *arg)
 out:
 	toolres_clear(&res);
 	json_decref(args);
-	fwdreq_done(&fr);
+	fwd_req_done(&fr);
 	front_observe(r, arg);
 }

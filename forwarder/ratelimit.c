@@ -35,14 +35,14 @@ ratelimit_count(const char *reason)
 	char	want[80];
 
 	if (reason == NULL || *reason == '\0') {
-		metric_inc(&ratelimit_metrics[RL_N - 1]);
+		metrics_inc(&ratelimit_metrics[RL_N - 1]);
 		return;
 	}
 	snprintf(want, sizeof want, "reason=\"%s\"", reason);
 	for (i = 0; i < RL_N - 2; i++)
 		if (strcmp(ratelimit_metrics[i].labels, want) == 0)
 			break;
-	metric_inc(&ratelimit_metrics[i]);	/* RL_N - 2 is "other" */
+	metrics_inc(&ratelimit_metrics[i]);	/* RL_N - 2 is "other" */
 }
 
 size_t

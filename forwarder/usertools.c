@@ -188,7 +188,7 @@ usertools_backend_tool(const struct grant *g, const struct grant_integ *gi, cons
 
 /* The backend's tool list, with the credential the grant allows. */
 static int
-usertools_backend_tools(struct fwdreq *r, const struct grant *g, struct grant_integ *gi,
+usertools_backend_tools(struct fwd_req *r, const struct grant *g, struct grant_integ *gi,
     json_t **tools, struct err *e)
 {
 	struct backend_target	 t;
@@ -254,9 +254,9 @@ usertools_sink_json(struct usertools_sink *s, json_t *tool)
 }
 
 static int
-usertools_collect(struct fwdreq *r, struct usertools_sink *s, struct err *e)
+usertools_collect(struct fwd_req *r, struct usertools_sink *s, struct err *e)
 {
-	if (fwdreq_grants(r, e) == -1)
+	if (fwd_req_grants(r, e) == -1)
 		return -1;
 	for (size_t i = 0; i < r->gs->n; i++) {
 		const struct grant *g = &r->gs->g[i];
@@ -307,7 +307,7 @@ usertools_collect(struct fwdreq *r, struct usertools_sink *s, struct err *e)
 }
 
 json_t *
-usertools_list(struct fwdreq *r, struct err *e)
+usertools_list(struct fwd_req *r, struct err *e)
 {
 	struct usertools_sink s = { NULL, NULL, 0 };
 
@@ -323,7 +323,7 @@ usertools_list(struct fwdreq *r, struct err *e)
 }
 
 char *
-usertools_list_text(struct fwdreq *r, size_t *len, struct err *e)
+usertools_list_text(struct fwd_req *r, size_t *len, struct err *e)
 {
 	struct buf		b = { 0 };
 	struct usertools_sink	s = { NULL, &b, 0 };
@@ -379,7 +379,7 @@ usertools_backend_result(const json_t *res, size_t max, struct err *e)
 }
 
 static int
-usertools_run_builtin(struct fwdreq *r, const struct grant *g, const struct toolcat_entry *te,
+usertools_run_builtin(struct fwd_req *r, const struct grant *g, const struct toolcat_entry *te,
     const json_t *args, char **text, size_t *len, int *renew, struct err *e)
 {
 	struct grant_integ	*gi = grants_integration(g, te->kind);
@@ -419,7 +419,7 @@ usertools_run_builtin(struct fwdreq *r, const struct grant *g, const struct tool
 
 /* Find the tool among the tenant's backends; 1 found (ran), 0 not there. */
 static int
-usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
+usertools_run_backend(struct fwd_req *r, const struct grant *g, const char *tool,
     const json_t *args, struct toolres *result, int *renew, struct err *e)
 {
 	*renew = 0;
@@ -492,7 +492,7 @@ usertools_run_backend(struct fwdreq *r, const struct grant *g, const char *tool,
 }
 
 static int
-usertools_call_run(struct fwdreq *r, const char *tenant, const char *tool, const json_t *args,
+usertools_call_run(struct fwd_req *r, const char *tenant, const char *tool, const json_t *args,
     struct toolres *result, struct err *e)
 {
 	const struct toolcat_entry	*te = toolcat_find(tool);
@@ -503,11 +503,11 @@ usertools_call_run(struct fwdreq *r, const char *tenant, const char *tool, const
 	int				 renew, found;
 
 	toolres_clear(result);
-	if (fwdreq_grants(r, e) == -1)
+	if (fwd_req_grants(r, e) == -1)
 		return -1;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if ((g = grants_find(r->gs, tenant)) == NULL) {
-			metric_inc(&r->fwd->metrics[FM_TOOL_REFUSED]);
+			metrics_inc(&r->fwd->metrics[FM_TOOL_REFUSED]);
 			log_warnx("tool call refused: %s%s%s: not a member of tenant '%s'", tenant,
 			    USERTOOLS_SEP, tool, tenant);
 			return err_set(e, 403, "not_member", "you are not a member of tenant '%s'",
@@ -528,7 +528,7 @@ usertools_call_run(struct fwdreq *r, const char *tenant, const char *tool, const
 				struct err re;
 
 				err_clear(&re);
-				if (fwdreq_renew(r, &re) == -1) {
+				if (fwd_req_renew(r, &re) == -1) {
 					*e = re;
 					return -1;
 				}
@@ -538,7 +538,7 @@ usertools_call_run(struct fwdreq *r, const char *tenant, const char *tool, const
 
 				/* After a refused key, retry only with a new version. */
 				if (renew == 1 || (ngi != NULL && ngi->cred_version != old_ver)) {
-					metric_inc(&r->fwd->metrics[FM_UPSTREAM_RETRIES]);
+					metrics_inc(&r->fwd->metrics[FM_UPSTREAM_RETRIES]);
 					continue;
 				}
 			}
@@ -548,7 +548,7 @@ usertools_call_run(struct fwdreq *r, const char *tenant, const char *tool, const
 		/* A built-in this caller may not use is refused here: asking the
 		 * tenant's MCP backends would redeem a credential for nothing. */
 		if (te != NULL && grants_integration(g, te->kind) != NULL) {
-			metric_inc(&r->fwd->metrics[FM_TOOL_REFUSED]);
+			metrics_inc(&r->fwd->metrics[FM_TOOL_REFUSED]);
 			log_warnx("tool call refused: %s%s%s not granted (role %s)", tenant,
 			    USERTOOLS_SEP, tool, g->role);
 			return err_set(e, 403, "tool_not_granted", "tool '%s' is not granted to you "
@@ -563,7 +563,7 @@ usertools_call_run(struct fwdreq *r, const char *tenant, const char *tool, const
 
 				toolres_clear(result);
 				err_clear(&re);
-				if (fwdreq_renew(r, &re) == -1) {
+				if (fwd_req_renew(r, &re) == -1) {
 					*e = re;
 					return -1;
 				}
@@ -571,7 +571,7 @@ usertools_call_run(struct fwdreq *r, const char *tenant, const char *tool, const
 			}
 			return 0;
 		}
-		metric_inc(&r->fwd->metrics[FM_TOOL_REFUSED]);
+		metrics_inc(&r->fwd->metrics[FM_TOOL_REFUSED]);
 		return err_set(e, 404, "unknown_tool", "tenant '%s' has no tool '%.80s'", tenant,
 		    tool);
 	}
@@ -581,7 +581,7 @@ usertools_call_run(struct fwdreq *r, const char *tenant, const char *tool, const
 /* fwd-feed: the tool-call audit hook (audit.h): every tools/call, MCP and
  * OpenAPI, goes through here once. */
 int
-usertools_call(struct fwdreq *r, const char *tenant, const char *tool, const json_t *args,
+usertools_call(struct fwd_req *r, const char *tenant, const char *tool, const json_t *args,
     struct toolres *result, struct err *e)
 {
 	long	t0 = clock_now_ms();

@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 struct err;
-struct fwdreq;
+struct fwd_req;
 struct toolres;
 
 #define USERTOOLS_SEP	"__"
@@ -23,10 +23,10 @@ struct toolres;
 /* Every tool the caller may use, as MCP tool objects (name, title,
  * description, inputSchema, annotations). A backend that fails is left out
  * (logged); the caller's own grants failing is an error. */
-json_t	*usertools_list(struct fwdreq *, struct err *);
+json_t	*usertools_list(struct fwd_req *, struct err *);
 /* The same list as JSON array text (*len bytes, caller frees): built from
  * the per-tenant fragments of builtin.c, for MCP tools/list. */
-char	*usertools_list_text(struct fwdreq *, size_t *len, struct err *);
+char	*usertools_list_text(struct fwd_req *, size_t *len, struct err *);
 
 /*
  * Run tenant's tool with args. -1 when the call is refused before anything
@@ -37,7 +37,7 @@ char	*usertools_list_text(struct fwdreq *, size_t *len, struct err *);
  * e holds the failure (status and code) for callers that map it to HTTP.
  * The caller toolres_clear()s result.
  */
-int	usertools_call(struct fwdreq *, const char *tenant, const char *tool,
+int	usertools_call(struct fwd_req *, const char *tenant, const char *tool,
 	    const json_t *args, struct toolres *result, struct err *);
 
 /* "google__jira_search" -> tenant "google", tool "jira_search". */

@@ -38,7 +38,7 @@ cmd_help_exec(struct admin *a, struct cmd_args *args, struct err *e)
 		cmd_markdown(stdout);
 		printf("## Console keys\n\n");
 		keymap_markdown(stdout);
-		conf_docs(admin_conf_table, "Settings", stdout);
+		conf_render_docs(admin_conf_table, "Settings", stdout);
 		return CMD_OK;
 	}
 	if (args->argc == 0) {

@@ -17,7 +17,7 @@
 
 #include "../../broker/broker.h"
 #include "../../broker/keys.h"
-#include "../../broker/state.h"
+#include "../../broker/broker_state.h"
 
 static char	dir[] = "/tmp/test_broker_state.XXXXXX";
 static char	owui[512], callers[512], conf[512];

@@ -363,22 +363,22 @@ test_reload_check(void **state)
 
 	assert_int_equal(conf_set_defaults(ttable, &a, NULL), 0);
 	assert_int_equal(conf_set_defaults(ttable, &b, NULL), 0);
-	assert_int_equal(conf_reload_check(ttable, &a, &b, &cause), 0);
+	assert_int_equal(conf_render_reload_check(ttable, &a, &b, &cause), 0);
 	assert_null(cause);
 
 	/* Reloadable keys may change. */
 	assert_int_equal(conf_set(ttable, &b, "workers", "9", NULL), 0);
 	assert_int_equal(conf_set(ttable, &b, "tenants", "a,b", NULL), 0);
-	assert_int_equal(conf_reload_check(ttable, &a, &b, &cause), 0);
+	assert_int_equal(conf_render_reload_check(ttable, &a, &b, &cause), 0);
 
 	assert_int_equal(conf_set(ttable, &b, "listen", "127.0.0.1:1", NULL), 0);
-	assert_int_equal(conf_reload_check(ttable, &a, &b, &cause), -1);
+	assert_int_equal(conf_render_reload_check(ttable, &a, &b, &cause), -1);
 	assert_string_equal(cause,
 	    "key 'listen' cannot change on reload (restart instead)");
 	free(cause);
 
 	assert_int_equal(conf_set(ttable, &b, "state_dir", "/y", NULL), 0);
-	assert_int_equal(conf_reload_check(ttable, &a, &b, &cause), -1);
+	assert_int_equal(conf_render_reload_check(ttable, &a, &b, &cause), -1);
 	assert_string_equal(cause,
 	    "key 'listen' cannot change on reload (restart instead)\n"
 	    "key 'state_dir' cannot change on reload (restart instead)");
@@ -405,7 +405,7 @@ test_show(void **state)
 	assert_int_equal(conf_set(ttable, &c, "timeout", "7200", NULL), 0);
 
 	f = open_memstream(&out, &sz);
-	conf_show(ttable, &c, f);
+	conf_render_show(ttable, &c, f);
 	fclose(f);
 	assert_null(strstr(out, "hunter2"));
 	assert_non_null(strstr(out, "api_key = ***\n"));
@@ -454,7 +454,7 @@ test_docs(void **state)
 	FILE	*f;
 
 	f = open_memstream(&out, &sz);
-	conf_docs(ttable, "broker configuration", f);
+	conf_render_docs(ttable, "broker configuration", f);
 	fclose(f);
 	assert_non_null(strstr(out, "# broker configuration\n"));
 	for (const struct conf_entry *e = ttable; e->name != NULL; e++) {

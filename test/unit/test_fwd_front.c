@@ -116,7 +116,7 @@ test_config_docs_cover_table(void **state)
 	FILE	*f = open_memstream(&buf, &len);
 
 	(void)state;
-	conf_docs(fwdconf_table, "x", f);
+	conf_render_docs(fwdconf_table, "x", f);
 	fclose(f);
 	for (const struct conf_entry *e = fwdconf_table; e->name != NULL; e++) {
 		char key[80];

@@ -1,6 +1,6 @@
 /*
- * state: the broker's config checks, across keys, and the building of
- * what SIGHUP may replace (state.h). Nothing here is installed until all
+ * broker_state: the broker's config checks, across keys, and the building of
+ * what SIGHUP may replace (broker_state.h). Nothing here is installed until all
  * of it is built.
  */
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include "identity.h"
 #include "keys.h"
 #include "log.h"
-#include "state.h"
+#include "broker_state.h"
 #include "vault.h"
 
 #define STATE_SECRET_MAX	8192
@@ -145,7 +145,7 @@ broker_state_build(const char *path, const char *const *overrides, struct broker
 	atomic_init(&s->refs, 1);
 	if (conf_load_begin(&l, broker_conf_table, &s->cfg, path, overrides) == 0) {
 		broker_state_check(&s->cfg, &l);
-		if (cur != NULL && conf_reload_check(broker_conf_table, &cur->cfg,
+		if (cur != NULL && conf_render_reload_check(broker_conf_table, &cur->cfg,
 		    &s->cfg, &rc) == -1) {
 			conf_cause_add(&l.causes, "%s", rc);
 			free(rc);

@@ -1,12 +1,12 @@
 /*
- * state: the broker's check-and-build. One function reads the config,
+ * broker_state: the broker's check-and-build. One function reads the config,
  * runs every check that spans keys, reads the secret files and builds
  * everything a reload may replace; --check-config, start-up and SIGHUP all
  * call it, so they accept and refuse the same configs with the same
  * messages. Errors are all collected, each as "file:line: what is wrong".
  */
-#ifndef TG_BROKER_STATE_H
-#define TG_BROKER_STATE_H
+#ifndef TG_BROKER_BROKER_STATE_H
+#define TG_BROKER_BROKER_STATE_H
 
 #include <stdatomic.h>
 
