@@ -236,13 +236,11 @@ identity_fetch_jwks(struct idv *v, struct err *e)
 	return keyset_install(v, keys, n, e);
 }
 
-/* Wait (v->mu held) until the fetch asked for has finished, at most
- * IDENTITY_ASK_WAIT_MS. One under way may predate the ask (and miss the
- * new key): then the one after it. */
+/* Wait (v->mu held) until fetch generation until_gen has finished, at
+ * most IDENTITY_ASK_WAIT_MS. */
 static void
-identity_wait(struct idv *v)
+identity_wait(struct idv *v, unsigned long until_gen)
 {
-	unsigned long	 until_gen = v->gen + (v->fetching ? 2 : 1);
 	struct timespec	 until;
 
 	clock_deadline(CLOCK_MONOTONIC, IDENTITY_ASK_WAIT_MS, &until);
@@ -272,11 +270,16 @@ identity_keys(struct idv *v, int force, struct err *e)
 	if (ask && force)
 		v->forced_at = now;
 	if (ask && v->ask != NULL) {
+		/* Counted before asking: the fetch may finish before we wait.
+		 * One under way may predate the ask (and miss the new key):
+		 * then the one after it. */
+		unsigned long until_gen = v->gen + (v->fetching ? 2 : 1);
+
 		v->asked = 1;
 		pthread_mutex_unlock(&v->mu);
 		v->ask(v->ask_arg);
 		pthread_mutex_lock(&v->mu);
-		identity_wait(v);
+		identity_wait(v, until_gen);
 	}
 	if ((ks = v->ks) != NULL)
 		ks->refs++;

@@ -27,6 +27,7 @@
 #include <openssl/pem.h>
 
 #include "b64url.h"
+#include "clock.h"
 #include "err.h"
 #include "secret.h"
 #include "../../broker/identity.h"
@@ -971,6 +972,7 @@ test_fetch_over_http(void **state)
 	struct err		 e;
 	char			*pem;
 	secret_t		*s;
+	long			 t0;
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	m.fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -990,7 +992,11 @@ test_fetch_over_http(void **state)
 	pem = fx_read("ec_private.pem");
 	s = secret_new(pem, strlen(pem));
 	t = jwt_mint_es256(claims, s, "ec-1", &e);
+	t0 = clock_now_ms();
 	expect_ok(v, t, &id);
+	/* The fetch asked for finished before the wait began: the request
+	 * must see it, not wait out IDENTITY_ASK_WAIT_MS for another one. */
+	assert_true(clock_now_ms() - t0 < 2000);
 	assert_string_equal(id.email, "net@example.com");
 	identity_clear(&id);
 	pthread_join(th, NULL);
