@@ -83,6 +83,29 @@ def test_openloop_sends_at_the_rate_and_counts_answers(tmp_path):
         p.stop()
 
 
+def test_openloop_sends_every_request_of_a_large_file_whole(tmp_path):
+    """A request file of several MiB (one fresh JWT per request) is sent
+    whole: a generator that read only its first MiB once sent one request
+    in 1,492 cut short, which the server timed out after 10 s (408)."""
+    p = upstream()
+    try:
+        port = p.url.rsplit(":", 1)[1]
+        one = (b"GET /rest/api/3/issue/GOOG-1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"X-Pad: " + b"p" * 650 + b"\r\n\r\n")
+        req = tmp_path / "big.raw"
+        req.write_bytes(b"\0".join([one] * 3000))     # about 2 MiB
+        assert req.stat().st_size > (1 << 20)
+        cp = subprocess.run([str(BIN / "tg-openloop"), "-a",
+                             f"127.0.0.1:{port}", "-f", str(req), "-r", "2000",
+                             "-d", "1.5", "-c", "8", "-T", "3", "-e", "GOOG-1"],
+                            capture_output=True, text=True, timeout=60)
+        assert cp.returncode == 0, cp.stderr
+        r = json.loads(cp.stdout)
+        assert r["sent"] == 3000 and r["ok"] == 3000 and r["errors"] == 0, r
+    finally:
+        p.stop()
+
+
 def bench_module(name):
     import importlib
     import sys
