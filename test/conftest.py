@@ -23,6 +23,7 @@ if str(TEST_DIR) not in sys.path:
 import harness  # noqa: E402
 from harness import runtime  # noqa: E402
 from harness import secrets as tg_secrets  # noqa: E402
+from harness.product import Tenantgate  # noqa: E402
 
 _leaks_reported = 0
 
@@ -134,6 +135,16 @@ def stack(pg, bao, tokenreview, atlassian, oidc):
                       atlassian=atlassian, oidc=oidc).start()
     yield s
     # components are closed by their own fixtures
+
+
+@pytest.fixture(scope="module")
+def tg(stack):
+    """The product on the shared stack: migrated, the demo tenants and users
+    seeded. A module that needs more defines its own `tg`."""
+    t = Tenantgate(stack)
+    t.migrate()
+    t.seed_demo()
+    return t
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from harness import secrets as tg_secrets
-from harness.product import Tenantgate
 from harness.proc import wait_for
 
 READ = {"jira_search", "jira_get_issue", "jira_get_transitions",
@@ -34,14 +33,6 @@ EXPECTED = {
     "dave@example.com": tools_of("smallco", viewer=True),
 }
 MODES = ["auto", "legacy"]   # 2026-07-28 (discover) and 2025-11-25 (initialize)
-
-
-@pytest.fixture(scope="module")
-def tg(stack):
-    t = Tenantgate(stack)
-    t.migrate()
-    t.seed_demo()
-    return t
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,6 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import (AuthorizationCodeResult, OAuthClientInformationFull,
                              OAuthClientMetadata)
 
-from harness.product import Tenantgate
 from harness.proc import free_port
 
 READ = {"jira_search", "jira_get_issue", "jira_get_transitions",
@@ -47,14 +46,6 @@ EXPECTED = {
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 REDIRECT = "http://127.0.0.1:33418/callback"
 OTHER_RESOURCE = "http://127.0.0.1:9/mcp"      # another forwarder's
-
-
-@pytest.fixture(scope="module")
-def tg(stack):
-    t = Tenantgate(stack)
-    t.migrate()
-    t.seed_demo()
-    return t
 
 
 @pytest.fixture(scope="module")

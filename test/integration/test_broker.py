@@ -24,14 +24,6 @@ ALL_TOOLS = READ_JIRA | READ_CONFLUENCE | {
 
 
 @pytest.fixture(scope="module")
-def tg(stack):
-    t = Tenantgate(stack)
-    t.migrate()
-    t.seed_demo()
-    return t
-
-
-@pytest.fixture(scope="module")
 def broker(tg):
     b = tg.start_broker()
     yield b

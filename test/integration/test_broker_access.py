@@ -19,14 +19,6 @@ from harness.proc import wait_for
 
 
 @pytest.fixture(scope="module")
-def tg(stack):
-    t = Tenantgate(stack)
-    t.migrate()
-    t.seed_demo()
-    return t
-
-
-@pytest.fixture(scope="module")
 def broker(tg):
     b = tg.start_broker(name="broker-access")
     yield b

@@ -13,17 +13,8 @@ import time
 import pytest
 import requests
 
-from harness.product import Tenantgate
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
-
-
-@pytest.fixture(scope="module")
-def tg(stack):
-    t = Tenantgate(stack)
-    t.migrate()
-    t.seed_demo()
-    return t
 
 
 def assert_no_sanitizer_report(proc):
