@@ -207,7 +207,7 @@ warm(struct fx *fx, const char *token)
 	secret_t	*s;
 
 	err_clear(&e);
-	assert_int_equal(grants_get(fx->gc, fx->conf, token, &gs, &e), 0);
+	assert_int_equal(grants_get(fx->gc, fx->conf, token, &gs, NULL, &e), 0);
 	for (size_t i = 0; i < gs->n; i++) {
 		s = grants_credential(fx->gc, fx->conf, gs, &gs->g[i], &gs->g[i].integ[0], &e);
 		assert_non_null(s);
