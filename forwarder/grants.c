@@ -45,7 +45,7 @@
  * wait for the broker. */
 #define GRANTS_RENEW_SAFETY_S	1
 /* A background renewal that failed is tried again after this long. */
-#define GRANTS_RENEW_RETRY_S	1
+#define GRANTS_RENEW_RETRY_MS	1000
 
 /* One background renewal (grants_get() issues it, grants_renew() runs
  * it): a copy of the user token (wiped when freed), the generation at
@@ -400,12 +400,12 @@ grants_expiry(struct grantset *gs, const struct fwdconf *conf, time_t now)
 }
 
 /* Under the lock: is gs (cached, unexpired) due for a background renewal
- * that nobody runs and that did not fail within GRANTS_RENEW_RETRY_S? */
+ * that nobody runs and that did not fail within GRANTS_RENEW_RETRY_MS? */
 static int
-grants_renew_due(const struct grantset *gs, time_t now)
+grants_renew_due(const struct grantset *gs, time_t now, long now_ms)
 {
 	return now >= gs->renew_at && now < gs->expires && !gs->renewing &&
-	    (gs->renew_tried == 0 || now >= gs->renew_tried + GRANTS_RENEW_RETRY_S);
+	    (gs->renew_tried_ms == 0 || now_ms - gs->renew_tried_ms >= GRANTS_RENEW_RETRY_MS);
 }
 
 void
@@ -423,7 +423,7 @@ grants_trusted(struct grants_cache *c)
 /* Under the lock: a ticket to renew gs in the background, or NULL (no
  * memory: the next request tries again). */
 static struct grants_renewal *
-grants_renewal_new(struct grantset *gs, const char *assertion, uint64_t gen, time_t now)
+grants_renewal_new(struct grantset *gs, const char *assertion, uint64_t gen, long now_ms)
 {
 	struct grants_renewal *t;
 
@@ -438,7 +438,7 @@ grants_renewal_new(struct grantset *gs, const char *assertion, uint64_t gen, tim
 	t->old = gs;
 	gs->refs++;
 	gs->renewing = 1;
-	gs->renew_tried = now;
+	gs->renew_tried_ms = now_ms;
 	return t;
 }
 
@@ -461,8 +461,8 @@ grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *asser
 	gen = cache_gen(c->sets);
 	if (trusted && (gs = cache_get(c->sets, key, now)) != NULL) {
 		gs->refs++;
-		if (renew != NULL && grants_renew_due(gs, now))
-			*renew = grants_renewal_new(gs, assertion, gen, now);
+		if (renew != NULL && grants_renew_due(gs, now, clock_now_ms()))
+			*renew = grants_renewal_new(gs, assertion, gen, clock_now_ms());
 		pthread_mutex_unlock(&c->lock);
 		*out = gs;
 		return 0;
@@ -500,7 +500,7 @@ grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *asser
 
 /* Under the lock: the ticket's end. A renewal that did not store its
  * answer leaves the old set (still valid) to the next request after
- * GRANTS_RENEW_RETRY_S. */
+ * GRANTS_RENEW_RETRY_MS. */
 static void
 grants_renewal_end_locked(struct grants_renewal *t, int stored)
 {

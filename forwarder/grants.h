@@ -70,7 +70,7 @@ struct grantset {
 	struct grants_cache *cache;
 	int		 refs;		/* under the cache's lock */
 	int		 renewing;	/* under the lock: a ticket is out */
-	time_t		 renew_tried;	/* under the lock: when it was issued */
+	long		 renew_tried_ms; /* under the lock: clock_now_ms() at issue */
 };
 
 struct grants_renewal;

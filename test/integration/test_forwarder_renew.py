@@ -60,12 +60,23 @@ def sleep_until(t):
         time.sleep(left)
 
 
-def test_renewed_in_background_once_per_user(env):
-    users = [("alice@example.com", "google"), ("bob@example.com", "microsoft")]
+def slow_grants(broker):
+    broker.path_delay["/v1/grants"] = DELAY
+
+
+def into_margin(env, users, then=slow_grants):
+    """Warm the users, then(broker), forget the calls so far and wait until
+    their grants are due for renewal; returns the earliest grant expiry."""
     exp = warm(env, users)
-    env.broker.path_delay["/v1/grants"] = DELAY
+    then(env.broker)
     env.broker.reset_calls()
     sleep_until(exp - MARGIN + 0.05)
+    return exp
+
+
+def test_renewed_in_background_once_per_user(env):
+    users = [("alice@example.com", "google"), ("bob@example.com", "microsoft")]
+    exp = into_margin(env, users)
     # Inside the margin, for as long as the renewal takes: every request
     # is served from the cache, and one call per user reaches the broker.
     t_end = time.time() + DELAY + 0.3
@@ -95,10 +106,8 @@ def test_renewed_in_background_once_per_user(env):
 
 def test_failed_renewal_keeps_grants_and_retries(env):
     users = [("alice@example.com", "google")]
-    exp = warm(env, users)
-    env.broker.fault("/v1/grants", 503, "broker_down", count=1)
-    env.broker.reset_calls()
-    sleep_until(exp - MARGIN + 0.05)
+    into_margin(env, users, then=lambda b: b.fault("/v1/grants", 503,
+                                                   "broker_down", count=1))
     t_end = time.time() + 1.6
     while time.time() < t_end:
         r, dt = get_issue(env, "alice@example.com", "google")
@@ -114,10 +123,7 @@ def test_failed_renewal_keeps_grants_and_retries(env):
 
 def test_drop_during_renewal_wins(env):
     users = [("dave@example.com", "smallco"), ("alice@example.com", "google")]
-    exp = warm(env, users)
-    env.broker.path_delay["/v1/grants"] = DELAY
-    env.broker.reset_calls()
-    sleep_until(exp - MARGIN + 0.05)
+    exp = into_margin(env, users)
     r, dt = get_issue(env, "dave@example.com", "smallco")
     assert r.status_code == 200 and dt < FAST, (r.status_code, dt)
     # The renewal is at the broker and its answer still names smallco.
