@@ -31,6 +31,11 @@ static const struct {
 	    "Broker calls that failed (unreachable, 5xx, refused our credential)" },
 	[FM_GRANT_RENEWALS] = { "tenantgate_forwarder_grant_renewals_total", NULL, METRIC_COUNTER,
 	    "Grants renewed because the broker called them invalid mid-session" },
+	[FM_GRANT_BG_RENEWALS] = { "tenantgate_forwarder_grant_background_renewals_total", NULL,
+	    METRIC_COUNTER, "Cached grants renewed in the background inside grant_renew_margin" },
+	[FM_GRANT_BG_RENEW_FAILS] = { "tenantgate_forwarder_grant_background_renewal_failures_total",
+	    NULL, METRIC_COUNTER, "Background grant renewals not used (broker error, or a "
+	    "change-feed drop ran meanwhile)" },
 	[FM_UPSTREAM_RETRIES] = { "tenantgate_forwarder_credential_retries_total", NULL,
 	    METRIC_COUNTER, "Tool calls retried with a re-redeemed credential" },
 	[FM_GRANT_CACHE_SIZE] = { "tenantgate_forwarder_grant_cache_entries", NULL, METRIC_GAUGE,
@@ -140,7 +145,10 @@ fwd_renewal_run(void *arg)
 {
 	struct fwd_renewal *w = arg;
 
-	grants_renew(w->fwd->grants, fwdconf_get(w->snap), w->ticket);
+	if (grants_renew(w->fwd->grants, fwdconf_get(w->snap), w->ticket) == 1)
+		metrics_inc(&w->fwd->metrics[FM_GRANT_BG_RENEWALS]);
+	else
+		metrics_inc(&w->fwd->metrics[FM_GRANT_BG_RENEW_FAILS]);
 	w->ticket = NULL;
 }
 

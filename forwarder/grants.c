@@ -511,7 +511,7 @@ grants_renewal_end_locked(struct grants_renewal *t, int stored)
 	free(t);
 }
 
-void
+int
 grants_renew(struct grants_cache *c, const struct fwdconf *conf, struct grants_renewal *t)
 {
 	struct grantset	*gs = NULL;
@@ -551,6 +551,7 @@ grants_renew(struct grants_cache *c, const struct fwdconf *conf, struct grants_r
 		log_debug("grants: user=%s renewed in the background", user);
 	else
 		log_info("grants: user=%s background renewal not used: %s", user, why);
+	return stored;
 }
 
 void

@@ -96,8 +96,8 @@ int		 grants_get(struct grants_cache *, const struct fwdconf *,
 /* Run a renewal ticket (asks the broker: parks in a coroutine) and free
  * it. The answer replaces the cached set only if no change-feed drop ran
  * since the ticket was issued and the feed is current; a failure leaves the
- * old set, to be renewed by a later request. */
-void		 grants_renew(struct grants_cache *, const struct fwdconf *,
+ * old set, to be renewed by a later request. 1 when stored, else 0. */
+int		 grants_renew(struct grants_cache *, const struct fwdconf *,
 		    struct grants_renewal *);
 /* Free a ticket without running it. */
 void		 grants_renew_abandon(struct grants_cache *, struct grants_renewal *);

@@ -9,6 +9,7 @@ when the call arrives, so it predates anything the test changes while it
 waits): any request that waited for it would take longer than FAST."""
 
 import copy
+import re
 import time
 
 import pytest
@@ -39,6 +40,12 @@ def get_issue(env, user, tenant):
                       headers={"Authorization": f"Bearer {env.token(user)}"},
                       timeout=30)
     return r, time.monotonic() - t0
+
+
+def metric(env, name):
+    text = env.http.get(f"{env.url}/metrics").text
+    m = re.search(rf"^tenantgate_forwarder_{name} (\d+)$", text, re.M)
+    return int(m.group(1)) if m else None
 
 
 def grant_calls(env, user):
@@ -102,6 +109,7 @@ def test_renewed_in_background_once_per_user(env):
         assert len(grant_calls(env, u)) == 1
         new = env.broker.grants_of(u)
         assert new and min(env.broker.grants[t]["exp"] for t in new) > exp
+    assert metric(env, "grant_background_renewals_total") == len(users)
 
 
 def test_failed_renewal_keeps_grants_and_retries(env):
@@ -119,6 +127,8 @@ def test_failed_renewal_keeps_grants_and_retries(env):
     assert [c.status for c in calls] == [503, 200], calls
     assert calls[1].at - calls[0].at >= 0.9
     assert "background renewal not used" in env.fwd.log()
+    assert metric(env, "grant_background_renewal_failures_total") == 1
+    assert metric(env, "grant_background_renewals_total") == 1
 
 
 def test_drop_during_renewal_wins(env):
