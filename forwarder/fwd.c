@@ -5,6 +5,7 @@
 #include "backend_mcp.h"
 #include "broker_client.h"
 #include "bulkhead.h"
+#include "coro.h"
 #include "err.h"
 #include "fwd.h"
 #include "grants.h"
@@ -30,6 +31,11 @@ static const struct {
 	    "Broker calls that failed (unreachable, 5xx, refused our credential)" },
 	[FM_GRANT_RENEWALS] = { "tenantgate_forwarder_grant_renewals_total", NULL, METRIC_COUNTER,
 	    "Grants renewed because the broker called them invalid mid-session" },
+	[FM_GRANT_BG_RENEWALS] = { "tenantgate_forwarder_grant_background_renewals_total", NULL,
+	    METRIC_COUNTER, "Cached grants renewed in the background inside grant_renew_margin" },
+	[FM_GRANT_BG_RENEW_FAILS] = { "tenantgate_forwarder_grant_background_renewal_failures_total",
+	    NULL, METRIC_COUNTER, "Background grant renewals not used (broker error, or a "
+	    "change-feed drop ran meanwhile)" },
 	[FM_UPSTREAM_RETRIES] = { "tenantgate_forwarder_credential_retries_total", NULL,
 	    METRIC_COUNTER, "Tool calls retried with a re-redeemed credential" },
 	[FM_GRANT_CACHE_SIZE] = { "tenantgate_forwarder_grant_cache_entries", NULL, METRIC_GAUGE,
@@ -124,18 +130,92 @@ fwd_req_done(struct fwd_req *r)
 	r->conf = NULL;
 }
 
+/* One background grant renewal: a coroutine of its own, holding the config
+ * it started with; listed so a drain can cancel it. */
+struct fwd_renewal {
+	struct fwd		*fwd;
+	struct fwdconf_snap	*snap;
+	struct grants_renewal	*ticket;
+	struct coro		*co;
+	struct fwd_renewal	*prev, *next;
+};
+
+static void
+fwd_renewal_run(void *arg)
+{
+	struct fwd_renewal *w = arg;
+
+	if (grants_renew(w->fwd->grants, fwdconf_get(w->snap), w->ticket) == 1)
+		metrics_inc(&w->fwd->metrics[FM_GRANT_BG_RENEWALS]);
+	else
+		metrics_inc(&w->fwd->metrics[FM_GRANT_BG_RENEW_FAILS]);
+	w->ticket = NULL;
+}
+
+static void
+fwd_renewal_done(void *arg)
+{
+	struct fwd_renewal *w = arg;
+
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		w->fwd->renewals = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	fwdconf_unref(w->snap);
+	free(w);
+}
+
+/* Run the ticket in a new coroutine (it starts on the next loop turn);
+ * without one (no memory, draining, no scheduler) the ticket is returned
+ * and a later request renews. */
+static void
+fwd_renewal_start(struct fwd_req *r, struct grants_renewal *t)
+{
+	struct fwd		*f = r->fwd;
+	struct fwd_renewal	*w;
+
+	if (f->renewals_stopped || (w = calloc(1, sizeof *w)) == NULL) {
+		grants_renew_abandon(f->grants, t);
+		return;
+	}
+	w->fwd = f;
+	w->snap = fwdconf_ref(r->snap);
+	w->ticket = t;
+	if ((w->next = f->renewals) != NULL)
+		w->next->prev = w;
+	f->renewals = w;
+	if (coro_spawn(fwd_renewal_run, fwd_renewal_done, w, &w->co) == -1) {
+		grants_renew_abandon(f->grants, t);
+		fwd_renewal_done(w);
+	}
+}
+
+void
+fwd_stop_renewals(struct fwd *f)
+{
+	f->renewals_stopped = 1;
+	for (struct fwd_renewal *w = f->renewals; w != NULL; w = w->next)
+		coro_cancel(w->co);
+}
+
 int
 fwd_req_grants(struct fwd_req *r, struct err *e)
 {
+	struct grants_renewal *renew = NULL;
+
 	if (r->gs != NULL)
 		return 0;
-	if (grants_get(r->fwd->grants, r->conf, r->assertion, &r->gs, e) == -1) {
+	if (grants_get(r->fwd->grants, r->conf, r->assertion, &r->gs, &renew, e) == -1) {
 		if (e->status != 401)
 			metrics_inc(&r->fwd->metrics[FM_BROKER_ERRORS]);
 		return -1;
 	}
 	if (r->gs->user != NULL)
 		log_ctx_add("user", "%s", r->gs->user);
+	if (renew != NULL)
+		fwd_renewal_start(r, renew);
 	return 0;
 }
 

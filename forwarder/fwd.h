@@ -17,10 +17,12 @@ struct backend_cache;
 struct bulkhead_set;
 struct grantset;
 struct err;
+struct fwd_renewal;
 
 enum fwd_metric {
 	FM_MCP_REQUESTS, FM_TOOL_CALLS, FM_TOOL_ERRORS, FM_TOOL_REFUSED,
-	FM_AUTH_REFUSED, FM_BROKER_ERRORS, FM_GRANT_RENEWALS, FM_UPSTREAM_RETRIES,
+	FM_AUTH_REFUSED, FM_BROKER_ERRORS, FM_GRANT_RENEWALS, FM_GRANT_BG_RENEWALS,
+	FM_GRANT_BG_RENEW_FAILS, FM_UPSTREAM_RETRIES,
 	FM_GRANT_CACHE_SIZE, FM__COUNT
 };
 
@@ -32,6 +34,8 @@ struct fwd {
 	struct backend_cache	*backends;
 	struct bulkhead_set	*bulkheads;	/* loop thread only */
 	long			 broker_ok_ms;	/* last good /readyz probe; loop thread */
+	struct fwd_renewal	*renewals;	/* background grant renewals; loop thread */
+	int			 renewals_stopped; /* draining: none start */
 	struct metric		 metrics[FM__COUNT];
 	struct histogram	 latency;
 };
@@ -59,5 +63,8 @@ void		 fwd_req_done(struct fwd_req *);
 int		 fwd_req_grants(struct fwd_req *, struct err *);
 /* Drop the current grants and ask the broker again (an expired grant). */
 int		 fwd_req_renew(struct fwd_req *, struct err *);
+/* Draining: start no more background grant renewals and cancel the
+ * running ones (they end within a loop turn or two). */
+void		 fwd_stop_renewals(struct fwd *);
 
 #endif

@@ -5,6 +5,13 @@
  * broker calls are made without holding it. The generation, bumped by
  * every change-feed drop, keeps an answer that raced a drop out of the
  * cache (it serves its own request only).
+ *
+ * Renewal is stale-while-revalidate: from grant_renew_margin before the
+ * earliest grant expires until GRANTS_RENEW_SAFETY_S before it, a request
+ * is served from the cache at once and hands out one renewal ticket per
+ * key (grants_renew() runs it in the background), so no request waits
+ * for the broker while every grant is still valid. The ticket carries the
+ * generation read when it was issued: a drop during the renewal wins.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,6 +40,22 @@
 #define GRANTS_MAX_TENANTS	256
 #define GRANTS_MAX_INTEGS	32
 #define GRANTS_MAX_TOOLS	512
+/* A cached set is served until this long before its earliest grant
+ * expires (a request still has time to use it); after that, requests
+ * wait for the broker. */
+#define GRANTS_RENEW_SAFETY_S	1
+/* A background renewal that failed is tried again after this long. */
+#define GRANTS_RENEW_RETRY_MS	1000
+
+/* One background renewal (grants_get() issues it, grants_renew() runs
+ * it): a copy of the user token (wiped when freed), the generation at
+ * issue, and a reference to the set it renews. */
+struct grants_renewal {
+	char		 key[65];
+	secret_t	*assertion;
+	uint64_t	 gen;
+	struct grantset	*old;
+};
 
 struct grants_cache {
 	struct broker_client	*broker;
@@ -345,21 +368,44 @@ fail:
 	return NULL;
 }
 
-static time_t
-grants_expiry(const struct grantset *gs, const struct fwdconf *conf, time_t now)
+/*
+ * When a fresh set leaves the cache (expires) and when its background
+ * renewal is due (renew_at): grant_renew_margin before the earliest grant
+ * expires, served until GRANTS_RENEW_SAFETY_S before it. Grants shorter
+ * than the margin are used to the end and never renewed early (a renewal
+ * per request would follow), nor is a set whose margin is under the
+ * safety: for both renew_at == expires.
+ */
+static void
+grants_expiry(struct grantset *gs, const struct fwdconf *conf, time_t now)
 {
-	time_t	earliest = 0, exp;
+	time_t	earliest = 0, renew;
 
-	if (gs->n == 0)
-		return now + conf->no_tenant_cache_ttl;
+	if (gs->n == 0) {
+		gs->expires = gs->renew_at = now + conf->no_tenant_cache_ttl;
+		return;
+	}
 	for (size_t i = 0; i < gs->n; i++)
 		if (earliest == 0 || gs->g[i].expires_at < earliest)
 			earliest = gs->g[i].expires_at;
-	exp = earliest - conf->grant_renew_margin;
-	/* Grants shorter than the margin: use them to the end, not never. */
-	if (exp <= now)
-		exp = earliest;
-	return exp;
+	renew = earliest - conf->grant_renew_margin;
+	if (renew <= now) {
+		gs->expires = gs->renew_at = earliest;
+		return;
+	}
+	gs->renew_at = renew;
+	gs->expires = earliest - GRANTS_RENEW_SAFETY_S;
+	if (gs->expires < renew)
+		gs->expires = renew;
+}
+
+/* Under the lock: is gs (cached, unexpired) due for a background renewal
+ * that nobody runs and that did not fail within GRANTS_RENEW_RETRY_MS? */
+static int
+grants_renew_due(const struct grantset *gs, time_t now, long now_ms)
+{
+	return now >= gs->renew_at && now < gs->expires && !gs->renewing &&
+	    (gs->renew_tried_ms == 0 || now_ms - gs->renew_tried_ms >= GRANTS_RENEW_RETRY_MS);
 }
 
 void
@@ -374,9 +420,31 @@ grants_trusted(struct grants_cache *c)
 	return clock_now_ms() < atomic_load(&c->feed_ok_until);
 }
 
+/* Under the lock: a ticket to renew gs in the background, or NULL (no
+ * memory: the next request tries again). */
+static struct grants_renewal *
+grants_renewal_new(struct grantset *gs, const char *assertion, uint64_t gen, long now_ms)
+{
+	struct grants_renewal *t;
+
+	if ((t = calloc(1, sizeof *t)) == NULL)
+		return NULL;
+	if ((t->assertion = secret_new(assertion, strlen(assertion))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	memcpy(t->key, gs->key, sizeof t->key);
+	t->gen = gen;
+	t->old = gs;
+	gs->refs++;
+	gs->renewing = 1;
+	gs->renew_tried_ms = now_ms;
+	return t;
+}
+
 int
 grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *assertion,
-    struct grantset **out, struct err *e)
+    struct grantset **out, struct grants_renewal **renew, struct err *e)
 {
 	char		 key[65];
 	struct grantset	*gs;
@@ -386,11 +454,15 @@ grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *asser
 	int		 trusted = grants_trusted(c);
 
 	*out = NULL;
+	if (renew != NULL)
+		*renew = NULL;
 	grants_key(assertion, key);
 	pthread_mutex_lock(&c->lock);
 	gen = cache_gen(c->sets);
 	if (trusted && (gs = cache_get(c->sets, key, now)) != NULL) {
 		gs->refs++;
+		if (renew != NULL && grants_renew_due(gs, now, clock_now_ms()))
+			*renew = grants_renewal_new(gs, assertion, gen, clock_now_ms());
 		pthread_mutex_unlock(&c->lock);
 		*out = gs;
 		return 0;
@@ -404,10 +476,11 @@ grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *asser
 	if (gs == NULL)
 		return -1;
 	gs->cache = c;
-	gs->expires = grants_expiry(gs, conf, now);
+	grants_expiry(gs, conf, now);
 	gs->refs = 1;
-	log_debug("grants: user=%s tenants=%zu cached for %llds%s", gs->user != NULL ? gs->user :
-	    "-", gs->n, (long long)(gs->expires - now), trusted ? "" : " (feed not current: "
+	log_debug("grants: user=%s tenants=%zu cached for %llds, renewed after %llds%s",
+	    gs->user != NULL ? gs->user : "-", gs->n, (long long)(gs->expires - now),
+	    (long long)(gs->renew_at - now), trusted ? "" : " (feed not current: "
 	    "this request only)");
 
 	pthread_mutex_lock(&c->lock);
@@ -423,6 +496,72 @@ grants_get(struct grants_cache *c, const struct fwdconf *conf, const char *asser
 	pthread_mutex_unlock(&c->lock);
 	*out = gs;
 	return 0;
+}
+
+/* Under the lock: the ticket's end. A renewal that did not store its
+ * answer leaves the old set (still valid) to the next request after
+ * GRANTS_RENEW_RETRY_MS. */
+static void
+grants_renewal_end_locked(struct grants_renewal *t, int stored)
+{
+	if (!stored)
+		t->old->renewing = 0;
+	grants_unref_locked(t->old);
+	secret_free(t->assertion);
+	free(t);
+}
+
+int
+grants_renew(struct grants_cache *c, const struct fwdconf *conf, struct grants_renewal *t)
+{
+	struct grantset	*gs = NULL;
+	json_t		*answer = NULL;
+	struct err	 e;
+	time_t		 now = time(NULL);
+	int		 stored = 0;
+	const char	*why = NULL;
+	char		 user[128];
+
+	err_clear(&e);
+	snprintf(user, sizeof user, "%s", t->old->user != NULL ? t->old->user : "-");
+	if (broker_client_grants(c->broker, conf, secret_bytes(t->assertion), &answer,
+	    &e) == 0 && (gs = grants_parse(answer, t->key, &e)) != NULL) {
+		gs->cache = c;
+		grants_expiry(gs, conf, now);
+		gs->refs = 1;	/* the table's, if stored */
+	}
+	json_decref(answer);
+
+	pthread_mutex_lock(&c->lock);
+	if (gs == NULL)
+		why = e.msg;
+	else if (conf->grant_cache_max <= 0 || !grants_trusted(c)) {
+		why = "the change feed is not current";
+		grants_unref_locked(gs);
+	} else {
+		cache_set_max(c->sets, (size_t)conf->grant_cache_max);
+		/* Declined (and freed) when a drop ran since the ticket was
+		 * issued: the answer may predate it, and the drop wins. */
+		if ((stored = cache_put(c->sets, t->key, gs, gs->expires, t->gen)) == 0)
+			why = "a change-feed drop ran meanwhile";
+	}
+	grants_renewal_end_locked(t, stored);
+	pthread_mutex_unlock(&c->lock);
+	if (stored)
+		log_debug("grants: user=%s renewed in the background", user);
+	else
+		log_info("grants: user=%s background renewal not used: %s", user, why);
+	return stored;
+}
+
+void
+grants_renew_abandon(struct grants_cache *c, struct grants_renewal *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	grants_renewal_end_locked(t, 0);
+	pthread_mutex_unlock(&c->lock);
 }
 
 void

@@ -3,7 +3,10 @@
  * tenant credentials redeemed with those grants.
  *
  * The cache is keyed by SHA-256 of the token (the token itself is never
- * kept) and an entry lives until shortly before its earliest grant expires.
+ * kept) and an entry lives until shortly before its earliest grant expires;
+ * from grant_renew_margin before that it is renewed in the background
+ * while requests keep using it (stale-while-revalidate, one renewal per
+ * entry at a time; only a renewal ticket holds a copy of the token).
  * A redeemed credential is bound to its grant (jti + integration, see
  * creds.h), so a fresh user token whose grants the broker reuses also
  * reuses the credential. Entries are refcounted, so a janitor sweep or a
@@ -61,11 +64,16 @@ struct grantset {
 	char		*user;		/* NULL for a user in no tenant */
 	struct grant	*g;
 	size_t		 n;
-	time_t		 expires;
+	time_t		 expires;	/* leaves the cache */
+	time_t		 renew_at;	/* renewed in the background from here */
 	/* private */
 	struct grants_cache *cache;
 	int		 refs;		/* under the cache's lock */
+	int		 renewing;	/* under the lock: a ticket is out */
+	long		 renew_tried_ms; /* under the lock: clock_now_ms() at issue */
 };
+
+struct grants_renewal;
 
 struct dropset;
 
@@ -76,9 +84,23 @@ void			 grants_cache_free(struct grants_cache *);
  * The grants of the user behind `assertion`: cached, or asked of the broker.
  * A user in no tenant gets a set with n == 0. Release with grants_put().
  * Errors: 401 (identity refused), 502/503 (broker).
+ *
+ * With renew != NULL: when the cached set is inside its renew margin and no
+ * renewal of it is running (nor failed within the last second), *renew is
+ * a ticket the caller must pass to grants_renew() (in the background) or
+ * grants_renew_abandon(); else NULL.
  */
 int		 grants_get(struct grants_cache *, const struct fwdconf *,
-		    const char *assertion, struct grantset **, struct err *);
+		    const char *assertion, struct grantset **,
+		    struct grants_renewal **renew, struct err *);
+/* Run a renewal ticket (asks the broker: parks in a coroutine) and free
+ * it. The answer replaces the cached set only if no change-feed drop ran
+ * since the ticket was issued and the feed is current; a failure leaves the
+ * old set, to be renewed by a later request. 1 when stored, else 0. */
+int		 grants_renew(struct grants_cache *, const struct fwdconf *,
+		    struct grants_renewal *);
+/* Free a ticket without running it. */
+void		 grants_renew_abandon(struct grants_cache *, struct grants_renewal *);
 void		 grants_put(struct grants_cache *, struct grantset *);
 /* Forget a set now (a grant turned out expired or revoked); its
  * credentials are wiped once the last user lets go. */

@@ -175,6 +175,7 @@ main_drain(struct daemon *d)
 
 	fwdconf_unref(snap);
 	feed_stop_soon(m->feed);	/* its last poll ends during the drain */
+	fwd_stop_renewals(m->fwd);
 	return limit;
 }
 

@@ -124,8 +124,9 @@ class _Handler(JsonHandler):
             status, answer = 500, _err("internal", repr(e))
         call.status = status
         b._record(call)
-        if b.delay:
-            time.sleep(b.delay)
+        delay = b.path_delay.get(path, b.delay)
+        if delay:
+            time.sleep(delay)
         self.send_json(status, answer)
 
 
@@ -179,6 +180,7 @@ class FakeBroker(StandIn):
         self.calls = []
         self.faults = []            # [(path, status, code, count)]
         self.delay = 0
+        self.path_delay = {}        # {path: seconds}: answers to it wait (computed first)
         for ints in tenants.values():
             for i in ints:
                 for k in ("api_token", "value"):

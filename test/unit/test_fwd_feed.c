@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -38,6 +39,7 @@ static struct {
 	int		 grants_calls;	/* under mu */
 	int		 redeems;
 	int		 mint;		/* bumped: the broker mints new grants */
+	long long	 exp;		/* grants' expires_at; 0: 2000000000 */
 	char		 secret_path[64];
 } srv = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
@@ -76,6 +78,7 @@ handle(int fd)
 	char	 req[8192], path[256] = "", user[32] = "", jti[2][96], body[4096];
 	char	*body_at, *t0, *t1;
 	int	 mint;
+	long long exp;
 	json_t	*in;
 
 	testsrv_read_request(fd, req, sizeof req);
@@ -84,6 +87,7 @@ handle(int fd)
 	in = body_at != NULL ? json_loads(body_at + 4, 0, NULL) : NULL;
 	pthread_mutex_lock(&srv.mu);
 	mint = srv.mint;
+	exp = srv.exp != 0 ? srv.exp : 2000000000;
 	if (strcmp(path, "/v1/grants") == 0)
 		srv.grants_calls++;
 	else
@@ -97,13 +101,13 @@ handle(int fd)
 		t1 = grant_token(jti[1]);
 		snprintf(body, sizeof body, "{\"user\":\"%s@example.com\",\"grants\":["
 		    "{\"tenant\":\"google\",\"role\":\"editor\",\"token\":\"%s\","
-		    "\"expires_at\":2000000000,\"integrations\":[{\"name\":\"jira\",\"kind\":"
+		    "\"expires_at\":%lld,\"integrations\":[{\"name\":\"jira\",\"kind\":"
 		    "\"jira\",\"base_url\":\"https://google.example\",\"cred_version\":1}],"
 		    "\"tools\":[\"jira_search\"]},"
 		    "{\"tenant\":\"microsoft\",\"role\":\"viewer\",\"token\":\"%s\","
-		    "\"expires_at\":2000000000,\"integrations\":[{\"name\":\"jira\",\"kind\":"
+		    "\"expires_at\":%lld,\"integrations\":[{\"name\":\"jira\",\"kind\":"
 		    "\"jira\",\"base_url\":\"https://ms.example\",\"cred_version\":1}],"
-		    "\"tools\":[\"jira_search\"]}]}", user, t0, t1);
+		    "\"tools\":[\"jira_search\"]}]}", user, t0, exp, t1, exp);
 		free(t0);
 		free(t1);
 		reply(fd, body);
@@ -180,6 +184,7 @@ setup(void **state)
 	pthread_mutex_lock(&srv.mu);
 	srv.grants_calls = srv.redeems = 0;
 	srv.mint++;
+	srv.exp = 0;
 	pthread_mutex_unlock(&srv.mu);
 	*state = fx;
 	return 0;
@@ -207,7 +212,7 @@ warm(struct fx *fx, const char *token)
 	secret_t	*s;
 
 	err_clear(&e);
-	assert_int_equal(grants_get(fx->gc, fx->conf, token, &gs, &e), 0);
+	assert_int_equal(grants_get(fx->gc, fx->conf, token, &gs, NULL, &e), 0);
 	for (size_t i = 0; i < gs->n; i++) {
 		s = grants_credential(fx->gc, fx->conf, gs, &gs->g[i], &gs->g[i].integ[0], &e);
 		assert_non_null(s);
@@ -321,6 +326,96 @@ test_reuse_across_fresh_tokens(void **state)
 	probe(fx, "alice-3", &g, &r);
 	assert_int_equal(g, 1);
 	assert_int_equal(r, 2);
+}
+
+/* Grants live 11 s and are renewed 10 s early (the default margin): the
+ * set is fetched, then due for renewal a second later. */
+static struct grantset *
+renew_fetch(struct fx *fx, const char *token)
+{
+	struct grantset	*gs;
+	struct err	 e;
+
+	pthread_mutex_lock(&srv.mu);
+	srv.exp = (long long)time(NULL) + 11;
+	pthread_mutex_unlock(&srv.mu);
+	err_clear(&e);
+	assert_int_equal(grants_get(fx->gc, fx->conf, token, &gs, NULL, &e), 0);
+	assert_int_equal(gs->renew_at, gs->expires - 9);	/* exp - 10 s; exp - 1 s */
+	grants_put(fx->gc, gs);
+	return gs;
+}
+
+/* A cached grants_get(); *t is its renewal ticket (or NULL). */
+static struct grantset *
+renew_get(struct fx *fx, const char *token, struct grants_renewal **t)
+{
+	struct grantset	*gs;
+	struct err	 e;
+
+	err_clear(&e);
+	assert_int_equal(grants_get(fx->gc, fx->conf, token, &gs, t, &e), 0);
+	grants_put(fx->gc, gs);
+	return gs;
+}
+
+static void
+sleep_until(time_t t)
+{
+	while (time(NULL) < t)
+		usleep(50 * 1000);
+}
+
+/* Stale-while-revalidate: inside the margin the cached set is served and
+ * one ticket is out per key; an abandoned (failed) one is re-issued only a
+ * second later; a drop during a renewal declines its answer; a renewal
+ * that lands replaces the set. */
+static void
+test_renew_in_background(void **state)
+{
+	struct fx		*fx = *state;
+	struct grantset		*gs, *gs2;
+	struct grants_renewal	*t, *t2;
+	int			 g0, r;
+
+	gs = renew_fetch(fx, "alice-1");
+	assert_ptr_equal(renew_get(fx, "alice-1", &t), gs);
+	assert_null(t);				/* not due yet */
+	sleep_until(gs->renew_at);
+	g0 = counts(&r);
+	assert_ptr_equal(renew_get(fx, "alice-1", &t), gs);
+	assert_non_null(t);			/* due: served, one ticket */
+	assert_ptr_equal(renew_get(fx, "alice-1", &t2), gs);
+	assert_null(t2);			/* single-flight */
+	grants_renew_abandon(fx->gc, t);	/* as a failure would */
+	renew_get(fx, "alice-1", &t2);
+	assert_null(t2);			/* retried after a second */
+	assert_int_equal(counts(&r), g0);	/* nobody waited for the broker */
+	usleep(1050 * 1000);
+	assert_ptr_equal(renew_get(fx, "alice-1", &t), gs);
+	assert_non_null(t);
+
+	/* The user is revoked while the renewal is at the broker: its answer
+	 * is declined, and the set stays dropped. */
+	drop_events(fx, "[{\"seq\":9,\"kind\":\"user_revoked\",\"user\":\"alice@example.com\"}]");
+	assert_int_equal(grants_renew(fx->gc, fx->conf, t), 0);
+	assert_int_equal(counts(&r), g0 + 1);
+	assert_int_equal(grants_count(fx->gc), 0);
+
+	/* A renewal that lands replaces the set with the broker's new one. */
+	gs = renew_fetch(fx, "bob-1");
+	sleep_until(gs->renew_at);
+	assert_ptr_equal(renew_get(fx, "bob-1", &t), gs);
+	assert_non_null(t);
+	pthread_mutex_lock(&srv.mu);
+	srv.mint++;
+	pthread_mutex_unlock(&srv.mu);
+	assert_int_equal(grants_renew(fx->gc, fx->conf, t), 1);
+	gs2 = renew_get(fx, "bob-1", &t2);
+	assert_null(t2);
+	assert_ptr_not_equal(gs2, gs);
+	assert_int_equal(grants_count(fx->gc), 1);
+	assert_true(gs2->renew_at > time(NULL));
 }
 
 static void
@@ -545,6 +640,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_per_call_when_feed_not_current, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_drop_by_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renew_in_background, setup, teardown),
 		cmocka_unit_test(test_creds_lru_and_race),
 		cmocka_unit_test(test_audit_queue),
 	};
