@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loopback.h"
+
 /* ---- histogram: log-linear buckets, about 0.8 % wide, in microseconds ---- */
 
 #define OL_EXACT 256          /* values below this are counted exactly */
@@ -669,20 +671,7 @@ static int ol_split(size_t flen)
 
 static int ol_parse_addr(const char *s)
 {
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	if (!colon || (size_t)(colon - s) >= sizeof(host))
-		return -1;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	long port = strtol(colon + 1, NULL, 10);
-	ol.addr.sin_family = AF_INET;
-	ol.addr.sin_port = htons((uint16_t)port);
-	if (port <= 0 || port > 65535 ||
-	    inet_pton(AF_INET, host, &ol.addr.sin_addr) != 1)
-		return -1;
-	/* Load goes to this machine only. */
-	return (ntohl(ol.addr.sin_addr.s_addr) >> 24) == 127 ? 0 : -1;
+	return loopback_parse(s, &ol.addr);
 }
 
 int main(int argc, char **argv)

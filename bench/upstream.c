@@ -43,6 +43,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "loopback.h"
+
 #define UPSTREAM_MAX_THREADS 16
 #define UPSTREAM_MAX_DELAY_MS 600000
 
@@ -289,22 +291,7 @@ static void upstream_stop(evutil_socket_t sig, short what, void *arg)
 
 static int upstream_parse_listen(const char *s)
 {
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	if (!colon || (size_t)(colon - s) >= sizeof(host))
-		return -1;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	long port = strtol(colon + 1, NULL, 10);
-	upstream.addr.sin_family = AF_INET;
-	upstream.addr.sin_port = htons((uint16_t)port);
-	if (port <= 0 || port > 65535 ||
-	    inet_pton(AF_INET, host, &upstream.addr.sin_addr) != 1)
-		return -1;
-	/* Benchmarks stay on this machine. */
-	if ((ntohl(upstream.addr.sin_addr.s_addr) >> 24) != 127)
-		return -1;
-	return 0;
+	return loopback_parse(s, &upstream.addr);
 }
 
 int main(int argc, char **argv)
