@@ -12,14 +12,13 @@ import subprocess
 
 import pytest
 
+from harness.product import DEMO_TOOLS
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "claude.md"
 MARK = re.compile(r"<!-- test: run -->\s*```sh\n(.*?)```", re.S)
 
-BOB_TOOLS = sorted(f"{t}__{n}" for t in ("google", "microsoft") for n in (
-    "jira_search", "jira_get_issue", "jira_get_transitions", "confluence_search",
-    "confluence_get_page", "jira_create_issue", "jira_add_comment",
-    "jira_transition_issue"))
+BOB_TOOLS = sorted(DEMO_TOOLS["bob@example.com"])
 
 
 def blocks():

@@ -15,23 +15,10 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from harness import secrets as tg_secrets
+from harness.product import DEMO_TOOLS
 from harness.proc import wait_for
 
-READ = {"jira_search", "jira_get_issue", "jira_get_transitions",
-        "confluence_search", "confluence_get_page"}
-WRITE = {"jira_create_issue", "jira_add_comment", "jira_transition_issue"}
-
-
-def tools_of(*tenants, viewer=False):
-    return {f"{t}__{n}" for t in tenants for n in (READ if viewer else READ | WRITE)}
-
-
-EXPECTED = {
-    "alice@example.com": tools_of("google"),
-    "bob@example.com": tools_of("google", "microsoft"),
-    "carol@example.com": set(),
-    "dave@example.com": tools_of("smallco", viewer=True),
-}
+EXPECTED = DEMO_TOOLS     # harness/product.py
 MODES = ["auto", "legacy"]   # 2026-07-28 (discover) and 2025-11-25 (initialize)
 
 

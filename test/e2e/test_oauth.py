@@ -25,23 +25,10 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import (AuthorizationCodeResult, OAuthClientInformationFull,
                              OAuthClientMetadata)
 
+from harness.product import DEMO_TOOLS
 from harness.proc import free_port
 
-READ = {"jira_search", "jira_get_issue", "jira_get_transitions",
-        "confluence_search", "confluence_get_page"}
-WRITE = {"jira_create_issue", "jira_add_comment", "jira_transition_issue"}
-
-
-def tools_of(*tenants, viewer=False):
-    return {f"{t}__{n}" for t in tenants for n in (READ if viewer else READ | WRITE)}
-
-
-EXPECTED = {
-    "alice@example.com": tools_of("google"),
-    "bob@example.com": tools_of("google", "microsoft"),
-    "carol@example.com": set(),
-    "dave@example.com": tools_of("smallco", viewer=True),
-}
+EXPECTED = DEMO_TOOLS     # harness/product.py
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 REDIRECT = "http://127.0.0.1:33418/callback"

@@ -34,6 +34,14 @@ DEMO_USERS = {
     "carol@example.com": {},
     "dave@example.com": {"smallco": "viewer"},
 }
+# The built-in tools a role sees (docs/tools.md): what each demo user's
+# tools/list must hold, as <tenant>__<tool>.
+READ_TOOLS = {"jira_search", "jira_get_issue", "jira_get_transitions",
+              "confluence_search", "confluence_get_page"}
+WRITE_TOOLS = {"jira_create_issue", "jira_add_comment", "jira_transition_issue"}
+DEMO_TOOLS = {email: {f"{t}__{n}" for t, role in ms.items()
+                      for n in (READ_TOOLS if role == "viewer" else READ_TOOLS | WRITE_TOOLS)}
+              for email, ms in DEMO_USERS.items()}
 BROKER_ROLE = "tenantgate-broker"
 BROKER_POLICY = """
 path "secret/data/tenantgate/*" { capabilities = ["read"] }

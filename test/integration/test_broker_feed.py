@@ -13,16 +13,14 @@ import pytest
 import requests
 
 from harness import secrets as tg_secrets
-from harness.product import Tenantgate, sql_quote
+from harness.product import sql_quote
 
 
 @pytest.fixture(scope="module")
-def tg(stack):
-    t = Tenantgate(stack)
-    t.migrate()
-    t.seed_demo()
-    t.add_user("frank@example.com", {"microsoft": "editor"})
-    return t
+def tg(tg):
+    """The demo product (test/conftest.py), one user more."""
+    tg.add_user("frank@example.com", {"microsoft": "editor"})
+    return tg
 
 
 @pytest.fixture(scope="module")

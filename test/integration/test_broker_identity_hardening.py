@@ -16,7 +16,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from harness import secrets as tg_secrets
-from harness.product import Tenantgate, binary, sanitizer_env
+from harness.product import binary, sanitizer_env
 from harness.proc import wait_for
 
 ALICE_I = "al\u0130ce@example.com"          # U+0130 LATIN CAPITAL LETTER I WITH DOT ABOVE
@@ -25,12 +25,10 @@ INTERNAL = re.compile(r"127\.0\.0\.1|localhost|https?://|:\d{4,5}\b")
 
 
 @pytest.fixture(scope="module")
-def tg(stack):
-    t = Tenantgate(stack)
-    t.migrate()
-    t.seed_demo()
-    t.add_user("kate@example.com", {"google": "editor"})
-    return t
+def tg(tg):
+    """The demo product (test/conftest.py), one user more."""
+    tg.add_user("kate@example.com", {"google": "editor"})
+    return tg
 
 
 @pytest.fixture(scope="module")
