@@ -139,17 +139,6 @@ feed_release_all(struct feed *f)
 	pthread_mutex_unlock(&f->lock);
 }
 
-int
-feed_parked(struct feed *f)
-{
-	int n;
-
-	pthread_mutex_lock(&f->lock);
-	n = f->nwaits;
-	pthread_mutex_unlock(&f->lock);
-	return n;
-}
-
 void
 feed_set_retention(struct feed *f, int retention_s)
 {

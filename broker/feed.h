@@ -48,7 +48,5 @@ int		 feed_park(struct feed *, struct httpd_req *, long long since, int wait_s,
 void		 feed_on_change(struct feed *);
 /* Answer every parked request now (SIGTERM: drain must not wait 25 s). */
 void		 feed_release_all(struct feed *);
-/* For /metrics. */
-int		 feed_parked(struct feed *);
 
 #endif

@@ -27,7 +27,6 @@ struct keyexpiry {
 	int			 kicked, stop;
 	struct ke_entry		*v;	/* the last good read */
 	size_t			 n;
-	unsigned long		 runs;
 	int			 failing;	/* the last read failed (logged once) */
 };
 
@@ -175,7 +174,6 @@ keyexpiry_run(struct keyexpiry *ke)
 	old = ke->v;
 	ke->v = v;
 	ke->n = n;
-	ke->runs++;
 	if (ke->failing)
 		log_info("key expiry: expiry dates read again (%zu key(s) with one)", n);
 	ke->failing = 0;
@@ -254,17 +252,6 @@ keyexpiry_free(struct keyexpiry *ke)
 	pthread_cond_destroy(&ke->cond);
 	free(ke->v);
 	free(ke);
-}
-
-unsigned long
-keyexpiry_runs(struct keyexpiry *ke)
-{
-	unsigned long n;
-
-	pthread_mutex_lock(&ke->lock);
-	n = ke->runs;
-	pthread_mutex_unlock(&ke->lock);
-	return n;
 }
 
 char *

@@ -29,8 +29,6 @@ void	keyexpiry_kick(struct keyexpiry *);
 /* Stops and joins the thread (a read in progress ends within the
  * statement timeout). NULL is fine. */
 void	keyexpiry_free(struct keyexpiry *);
-/* Completed reads (for tests and the log). */
-unsigned long keyexpiry_runs(struct keyexpiry *);
 /*
  * tenantgate_key_expiry_days{tenant,integration}: days left (fractions,
  * negative once expired) for every key of the last read, in the

@@ -19,7 +19,6 @@
 struct reuse {
 	pthread_mutex_t		 lock;
 	struct cache		*cache;		/* key -> json_t grant */
-	unsigned long		 hits, misses;
 };
 
 static void
@@ -118,10 +117,6 @@ reuse_get(struct reuse *c, const char *key, time_t not_after)
 	if ((g = cache_get(c->cache, key, time(NULL))) != NULL &&
 	    (not_after == 0 || reuse_expires(g) <= not_after))
 		out = json_deep_copy(g);
-	if (out != NULL)
-		c->hits++;
-	else
-		c->misses++;
 	pthread_mutex_unlock(&c->lock);
 	return out;
 }
@@ -149,14 +144,5 @@ reuse_put(struct reuse *c, const char *key, const json_t *grant, unsigned long g
 	 * live until exp - now < REUSE_MIN_LEFT_S. Declined (freed) when a
 	 * flush ran since gen. */
 	cache_put(c->cache, key, copy, reuse_expires(grant) - REUSE_MIN_LEFT_S + 1, gen);
-	pthread_mutex_unlock(&c->lock);
-}
-
-void
-reuse_stats(struct reuse *c, unsigned long *hits, unsigned long *misses)
-{
-	pthread_mutex_lock(&c->lock);
-	*hits = c->hits;
-	*misses = c->misses;
 	pthread_mutex_unlock(&c->lock);
 }

@@ -38,6 +38,5 @@ json_t		*reuse_get(struct reuse *, const char *key, time_t not_after);
 unsigned long	 reuse_gen(struct reuse *);
 void		 reuse_put(struct reuse *, const char *key, const json_t *grant,
 		    unsigned long gen);
-void		 reuse_stats(struct reuse *, unsigned long *hits, unsigned long *misses);
 
 #endif

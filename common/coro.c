@@ -228,12 +228,6 @@ coro_shutdown(void)
 	sched = NULL;
 }
 
-struct event_base *
-coro_base(void)
-{
-	return sched != NULL ? sched->base : NULL;
-}
-
 /* Apart from coro_spawn(): getcontext() returns twice, and locals of its
  * caller could be clobbered. */
 static void __attribute__((noinline))
@@ -334,12 +328,6 @@ coro_cancel(struct coro *co)
 		return;
 	co->cancelled = 1;
 	coro_wake(co, CORO_CANCELLED);
-}
-
-int
-coro_cancelled(const struct coro *co)
-{
-	return co != NULL && co->cancelled;
 }
 
 int

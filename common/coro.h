@@ -31,8 +31,6 @@ struct event_base;
 int		 coro_init(struct event_base *);
 /* Free the scheduler (no coroutine may be alive). */
 void		 coro_shutdown(void);
-/* The loop of this thread's scheduler, or NULL. */
-struct event_base *coro_base(void);
 
 /* Start fn(arg) in a new coroutine; when fn returns, done(arg) runs on the
  * loop's own stack (free what the coroutine used there). *handle (if not
@@ -54,7 +52,6 @@ int		 coro_park(long timeout_ms);
 void		 coro_wake(struct coro *, int value);
 /* Mark cancelled and wake it if parked: every later park fails at once. */
 void		 coro_cancel(struct coro *);
-int		 coro_cancelled(const struct coro *);
 
 /* Sleep ms in the running coroutine: 0 when the time passed, -1 when the
  * deadline or a cancel came first. */

@@ -206,9 +206,3 @@ evcurl_perform(CURL *easy)
 	}
 	return w.rc;
 }
-
-int
-evcurl_running(void)
-{
-	return ec != NULL ? ec->running : 0;
-}

@@ -26,7 +26,4 @@ void		 evcurl_easy_put(CURL *);
  * (CURLE_ABORTED_BY_CALLBACK); past its deadline, CURLE_OPERATION_TIMEDOUT. */
 CURLcode	 evcurl_perform(CURL *);
 
-/* Transfers running now (for metrics and tests). */
-int		 evcurl_running(void);
-
 #endif

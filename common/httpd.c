@@ -83,7 +83,6 @@ struct httpd {
 	void			*arg;
 	struct evhttp_bound_socket *bound[HTTPD_MAX_BOUND];
 	int			 nbound;
-	int			 first_port;
 	char			*unix_paths[HTTPD_MAX_BOUND];
 	int			 nunix;
 
@@ -768,8 +767,6 @@ httpd_listen(struct httpd *h, const char *where, struct err *e)
 {
 	char			 host[256];
 	const char		*colon;
-	struct sockaddr_storage	 ss;
-	socklen_t		 slen = sizeof ss;
 	long			 port;
 	char			*end;
 	size_t			 hlen;
@@ -796,23 +793,9 @@ httpd_listen(struct httpd *h, const char *where, struct err *e)
 	if (h->bound[h->nbound] == NULL)
 		return err_set(e, 500, "listen", "cannot listen on %s port %ld: %s", host, port,
 		    strerror(errno));
-	if (h->first_port == 0 &&
-	    getsockname(evhttp_bound_socket_get_fd(h->bound[h->nbound]), (struct sockaddr *)&ss,
-	    &slen) == 0) {
-		if (ss.ss_family == AF_INET)
-			h->first_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			h->first_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
 	httpd_conn_watch(h->cs, h->bound[h->nbound]);
 	h->nbound++;
 	return 0;
-}
-
-int
-httpd_bound_port(struct httpd *h)
-{
-	return h->first_port;
 }
 
 void
@@ -941,12 +924,6 @@ const char *
 httpd_peer(const struct httpd_req *r)
 {
 	return r->conn != NULL ? r->conn->peer : "-";
-}
-
-const char *
-httpd_request_id(const struct httpd_req *r)
-{
-	return r->rid;
 }
 
 double

@@ -62,8 +62,6 @@ int		 httpd_use_tls(struct httpd *, const char *cert_file, const char *key_file,
 		    struct err *);
 /* "127.0.0.1:8080", "[::1]:8080" or "unix:/run/tenantgate/broker.sock". */
 int		 httpd_listen(struct httpd *, const char *where, struct err *);
-/* Port actually bound by the first TCP listener (for ":0" in tests). */
-int		 httpd_bound_port(struct httpd *);
 /* Stop accepting; call done() once every in-flight request is answered. */
 void		 httpd_drain(struct httpd *, void (*done)(void *), void *arg);
 void		 httpd_free(struct httpd *);
@@ -89,7 +87,6 @@ const char	*httpd_query(const struct httpd_req *, const char *key); /* NULL if a
 const char	*httpd_header(const struct httpd_req *, const char *name);
 const char	*httpd_body(const struct httpd_req *, size_t *len);
 const char	*httpd_peer(const struct httpd_req *);
-const char	*httpd_request_id(const struct httpd_req *);
 /* Seconds since the request arrived, for latency metrics. */
 double		 httpd_age(const struct httpd_req *);
 

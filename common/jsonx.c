@@ -69,40 +69,6 @@ jsonx_get_str(const json_t *obj, const char *key, int required, const char **out
 	return 0;
 }
 
-int
-jsonx_get_int(const json_t *obj, const char *key, int required, long long min,
-    long long max, long long *out, struct err *e)
-{
-	json_t		*v;
-	long long	 n;
-	int		 rc;
-
-	if ((v = jsonx_field(obj, key, required, e, &rc)) == NULL)
-		return rc;
-	if (!json_is_integer(v))
-		return err_set(e, 400, "bad_field", "field '%s' must be an integer", key);
-	n = json_integer_value(v);
-	if (n < min || n > max)
-		return err_set(e, 400, "bad_field", "field '%s' must be between %lld and %lld",
-		    key, min, max);
-	*out = n;
-	return 0;
-}
-
-int
-jsonx_get_bool(const json_t *obj, const char *key, int required, int *out, struct err *e)
-{
-	json_t	*v;
-	int	 rc;
-
-	if ((v = jsonx_field(obj, key, required, e, &rc)) == NULL)
-		return rc;
-	if (!json_is_boolean(v))
-		return err_set(e, 400, "bad_field", "field '%s' must be true or false", key);
-	*out = json_is_true(v);
-	return 0;
-}
-
 const char *
 jsonx_str(const json_t *obj, const char *key)
 {

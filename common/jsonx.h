@@ -20,10 +20,6 @@ json_t		*jsonx_parse_object(const char *buf, size_t len, struct err *);
  * unchanged and 0 is returned. */
 int		 jsonx_get_str(const json_t *obj, const char *key, int required,
 		    const char **out, struct err *);
-int		 jsonx_get_int(const json_t *obj, const char *key, int required,
-		    long long min, long long max, long long *out, struct err *);
-int		 jsonx_get_bool(const json_t *obj, const char *key, int required,
-		    int *out, struct err *);
 /* Plain lookup: the string value or NULL (missing or not a string). */
 const char	*jsonx_str(const json_t *obj, const char *key);
 /* Is the string s an element of arr? 0 when arr is not an array or s is
@@ -33,8 +29,6 @@ int		 jsonx_array_has(const json_t *arr, const char *s);
 char		*jsonx_dump(const json_t *);
 /* {"error":{"code":..,"message":..}} - the one error shape of our APIs. */
 json_t		*jsonx_error(const char *code, const char *message);
-
-
 
 /* Make Jansson wipe every block it frees, so a credential parsed from
  * Vault or sent to a forwarder does not linger in freed heap. Call once,

@@ -92,12 +92,6 @@ ui_stop(void)
 }
 
 int
-ui_colors(void)
-{
-	return ui_has_color;
-}
-
-int
 ui_attr(enum ui_attr a)
 {
 	return ui_attrs[a];
@@ -107,12 +101,6 @@ int
 ui_lines(void)
 {
 	return LINES;
-}
-
-int
-ui_cols(void)
-{
-	return COLS;
 }
 
 int

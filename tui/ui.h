@@ -34,11 +34,9 @@ enum ui_attr {
 /* 0, or -1 when there is no terminal. color: the setting. */
 int	 ui_start(int color);
 void	 ui_stop(void);
-int	 ui_colors(void);		/* colours are in use */
 int	 ui_attr(enum ui_attr);		/* the curses attribute of a role */
 
 int	 ui_lines(void);
-int	 ui_cols(void);
 
 /* Put s at (y, x) within w columns, cut with '~' when longer, padded with
  * spaces to w when pad is set. Returns the columns written. */
